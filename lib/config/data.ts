@@ -1,0 +1,89 @@
+import { z } from 'zod';
+import { cnpgSchedule, dnsName, k8sName, replicas, resources, storageSize } from './primitives';
+
+export const databaseSchema = z
+  .strictObject({
+    instances: replicas(1, 'PostgreSQL instances (one primary, the rest synchronous-capable replicas).').default(3),
+    storageSize: storageSize.default('500Gi').describe('Data volume per instance, on the fast storage class.'),
+    walStorageSize: storageSize.default('100Gi').describe('WAL volume per instance, on the fast storage class.'),
+    resources: resources.optional().describe('Override the sizing table for PostgreSQL pods.'),
+    backup: z
+      .strictObject({
+        schedule: cnpgSchedule.default('0 0 3 * * *').describe('Daily base backup (six-field cron, seconds first).'),
+        retentionPolicy: z
+          .string()
+          .regex(/^[1-9][0-9]*[dwm]$/, 'a Barman retention such as 30d, 4w or 6m')
+          .default('30d'),
+      })
+      .prefault({}),
+    restore: z
+      .strictObject({
+        enabled: z
+          .boolean()
+          .default(false)
+          .describe('Bootstrap the cluster from the object-store backup instead of initdb (disaster recovery).'),
+        sourceServerName: k8sName
+          .optional()
+          .describe('serverName of the backup to restore (defaults to the cluster name).'),
+      })
+      .prefault({}),
+  })
+  .prefault({})
+  .describe('CloudNativePG PostgreSQL cluster for Synapse.');
+
+const valkeyClusterSchema = z
+  .strictObject({
+    replicas: replicas(3, 'Valkey data pods (one master, the rest replicas).').default(3),
+    sentinels: replicas(3, 'Sentinel pods (quorum is a majority).').default(3),
+    storageSize: storageSize.default('10Gi'),
+    resources: resources.optional(),
+  })
+  .prefault({});
+
+export const valkeySchema = z
+  .strictObject({
+    synapse: valkeyClusterSchema.describe('Valkey for Synapse replication (reached through HAProxy).'),
+    livekit: valkeyClusterSchema.describe('Valkey for LiveKit (reached through Sentinel).'),
+    haproxyReplicas: replicas(2, 'HAProxy replicas in front of the Synapse Valkey master.').default(2),
+  })
+  .prefault({})
+  .describe('The two isolated Valkey Sentinel clusters.');
+
+export const objectStorageSchema = z
+  .strictObject({
+    provider: z
+      .enum(['minio', 'external'])
+      .default('minio')
+      .describe('minio: the MinIO operator and a Tenant in the cluster (source-only upstream since October 2025); external: any S3 endpoint.'),
+    buckets: z
+      .strictObject({
+        media: k8sName.default('synapse-media'),
+        backups: k8sName.default('postgres-backups'),
+        logs: k8sName.default('loki-logs'),
+      })
+      .prefault({}),
+    minio: z
+      .strictObject({
+        servers: replicas(4, 'MinIO servers in the pool.').default(4),
+        volumesPerServer: replicas(1, 'Volumes per MinIO server.').default(4),
+        volumeSize: storageSize.default('1Ti'),
+        parity: z
+          .string()
+          .regex(/^EC:[0-9]+$/, 'an erasure-code parity such as EC:4')
+          .default('EC:4'),
+        resources: resources.optional(),
+      })
+      .prefault({}),
+    external: z
+      .strictObject({
+        endpoint: z.string().regex(/^https?:\/\/\S+$/, 'an http(s) URL'),
+        region: z.string().min(1).default('us-east-1'),
+        forcePathStyle: z.boolean().default(true),
+      })
+      .optional()
+      .describe('Required when provider is external. Credentials come from the object-storage Secret.'),
+    region: z.string().min(1).default('us-east-1').describe('Region name given to S3 clients of the in-cluster MinIO.'),
+    host: dnsName.optional().describe('Optional public S3 host; not exposed at the edge when unset.'),
+  })
+  .prefault({})
+  .describe('One object-storage description for every S3 consumer: Synapse media, database backups, Loki.');

@@ -1,0 +1,113 @@
+import type { PlatformConfig } from '../config';
+import { NAMESPACES, serviceHost } from './platform';
+
+/**
+ * The contract between components: names and addresses one chart creates and another consumes.
+ * Defined once here so a rename cannot leave a dangling reference.
+ */
+
+export const POSTGRES = {
+  clusterName: 'synapse-postgres',
+  namespace: NAMESPACES.matrix.name,
+  database: 'synapse',
+  owner: 'synapse',
+  /** CNPG creates `<cluster>-app` with username, password and a ready `pgpass` line. */
+  appSecret: 'synapse-postgres-app',
+  get readWriteHost(): string {
+    return serviceHost(`${this.clusterName}-rw`, this.namespace);
+  },
+  port: 5432,
+} as const;
+
+export interface ValkeyClusterEndpoints {
+  readonly namespace: string;
+  readonly name: string;
+  readonly masterName: string;
+  readonly port: number;
+  readonly sentinelPort: number;
+  /** Secret (in the Valkey namespace and copied to each consumer's namespace) holding `password`. */
+  readonly passwordSecret: string;
+  /** Headless Service of the data pods and of the sentinels. */
+  readonly headlessService: string;
+  readonly sentinelService: string;
+}
+
+function valkeyCluster(namespace: string): ValkeyClusterEndpoints {
+  return {
+    namespace,
+    name: 'valkey',
+    masterName: 'valkey-master',
+    port: 6379,
+    sentinelPort: 26379,
+    passwordSecret: 'valkey-auth',
+    headlessService: 'valkey-headless',
+    sentinelService: 'valkey-sentinel',
+  };
+}
+
+export const VALKEY_SYNAPSE = valkeyCluster(NAMESPACES.redisSynapse.name);
+export const VALKEY_LIVEKIT = valkeyCluster(NAMESPACES.redisLivekit.name);
+
+/** The only Redis address Synapse sees: HAProxy that forwards to whichever Valkey pod is master. */
+export const SYNAPSE_REDIS_PROXY = {
+  name: 'valkey-master-proxy',
+  namespace: VALKEY_SYNAPSE.namespace,
+  port: 6379,
+  get host(): string {
+    return serviceHost(this.name, this.namespace);
+  },
+} as const;
+
+/** Sentinel addresses of one Valkey cluster, one per sentinel pod (stable StatefulSet DNS names). */
+export function sentinelAddresses(cluster: ValkeyClusterEndpoints, sentinels: number): string[] {
+  return Array.from(
+    { length: sentinels },
+    (_, index) => `${cluster.sentinelService}-${index}.${cluster.sentinelService}.${cluster.namespace}.svc.cluster.local:${cluster.sentinelPort}`,
+  );
+}
+
+export const SYNAPSE_ROUTER = {
+  name: 'synapse-router',
+  namespace: NAMESPACES.matrix.name,
+  port: 8008,
+} as const;
+
+export const ELEMENT_WEB = { name: 'element-web', namespace: NAMESPACES.matrix.name, port: 8080 } as const;
+export const ADMIN_UI = { name: 'ketesa', namespace: NAMESPACES.matrix.name, port: 8080 } as const;
+export const LK_JWT = { name: 'lk-jwt-service', namespace: NAMESPACES.matrix.name, port: 8080 } as const;
+/** LiveKit runs on the host network; this Service fronts the signalling port for the edge. */
+export const LIVEKIT = { name: 'livekit', namespace: NAMESPACES.livekit.name } as const;
+
+/** Everything an S3 client needs: one description feeds Synapse media, CNPG backups and Loki. */
+export interface ObjectStorage {
+  readonly endpoint: string;
+  readonly region: string;
+  readonly forcePathStyle: boolean;
+  readonly buckets: PlatformConfig['objectStorage']['buckets'];
+  /** Secret name (copied into every consumer namespace) with the keys below. */
+  readonly credentialsSecret: string;
+  readonly accessKeyIdKey: string;
+  readonly secretAccessKeyKey: string;
+}
+
+export const MINIO_TENANT = { name: 'matrix-storage', namespace: NAMESPACES.minio.name } as const;
+
+export function objectStorage(config: PlatformConfig): ObjectStorage {
+  const common = {
+    buckets: config.objectStorage.buckets,
+    credentialsSecret: 'object-storage-credentials',
+    accessKeyIdKey: 'AWS_ACCESS_KEY_ID',
+    secretAccessKeyKey: 'AWS_SECRET_ACCESS_KEY',
+  };
+  if (config.objectStorage.provider === 'external' && config.objectStorage.external) {
+    const external = config.objectStorage.external;
+    return { ...common, endpoint: external.endpoint, region: external.region, forcePathStyle: external.forcePathStyle };
+  }
+  // The MinIO operator always names the tenant's S3 Service `minio`; TLS on 443 by the operator's certificate.
+  return {
+    ...common,
+    endpoint: `https://${serviceHost('minio', MINIO_TENANT.namespace)}`,
+    region: config.objectStorage.region,
+    forcePathStyle: true,
+  };
+}

@@ -1,0 +1,17 @@
+import type { PlatformConfig } from '../config';
+import { deriveHosts, type Hosts } from './platform';
+
+export * from './platform';
+export * from './stages';
+export * from './endpoints';
+export * from './secrets';
+
+/** Everything a chart needs: the validated config and the values derived from it. */
+export interface Platform {
+  readonly config: PlatformConfig;
+  readonly hosts: Hosts;
+}
+
+export function buildPlatform(config: PlatformConfig): Platform {
+  return { config, hosts: deriveHosts(config) };
+}

@@ -1,0 +1,140 @@
+import type { PlatformConfig } from '../config';
+import { objectStorage, POSTGRES, VALKEY_LIVEKIT, VALKEY_SYNAPSE } from './endpoints';
+import { NAMESPACES } from './platform';
+
+/**
+ * Every secret value the platform needs, and every Kubernetes Secret that carries one. dist/ only
+ * names these Secrets; their values come from `npm run secrets` (manual) or External Secrets.
+ * A value used in several namespaces (a password both a server and its clients need) is one
+ * logical value materialised in several Secrets, so both sides always agree.
+ */
+
+export type SecretGenerator =
+  /** 32 random bytes, base64url without padding. */
+  | 'random'
+  /** 20 random alphanumeric characters (S3 access key ids, LiveKit API keys). */
+  | 'identifier'
+  /** A Synapse signing key line: `ed25519 a_XXXX <base64 seed>`. */
+  | 'synapse-signing-key'
+  /** A fixed user name chosen at generation time. */
+  | 'admin-user';
+
+export interface SecretValue {
+  readonly id: string;
+  readonly generator: SecretGenerator;
+  readonly description: string;
+}
+
+export interface SecretSpec {
+  readonly name: string;
+  readonly namespace: string;
+  /** Secret key -> logical value id. */
+  readonly data: Readonly<Record<string, string>>;
+  /** Keys whose content is derived from values with a template (e.g. MinIO's config.env). */
+  readonly templates?: Readonly<Record<string, string>>;
+}
+
+export const SECRET_VALUES = {
+  registrationSharedSecret: { id: 'synapse-registration-shared-secret', generator: 'random', description: 'Synapse registration_shared_secret (admin user registration)' },
+  macaroonSecretKey: { id: 'synapse-macaroon-secret-key', generator: 'random', description: 'Synapse macaroon_secret_key' },
+  formSecret: { id: 'synapse-form-secret', generator: 'random', description: 'Synapse form_secret' },
+  workerReplicationSecret: { id: 'synapse-worker-replication-secret', generator: 'random', description: 'Synapse worker_replication_secret' },
+  signingKey: { id: 'synapse-signing-key', generator: 'synapse-signing-key', description: 'Synapse ed25519 signing key' },
+  valkeySynapsePassword: { id: 'valkey-synapse-password', generator: 'random', description: 'Password of the Synapse Valkey cluster' },
+  valkeyLivekitPassword: { id: 'valkey-livekit-password', generator: 'random', description: 'Password of the LiveKit Valkey cluster' },
+  objectStorageAccessKey: { id: 'object-storage-access-key', generator: 'identifier', description: 'S3 access key id' },
+  objectStorageSecretKey: { id: 'object-storage-secret-key', generator: 'random', description: 'S3 secret access key' },
+  turnSharedSecret: { id: 'coturn-shared-secret', generator: 'random', description: 'coturn static-auth-secret shared with Synapse' },
+  livekitApiKey: { id: 'livekit-api-key', generator: 'identifier', description: 'LiveKit API key' },
+  livekitApiSecret: { id: 'livekit-api-secret', generator: 'random', description: 'LiveKit API secret' },
+  grafanaAdminUser: { id: 'grafana-admin-user', generator: 'admin-user', description: 'Grafana admin user name' },
+  grafanaAdminPassword: { id: 'grafana-admin-password', generator: 'random', description: 'Grafana admin password' },
+} as const satisfies Record<string, SecretValue>;
+
+/** Secret names consumed by the charts. */
+export const SECRET_NAMES = {
+  synapse: 'synapse-secrets',
+  synapseSigningKey: 'synapse-signing-key',
+  synapseRedis: 'synapse-redis-password',
+  turn: 'coturn-shared-secret',
+  livekitKeys: 'livekit-api-keys',
+  livekitRedis: 'livekit-redis-password',
+  grafanaAdmin: 'grafana-admin',
+  minioConfig: 'minio-config-env',
+} as const;
+
+export function secretCatalogue(config: PlatformConfig): SecretSpec[] {
+  const matrix = NAMESPACES.matrix.name;
+  const storage = objectStorage(config);
+  const s3Data = {
+    [storage.accessKeyIdKey]: SECRET_VALUES.objectStorageAccessKey.id,
+    [storage.secretAccessKeyKey]: SECRET_VALUES.objectStorageSecretKey.id,
+  };
+  const specs: SecretSpec[] = [
+    {
+      name: SECRET_NAMES.synapse,
+      namespace: matrix,
+      data: {
+        registration_shared_secret: SECRET_VALUES.registrationSharedSecret.id,
+        macaroon_secret_key: SECRET_VALUES.macaroonSecretKey.id,
+        form_secret: SECRET_VALUES.formSecret.id,
+        worker_replication_secret: SECRET_VALUES.workerReplicationSecret.id,
+      },
+    },
+    { name: SECRET_NAMES.synapseSigningKey, namespace: matrix, data: { 'signing.key': SECRET_VALUES.signingKey.id } },
+    { name: SECRET_NAMES.synapseRedis, namespace: matrix, data: { password: SECRET_VALUES.valkeySynapsePassword.id } },
+    {
+      name: VALKEY_SYNAPSE.passwordSecret,
+      namespace: VALKEY_SYNAPSE.namespace,
+      data: { password: SECRET_VALUES.valkeySynapsePassword.id },
+    },
+    // Synapse media (S3 provider, upload CronJob) and CNPG backups (Barman Cloud) run in the matrix namespace.
+    { name: storage.credentialsSecret, namespace: POSTGRES.namespace, data: s3Data },
+    { name: storage.credentialsSecret, namespace: NAMESPACES.monitoring.name, data: s3Data },
+    {
+      name: SECRET_NAMES.grafanaAdmin,
+      namespace: NAMESPACES.monitoring.name,
+      data: { 'admin-user': SECRET_VALUES.grafanaAdminUser.id, 'admin-password': SECRET_VALUES.grafanaAdminPassword.id },
+    },
+  ];
+  if (config.objectStorage.provider === 'minio') {
+    specs.push({
+      name: SECRET_NAMES.minioConfig,
+      namespace: NAMESPACES.minio.name,
+      data: {},
+      templates: {
+        'config.env': [
+          `export MINIO_ROOT_USER="{{${SECRET_VALUES.objectStorageAccessKey.id}}}"`,
+          `export MINIO_ROOT_PASSWORD="{{${SECRET_VALUES.objectStorageSecretKey.id}}}"`,
+        ].join('\n'),
+      },
+    });
+  }
+  if (config.calls.enabled) {
+    specs.push(
+      { name: SECRET_NAMES.turn, namespace: matrix, data: { secret: SECRET_VALUES.turnSharedSecret.id } },
+      { name: SECRET_NAMES.turn, namespace: NAMESPACES.coturn.name, data: { secret: SECRET_VALUES.turnSharedSecret.id } },
+      {
+        name: SECRET_NAMES.livekitKeys,
+        namespace: NAMESPACES.livekit.name,
+        data: { 'api-key': SECRET_VALUES.livekitApiKey.id, 'api-secret': SECRET_VALUES.livekitApiSecret.id },
+      },
+      {
+        name: SECRET_NAMES.livekitKeys,
+        namespace: matrix,
+        data: { 'api-key': SECRET_VALUES.livekitApiKey.id, 'api-secret': SECRET_VALUES.livekitApiSecret.id },
+      },
+      {
+        name: SECRET_NAMES.livekitRedis,
+        namespace: NAMESPACES.livekit.name,
+        data: { password: SECRET_VALUES.valkeyLivekitPassword.id },
+      },
+      {
+        name: VALKEY_LIVEKIT.passwordSecret,
+        namespace: VALKEY_LIVEKIT.namespace,
+        data: { password: SECRET_VALUES.valkeyLivekitPassword.id },
+      },
+    );
+  }
+  return specs;
+}

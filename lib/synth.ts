@@ -1,0 +1,99 @@
+import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { App, type Chart } from 'cdk8s';
+import * as yaml from 'js-yaml';
+import { addCharts } from '../charts';
+import { addGitopsEntryPoints } from '../charts/gitops';
+import { ComponentChart } from '../constructs/component-chart';
+import type { PlatformConfig } from './config';
+import { buildPlatform, type Platform, STAGES, type StageId } from './model';
+
+export type KubeObject = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string } } & Record<
+  string,
+  unknown
+>;
+
+/** dist/ as relative path -> file content. */
+export type DistFiles = Map<string, string>;
+
+export function toYaml(objects: unknown[]): string {
+  return objects.map((object) => yaml.dump(object, { lineWidth: -1, noRefs: true, quotingType: '"' })).join('---\n');
+}
+
+export function stageFolder(stage: StageId): string {
+  return `stages/${stage}`;
+}
+
+function chartObjects(chart: Chart): KubeObject[] {
+  return chart.toJson() as KubeObject[];
+}
+
+/** Builds every component chart for the config. */
+export function buildApp(platform: Platform): App {
+  const app = new App({ outdir: path.join('.tmp', 'unused') });
+  addCharts(app, platform);
+  return app;
+}
+
+/** Renders the whole dist/ tree in memory: deterministic, no I/O. */
+export function renderDist(config: PlatformConfig): DistFiles {
+  const platform = buildPlatform(config);
+  const app = buildApp(platform);
+  const files: DistFiles = new Map();
+  const stageFiles = new Map<StageId, string[]>();
+  const components = app.node.children.filter((child): child is ComponentChart => child instanceof ComponentChart);
+  for (const child of components) {
+    const objects = chartObjects(child);
+    if (objects.length === 0) continue;
+    const fileName = `${child.node.id}.yaml`;
+    files.set(`${stageFolder(child.stage)}/${fileName}`, toYaml(objects));
+    stageFiles.set(child.stage, [...(stageFiles.get(child.stage) ?? []), fileName]);
+  }
+  const stagesInUse = STAGES.map((stage) => stage.id).filter((stage) => stageFiles.has(stage));
+  for (const stage of stagesInUse) {
+    const resources = [...(stageFiles.get(stage) ?? [])].sort();
+    files.set(
+      `${stageFolder(stage)}/kustomization.yaml`,
+      toYaml([{ apiVersion: 'kustomize.config.k8s.io/v1beta1', kind: 'Kustomization', resources }]),
+    );
+  }
+  const entryApp = new App({ outdir: path.join('.tmp', 'unused') });
+  for (const [file, objects] of addGitopsEntryPoints(entryApp, platform, stagesInUse)) {
+    files.set(file, toYaml(objects));
+  }
+  return new Map([...files.entries()].sort(([a], [b]) => a.localeCompare(b)));
+}
+
+/**
+ * Writes the files into a fresh sibling folder and swaps it into place, so dist/ is either the
+ * old tree or the complete new one, never half-written.
+ */
+export function writeDist(files: DistFiles, distDir: string): void {
+  const parent = path.dirname(path.resolve(distDir));
+  const staging = path.join(parent, `.dist-staging-${process.pid}`);
+  const previous = path.join(parent, `.dist-previous-${process.pid}`);
+  rmSync(staging, { recursive: true, force: true });
+  try {
+    for (const [relative, content] of files) {
+      const target = path.join(staging, relative);
+      mkdirSync(path.dirname(target), { recursive: true });
+      writeFileSync(target, content);
+    }
+    if (existsSync(distDir)) renameSync(distDir, previous);
+    renameSync(staging, distDir);
+    rmSync(previous, { recursive: true, force: true });
+  } catch (error) {
+    rmSync(staging, { recursive: true, force: true });
+    if (!existsSync(distDir) && existsSync(previous)) renameSync(previous, distDir);
+    throw error;
+  }
+}
+
+export function countObjects(files: DistFiles): number {
+  let count = 0;
+  for (const [file, content] of files) {
+    if (file.endsWith('kustomization.yaml')) continue;
+    count += yaml.loadAll(content).filter((doc) => doc !== null && doc !== undefined).length;
+  }
+  return count;
+}

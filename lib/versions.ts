@@ -1,0 +1,57 @@
+/**
+ * Every pinned version of the platform: Helm charts and container images. Nothing else in the
+ * code names a version or tag. Bump here, run `npm run synth`, review the dist/ diff.
+ */
+
+export interface HelmChartPin {
+  /** Helm repository URL: https://... or oci://registry/namespace (without the chart name). */
+  readonly repository: string;
+  readonly chart: string;
+  readonly version: string;
+}
+
+export const charts = {
+  certManager: { repository: 'https://charts.jetstack.io', chart: 'cert-manager', version: 'v1.21.1' },
+  metallb: { repository: 'https://metallb.github.io/metallb', chart: 'metallb', version: '0.16.1' },
+  envoyGateway: { repository: 'oci://docker.io/envoyproxy', chart: 'gateway-helm', version: 'v1.9.0' },
+  ingressNginx: { repository: 'https://kubernetes.github.io/ingress-nginx', chart: 'ingress-nginx', version: '4.14.1' },
+  cloudnativePg: { repository: 'https://cloudnative-pg.github.io/charts', chart: 'cloudnative-pg', version: '0.27.0' },
+  barmanCloudPlugin: { repository: 'https://cloudnative-pg.github.io/charts', chart: 'plugin-barman-cloud', version: '0.4.0' },
+  minioOperator: { repository: 'https://operator.min.io', chart: 'operator', version: '7.1.1' },
+  kubePrometheusStack: {
+    repository: 'https://prometheus-community.github.io/helm-charts',
+    chart: 'kube-prometheus-stack',
+    version: '88.5.3',
+  },
+  loki: { repository: 'https://grafana-community.github.io/helm-charts', chart: 'loki', version: '6.46.0' },
+  alloy: { repository: 'https://grafana.github.io/helm-charts', chart: 'alloy', version: '1.4.0' },
+} as const satisfies Record<string, HelmChartPin>;
+
+export interface ImagePin {
+  readonly repository: string;
+  readonly tag: string;
+}
+
+export function imageRef(pin: ImagePin): string {
+  return `${pin.repository}:${pin.tag}`;
+}
+
+/** The Synapse release the project image is built from; the integration suite installs the same from PyPI. */
+export const SYNAPSE_VERSION = '1.142.0';
+/** synapse-s3-storage-provider baked into the project's Synapse image. */
+export const S3_STORAGE_PROVIDER_VERSION = '1.6.0';
+
+export const images = {
+  /** Built from images/synapse/Dockerfile: the official image plus synapse-s3-storage-provider. */
+  synapse: { repository: 'ghcr.io/example/synapse-s3', tag: `v${SYNAPSE_VERSION}-s3-${S3_STORAGE_PROVIDER_VERSION}` },
+  haproxy: { repository: 'docker.io/library/haproxy', tag: '3.2.8-alpine' },
+  valkey: { repository: 'docker.io/valkey/valkey', tag: '8.1.4-alpine' },
+  redisExporter: { repository: 'docker.io/oliver006/redis_exporter', tag: 'v1.80.0' },
+  elementWeb: { repository: 'docker.io/vectorim/element-web', tag: 'v1.12.3' },
+  ketesa: { repository: 'ghcr.io/etkecc/ketesa', tag: 'v0.11.1-etke48' },
+  livekit: { repository: 'docker.io/livekit/livekit-server', tag: 'v1.9.4' },
+  lkJwtService: { repository: 'ghcr.io/element-hq/lk-jwt-service', tag: '0.3.0' },
+  coturn: { repository: 'docker.io/coturn/coturn', tag: '4.7.0' },
+  postgres: { repository: 'ghcr.io/cloudnative-pg/postgresql', tag: '17.6-standard-bookworm' },
+  minio: { repository: 'quay.io/minio/minio', tag: 'RELEASE.2025-09-07T16-13-09Z' },
+} as const satisfies Record<string, ImagePin>;
