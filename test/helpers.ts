@@ -1,0 +1,70 @@
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import * as yaml from 'js-yaml';
+import { parseConfig, type PlatformConfig } from '../lib/config';
+import { type DistFiles, type KubeObject, renderDist } from '../lib/synth';
+
+export const ROOT = path.resolve(__dirname, '..');
+
+/** The example config as plain data, for tests to modify. */
+export function exampleInput(): Record<string, unknown> {
+  return yaml.load(readFileSync(path.join(ROOT, 'config/deployment.example.yaml'), 'utf8')) as Record<string, unknown>;
+}
+
+type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? (T[K] extends unknown[] ? T[K] : DeepPartial<T[K]>) : T[K] };
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+export function deepMerge(base: Record<string, unknown>, override: Record<string, unknown>): Record<string, unknown> {
+  const result: Record<string, unknown> = { ...base };
+  for (const [key, value] of Object.entries(override)) {
+    result[key] = isPlainObject(value) && isPlainObject(base[key]) ? deepMerge(base[key] as Record<string, unknown>, value) : value;
+  }
+  return result;
+}
+
+/** The example config with overrides merged in (lists are replaced, not merged). */
+export function configWith(overrides: Record<string, unknown> = {}): PlatformConfig {
+  return parseConfig(deepMerge(exampleInput(), overrides), '(test)');
+}
+
+export interface RenderedObject {
+  readonly file: string;
+  readonly object: KubeObject;
+}
+
+export function objectsOf(files: DistFiles): RenderedObject[] {
+  const result: RenderedObject[] = [];
+  for (const [file, content] of files) {
+    for (const document of yaml.loadAll(content)) {
+      if (document && typeof document === 'object') result.push({ file, object: document as KubeObject });
+    }
+  }
+  return result;
+}
+
+/** Renders dist/ in memory for the example config plus overrides. */
+export function render(overrides: Record<string, unknown> = {}): { files: DistFiles; objects: KubeObject[]; config: PlatformConfig } {
+  const config = configWith(overrides);
+  const files = renderDist(config);
+  return { files, config, objects: objectsOf(files).map((entry) => entry.object) };
+}
+
+export function find(objects: KubeObject[], kind: string, name?: string, namespace?: string): KubeObject[] {
+  return objects.filter(
+    (object) =>
+      object.kind === kind &&
+      (name === undefined || object.metadata?.name === name) &&
+      (namespace === undefined || object.metadata?.namespace === namespace),
+  );
+}
+
+export function findOne(objects: KubeObject[], kind: string, name: string, namespace?: string): KubeObject {
+  const matches = find(objects, kind, name, namespace);
+  if (matches.length !== 1) throw new Error(`expected exactly one ${kind} ${namespace ?? '*'}/${name}, found ${matches.length}`);
+  return matches[0];
+}
+
+export type { DeepPartial };
