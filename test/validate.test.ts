@@ -1,0 +1,98 @@
+import { existsSync } from 'node:fs';
+import * as yaml from 'js-yaml';
+import { DEFAULT_CRDS_DIR, validateFiles } from '../lib/validate';
+import { render } from './helpers';
+
+const crdsPresent = existsSync(DEFAULT_CRDS_DIR);
+if (!crdsPresent) {
+  console.warn(`SKIPPED: schema validation tests — ${DEFAULT_CRDS_DIR} is missing, no object was checked against any schema`);
+}
+const describeWithCrds = crdsPresent ? describe : describe.skip;
+
+const deployment = {
+  apiVersion: 'apps/v1',
+  kind: 'Deployment',
+  metadata: { name: 'web', namespace: 'default' },
+  spec: {
+    selector: { matchLabels: { app: 'web' } },
+    template: {
+      metadata: { labels: { app: 'web' } },
+      spec: { containers: [{ name: 'web', image: 'nginx:1.27', ports: [{ containerPort: 80 }] }] },
+    },
+  },
+};
+
+const kustomization = {
+  apiVersion: 'kustomize.toolkit.fluxcd.io/v1',
+  kind: 'Kustomization',
+  metadata: { name: 'apps', namespace: 'flux-system' },
+  spec: { interval: '10m', prune: true, sourceRef: { kind: 'GitRepository', name: 'repo' } },
+};
+
+function check(objects: unknown[]) {
+  return validateFiles(new Map([['planted.yaml', objects.map((object) => yaml.dump(object)).join('---\n')]]));
+}
+
+describeWithCrds('schema validation', () => {
+  test('a correct Deployment and a correct custom resource pass', () => {
+    const report = check([deployment, kustomization]);
+    expect(report.problems).toEqual([]);
+    expect(report.checkedObjects).toBe(2);
+  });
+
+  test('an unknown field in a Deployment is caught', () => {
+    const planted = structuredClone(deployment) as typeof deployment & { spec: Record<string, unknown> };
+    (planted.spec.template.spec.containers[0] as Record<string, unknown>).imagePullPolicyy = 'Always';
+    const report = check([planted]);
+    expect(report.problems.map((problem) => problem.message)).toContainEqual(expect.stringContaining('unknown field "imagePullPolicyy"'));
+  });
+
+  test('an unknown field in metadata of a custom resource is caught', () => {
+    const planted = structuredClone(kustomization) as Record<string, unknown>;
+    (planted.metadata as Record<string, unknown>).label = { a: 'b' };
+    expect(check([planted]).problems.map((problem) => problem.message)).toContainEqual(expect.stringContaining('unknown field "label"'));
+  });
+
+  test('a wrong enum value in a custom resource is caught', () => {
+    const planted = structuredClone(kustomization);
+    planted.spec.sourceRef.kind = 'GitRepo';
+    const messages = check([planted]).problems.map((problem) => problem.message);
+    expect(messages).toContainEqual(expect.stringContaining('/spec/sourceRef/kind'));
+  });
+
+  test('a wrong type is caught', () => {
+    const planted = structuredClone(deployment) as unknown as { spec: Record<string, unknown> };
+    planted.spec.replicas = 'three';
+    expect(check([planted]).problems.map((problem) => problem.message)).toContainEqual(expect.stringContaining('/spec/replicas'));
+  });
+
+  test('an unknown kind and an unserved version are caught', () => {
+    const unknownKind = { apiVersion: 'example.org/v1', kind: 'Widget', metadata: { name: 'x' } };
+    const messages = check([unknownKind]).problems.map((problem) => problem.message);
+    expect(messages).toContainEqual(expect.stringContaining('no schema for example.org/v1 Widget'));
+  });
+
+  test('IntOrString fields accept numbers and names', () => {
+    const service = {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 's' },
+      spec: { ports: [{ port: 80, targetPort: 'http' }, { port: 81, targetPort: 8081 }] },
+    };
+    expect(check([service]).problems).toEqual([]);
+  });
+
+  test.each(['flux', 'argocd', 'helm-controller'])('the whole rendered platform validates with the %s engine', (engine) => {
+    const { files } = render({ gitops: { engine } });
+    const report = validateFiles(files);
+    expect(report.skipped).toEqual([]);
+    expect(report.problems.map((problem) => `${problem.file}: ${problem.object}: ${problem.message}`)).toEqual([]);
+    expect(report.checkedObjects).toBeGreaterThan(10);
+  });
+});
+
+test('a missing CRD folder is reported as skipped, never as a pass', () => {
+  const report = validateFiles(new Map([['x.yaml', yaml.dump(deployment)]]), { crdsDir: '/nonexistent/crds' });
+  expect(report.checkedObjects).toBe(0);
+  expect(report.skipped.join('\n')).toContain('/nonexistent/crds is missing');
+});
