@@ -37,18 +37,20 @@ export function imageRef(pin: ImagePin): string {
 }
 
 /** The Synapse release the project image is built from; the integration suite installs the same from PyPI. */
-export const SYNAPSE_VERSION = '1.142.0';
+export const SYNAPSE_VERSION = '1.163.2';
 /** synapse-s3-storage-provider baked into the project's Synapse image. */
-export const S3_STORAGE_PROVIDER_VERSION = '1.6.0';
+export const S3_STORAGE_PROVIDER_VERSION = '1.7.0';
 
 export const images = {
   /** Built from images/synapse/Dockerfile: the official image plus synapse-s3-storage-provider. */
   synapse: { repository: 'ghcr.io/example/synapse-s3', tag: `v${SYNAPSE_VERSION}-s3-${S3_STORAGE_PROVIDER_VERSION}` },
   haproxy: { repository: 'docker.io/library/haproxy', tag: '3.2.8-alpine' },
+  /** The upstream Synapse image the project image (images/synapse/Dockerfile) is built FROM. */
+  synapseUpstream: { repository: 'ghcr.io/element-hq/synapse', tag: `v${SYNAPSE_VERSION}` },
   valkey: { repository: 'docker.io/valkey/valkey', tag: '8.1.4-alpine' },
   redisExporter: { repository: 'docker.io/oliver006/redis_exporter', tag: 'v1.80.0' },
-  elementWeb: { repository: 'docker.io/vectorim/element-web', tag: 'v1.12.3' },
-  ketesa: { repository: 'ghcr.io/etkecc/ketesa', tag: 'v0.11.1-etke48' },
+  elementWeb: { repository: 'docker.io/vectorim/element-web', tag: 'v1.12.30' },
+  ketesa: { repository: 'ghcr.io/etkecc/ketesa', tag: 'v1.4.0' },
   livekit: { repository: 'docker.io/livekit/livekit-server', tag: 'v1.9.4' },
   lkJwtService: { repository: 'ghcr.io/element-hq/lk-jwt-service', tag: '0.3.0' },
   coturn: { repository: 'docker.io/coturn/coturn', tag: '4.7.0' },

@@ -1,10 +1,16 @@
 import { z } from 'zod';
 import { replicas, resources, storageSize } from './primitives';
 
-const workerPool = (defaultCount: number, minimum: number, what: string) =>
+const workerPool = (defaultCount: number, minimum: number, what: string, maximum = 64) =>
   z
     .strictObject({
-      count: z.number().int().min(minimum).default(defaultCount).describe(`Number of ${what} processes.`),
+      count: z
+        .number()
+        .int()
+        .min(minimum)
+        .max(maximum)
+        .default(defaultCount)
+        .describe(`Number of ${what} processes${maximum === 1 ? ' (Synapse allows at most one)' : ''}.`),
       resources: resources.optional().describe('Override the sizing table for this pool.'),
     })
     .prefault({})
@@ -13,7 +19,8 @@ const workerPool = (defaultCount: number, minimum: number, what: string) =>
 /**
  * Worker pools by type. Defaults: the original design's 8 sync, 4 generic, 4 federation readers and
  * 2 event persisters, plus the pools a 20k-user server needs (see docs/synapse-workers.md).
- * Stream writers other than events are single-writer streams in Synapse: 0 keeps the stream on main.
+ * typing, to_device, account_data and presence accept exactly one writer in Synapse (0 keeps the stream on main);
+ * events and receipts accept several. run_background_tasks_on and update_user_directory_from_worker name one process.
  */
 export const workersSchema = z
   .strictObject({
@@ -25,13 +32,13 @@ export const workersSchema = z
     eventPersister: workerPool(2, 1, 'event persisters (events stream writers)'),
     mediaRepository: workerPool(2, 1, 'media repository workers'),
     pusher: workerPool(1, 1, 'pushers'),
-    background: workerPool(1, 1, 'background-task workers'),
-    userDirectory: workerPool(1, 0, 'user directory workers'),
-    typing: workerPool(1, 0, 'typing stream writers'),
-    toDevice: workerPool(1, 0, 'to-device stream writers'),
-    accountData: workerPool(1, 0, 'account-data stream writers'),
+    background: workerPool(1, 1, 'background-task workers', 1),
+    userDirectory: workerPool(1, 0, 'user directory workers', 1),
+    typing: workerPool(1, 0, 'typing stream writers', 1),
+    toDevice: workerPool(1, 0, 'to-device stream writers', 1),
+    accountData: workerPool(1, 0, 'account-data stream writers', 1),
     receipts: workerPool(1, 0, 'receipts stream writers'),
-    presence: workerPool(1, 0, 'presence stream writers'),
+    presence: workerPool(1, 0, 'presence stream writers', 1),
   })
   .prefault({});
 

@@ -1,0 +1,435 @@
+import { k8s } from 'cdk8s-plus-28';
+import type { Construct } from 'constructs';
+import * as yaml from 'js-yaml';
+import { ComponentChart } from '../constructs/component-chart';
+import { HaproxyRouter } from '../constructs/haproxy-router';
+import {
+  componentLabels,
+  configMap,
+  container,
+  contentHash,
+  httpProbe,
+  service,
+  Workload,
+} from '../constructs/workload';
+import { type Platform, objectStorage, POSTGRES, SECRET_NAMES } from '../lib/model';
+import {
+  buildAwsConfig,
+  buildHomeserverConfig,
+  buildLogConfig,
+  buildMediaUploadDatabaseConfig,
+  buildWorkerConfig,
+  SYNAPSE_PATHS,
+} from '../lib/model/synapse-config';
+import {
+  activeWorkerTypes,
+  MAIN_NAME,
+  poolName,
+  processesOf,
+  SYNAPSE_NAMESPACE,
+  SYNAPSE_PORTS,
+  type SynapseProcess,
+  synapseProcesses,
+  type WorkerType,
+  workerCount,
+  workerResources,
+} from '../lib/model/workers';
+import { type ImagePin, images } from '../lib/versions';
+
+/**
+ * Synapse: the main process, one StatefulSet per worker pool (stable per-process host names for
+ * instance_map and unique worker_name), their Services and PDBs, the media stores and their S3 upload
+ * CronJobs, and the internal HAProxy router the edge sends all Matrix traffic to.
+ */
+
+/** The official image runs Synapse as 991:991 when it drops root (docker/start.py). */
+export const SYNAPSE_UID = 991;
+export const CONFIG_MAP = 'synapse-config';
+export const WORKERS_CONFIG_MAP = 'synapse-workers';
+export const MEDIA_UPLOAD_CONFIG_MAP = 'synapse-media-upload';
+export const MEDIA_VOLUME = 'media-store';
+
+export function synapseImage(platform: Platform): ImagePin {
+  return platform.config.synapse.image ?? images.synapse;
+}
+
+export const toYamlText = (value: unknown): string => yaml.dump(value, { lineWidth: -1, noRefs: true, sortKeys: false });
+
+const SMALL = { requests: { cpu: '10m', memory: '32Mi' }, limits: { cpu: '200m', memory: '128Mi' } };
+
+interface PodFiles {
+  volumes: k8s.Volume[];
+  mounts: k8s.VolumeMount[];
+}
+
+/** Secret and config volumes every Synapse process mounts. */
+function synapseFiles(platform: Platform, withWorkerConfig: boolean): PodFiles {
+  const volumes: k8s.Volume[] = [
+    { name: 'config', configMap: { name: CONFIG_MAP } },
+    { name: 'secrets', secret: { secretName: SECRET_NAMES.synapse, defaultMode: 0o440 } },
+    { name: 'signing-key', secret: { secretName: SECRET_NAMES.synapseSigningKey, defaultMode: 0o440 } },
+    { name: 'redis-password', secret: { secretName: SECRET_NAMES.synapseRedis, defaultMode: 0o440 } },
+    postgresSecretVolume(),
+    { name: 'runtime', emptyDir: { medium: 'Memory', sizeLimit: k8s.Quantity.fromString('1Mi') } },
+    { name: 'tmp', emptyDir: { sizeLimit: k8s.Quantity.fromString('2Gi') } },
+  ];
+  const mounts: k8s.VolumeMount[] = [
+    { name: 'config', mountPath: SYNAPSE_PATHS.configDir, readOnly: true },
+    { name: 'secrets', mountPath: SYNAPSE_PATHS.secretsDir, readOnly: true },
+    { name: 'signing-key', mountPath: SYNAPSE_PATHS.signingKeyDir, readOnly: true },
+    { name: 'redis-password', mountPath: SYNAPSE_PATHS.redisPasswordDir, readOnly: true },
+    { name: 'runtime', mountPath: SYNAPSE_PATHS.runtimeDir, readOnly: true },
+    { name: 'tmp', mountPath: '/tmp' },
+  ];
+  if (platform.config.calls.enabled) {
+    volumes.push({ name: 'turn-secret', secret: { secretName: SECRET_NAMES.turn, defaultMode: 0o440 } });
+    mounts.push({ name: 'turn-secret', mountPath: SYNAPSE_PATHS.turnSecretDir, readOnly: true });
+  }
+  if (withWorkerConfig) {
+    volumes.push({ name: 'worker-config', configMap: { name: WORKERS_CONFIG_MAP } });
+    mounts.push({ name: 'worker-config', mountPath: SYNAPSE_PATHS.workersDir, readOnly: true });
+  }
+  return { volumes, mounts };
+}
+
+function postgresSecretVolume(): k8s.Volume {
+  return {
+    name: 'postgres-app',
+    secret: { secretName: POSTGRES.appSecret, defaultMode: 0o600, items: [{ key: 'pgpass', path: 'pgpass' }] },
+  };
+}
+
+/**
+ * libpq ignores a passfile with group or world access, and fsGroup makes every Secret file
+ * group-readable (0640), owned by root. This init container writes the copy libpq reads: owned by the
+ * Synapse uid, mode 0600, host field `*` so the line matches the fully qualified host we connect to
+ * (CNPG writes the short Service name).
+ */
+function passfileInit(platform: Platform): k8s.Container {
+  return container({
+    name: 'passfile',
+    image: synapseImage(platform),
+    resources: SMALL,
+    command: [
+      'sh',
+      '-c',
+      `umask 077 && sed 's/^[^:]*:/*:/' ${SYNAPSE_PATHS.postgresSecretPgpass} > ${SYNAPSE_PATHS.passfile} && chmod 0600 ${SYNAPSE_PATHS.passfile}`,
+    ],
+    volumeMounts: [
+      { name: 'postgres-app', mountPath: SYNAPSE_PATHS.postgresSecretDir, readOnly: true },
+      { name: 'runtime', mountPath: SYNAPSE_PATHS.runtimeDir },
+    ],
+  });
+}
+
+/** Workers start only after main answers /health: main runs the schema migrations before it listens. */
+function waitForMainInit(platform: Platform): k8s.Container {
+  const url = `http://${MAIN_NAME}.${SYNAPSE_NAMESPACE}.svc.cluster.local:${SYNAPSE_PORTS.http}/health`;
+  const script = [
+    'import time, urllib.request',
+    'while True:',
+    '    try:',
+    `        if urllib.request.urlopen("${url}", timeout=5).status == 200: break`,
+    '    except Exception as error:',
+    '        print("waiting for synapse main:", error, flush=True)',
+    '    time.sleep(5)',
+  ].join('\n');
+  return container({
+    name: 'wait-for-main',
+    image: synapseImage(platform),
+    resources: SMALL,
+    command: ['python', '-c', script],
+  });
+}
+
+function s3Env(platform: Platform): k8s.EnvVar[] {
+  const storage = objectStorage(platform.config);
+  const fromSecret = (name: string, key: string): k8s.EnvVar => ({
+    name,
+    valueFrom: { secretKeyRef: { name: storage.credentialsSecret, key } },
+  });
+  return [
+    fromSecret('AWS_ACCESS_KEY_ID', storage.accessKeyIdKey),
+    fromSecret('AWS_SECRET_ACCESS_KEY', storage.secretAccessKeyKey),
+    { name: 'AWS_CONFIG_FILE', value: SYNAPSE_PATHS.awsConfig },
+  ];
+}
+
+function synapseProbes(startupFailures: number): Pick<k8s.Container, 'livenessProbe' | 'readinessProbe' | 'startupProbe'> {
+  return {
+    startupProbe: httpProbe('/health', 'http', { periodSeconds: 5, failureThreshold: startupFailures }),
+    livenessProbe: httpProbe('/health', 'http', { periodSeconds: 15, failureThreshold: 4 }),
+    readinessProbe: httpProbe('/health', 'http', { periodSeconds: 5, failureThreshold: 2 }),
+  };
+}
+
+function containerPorts(replication: boolean): k8s.ContainerPort[] {
+  return [
+    { name: 'http', containerPort: SYNAPSE_PORTS.http },
+    ...(replication ? [{ name: 'replication', containerPort: SYNAPSE_PORTS.replication }] : []),
+    { name: 'metrics', containerPort: SYNAPSE_PORTS.metrics },
+  ];
+}
+
+export class SynapseChart extends ComponentChart {
+  constructor(scope: Construct, platform: Platform) {
+    super(scope, 'synapse', { platform, stage: '40-apps', namespace: SYNAPSE_NAMESPACE });
+    const { config } = platform;
+    const homeserver = toYamlText(buildHomeserverConfig(platform));
+    const logConfig = toYamlText(buildLogConfig());
+    const sharedConfig = { 'homeserver.yaml': homeserver, 'log.yaml': logConfig, 'aws.conf': buildAwsConfig(platform) };
+    configMap(this, 'config', {
+      name: CONFIG_MAP,
+      namespace: SYNAPSE_NAMESPACE,
+      data: sharedConfig,
+      labels: componentLabels('synapse', 'config'),
+    });
+    const processes = synapseProcesses(config);
+    const workerFiles = new Map<string, string>();
+    for (const process of processes.filter((candidate) => candidate.type)) {
+      workerFiles.set(`${process.instanceName}.yaml`, toYamlText(buildWorkerConfig(process)));
+    }
+    configMap(this, 'workers', {
+      name: WORKERS_CONFIG_MAP,
+      namespace: SYNAPSE_NAMESPACE,
+      data: Object.fromEntries(workerFiles),
+      labels: componentLabels('synapse', 'config'),
+    });
+    const sharedHash = contentHash(...Object.values(sharedConfig));
+
+    this.addMain(platform, processes[0], sharedHash);
+    for (const type of activeWorkerTypes(config)) {
+      const poolFiles = processesOf(config, type).map((process) => workerFiles.get(`${process.instanceName}.yaml`) ?? '');
+      this.addPool(platform, type, contentHash(sharedHash, ...poolFiles));
+    }
+    this.addMediaUpload(platform);
+    new HaproxyRouter(this, 'router', { platform });
+  }
+
+  private addMain(platform: Platform, main: SynapseProcess, configHash: string): void {
+    const selector = { 'app.kubernetes.io/name': 'synapse', 'app.kubernetes.io/component': 'main' };
+    const files = synapseFiles(platform, false);
+    // The one single instance: a Deployment (not a StatefulSet) so a lost node is replaced as soon as
+    // the pod is evicted, Recreate so two mains never run at once, short not-ready tolerations.
+    new Workload(this, 'main', {
+      kind: 'Deployment',
+      name: MAIN_NAME,
+      namespace: SYNAPSE_NAMESPACE,
+      selector,
+      labels: componentLabels('synapse', 'main'),
+      replicas: 1,
+      strategy: { type: 'Recreate' },
+      identity: { runAsUser: SYNAPSE_UID },
+      podAnnotations: { 'matrix-platform/config-hash': configHash },
+      // Fast failover off a dead node: evicted after 30 s instead of the default 300 s.
+      tolerations: fastEvictionTolerations(),
+      terminationGracePeriodSeconds: 60,
+      initContainers: [passfileInit(platform)],
+      containers: [
+        container({
+          name: 'synapse',
+          image: synapseImage(platform),
+          resources: main.resources,
+          command: ['python', '-m', 'synapse.app.homeserver', '--config-path', SYNAPSE_PATHS.homeserver],
+          ports: containerPorts(true),
+          volumeMounts: files.mounts,
+          // Schema migrations run before main listens: allow 30 minutes on upgrades.
+          ...synapseProbes(360),
+        }),
+      ],
+      volumes: files.volumes,
+    });
+    service(this, 'main-service', {
+      name: MAIN_NAME,
+      namespace: SYNAPSE_NAMESPACE,
+      selector,
+      ports: [
+        { name: 'http', port: SYNAPSE_PORTS.http },
+        { name: 'replication', port: SYNAPSE_PORTS.replication },
+        { name: 'metrics', port: SYNAPSE_PORTS.metrics },
+      ],
+    });
+  }
+
+  private addPool(platform: Platform, type: WorkerType, configHash: string): void {
+    const { config } = platform;
+    const name = poolName(type);
+    const selector = { 'app.kubernetes.io/name': 'synapse', 'app.kubernetes.io/component': type.pool };
+    const files = synapseFiles(platform, true);
+    const replication = type.streams.length > 0;
+    const mounts = [...files.mounts];
+    if (type.mediaStore) mounts.push({ name: MEDIA_VOLUME, mountPath: SYNAPSE_PATHS.dataDir });
+    service(this, `${type.id}-service`, {
+      name,
+      namespace: SYNAPSE_NAMESPACE,
+      selector,
+      headless: true,
+      // instance_map and the router resolve per-pod names; they must exist while a pod starts.
+      publishNotReadyAddresses: true,
+      ports: [
+        { name: 'http', port: SYNAPSE_PORTS.http },
+        ...(replication ? [{ name: 'replication', port: SYNAPSE_PORTS.replication }] : []),
+        { name: 'metrics', port: SYNAPSE_PORTS.metrics },
+      ],
+    });
+    new Workload(this, type.id, {
+      kind: 'StatefulSet',
+      name,
+      namespace: SYNAPSE_NAMESPACE,
+      serviceName: name,
+      podManagementPolicy: 'Parallel',
+      selector,
+      labels: componentLabels('synapse', type.pool),
+      replicas: workerCount(config, type),
+      identity: { runAsUser: SYNAPSE_UID },
+      podAnnotations: { 'matrix-platform/config-hash': configHash },
+      terminationGracePeriodSeconds: 60,
+      initContainers: [passfileInit(platform), waitForMainInit(platform)],
+      containers: [
+        container({
+          name: 'synapse',
+          image: synapseImage(platform),
+          resources: workerResources(config, type),
+          command: [
+            'python',
+            '-m',
+            'synapse.app.generic_worker',
+            '--config-path',
+            SYNAPSE_PATHS.homeserver,
+            '--config-path',
+            `${SYNAPSE_PATHS.workersDir}/$(POD_NAME).yaml`,
+          ],
+          env: [
+            { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+            ...(type.mediaStore ? s3Env(platform) : []),
+          ],
+          ports: containerPorts(replication),
+          volumeMounts: mounts,
+          ...synapseProbes(60),
+        }),
+      ],
+      volumes: files.volumes,
+      ...(type.mediaStore
+        ? {
+            volumeClaimTemplates: [
+              {
+                metadata: { name: MEDIA_VOLUME },
+                spec: {
+                  accessModes: ['ReadWriteOnce'],
+                  storageClassName: config.storageClasses.general,
+                  resources: { requests: { storage: k8s.Quantity.fromString(config.synapse.mediaStoreSize) } },
+                },
+              },
+            ],
+          }
+        : {}),
+    });
+  }
+
+  /**
+   * One CronJob per media worker: its media store is a ReadWriteOnce volume, so the job runs on the
+   * same node as that worker (required pod affinity) and mounts the same claim. It records media not
+   * accessed for mediaUploadAfterDays, uploads it and deletes the local copy.
+   */
+  private addMediaUpload(platform: Platform): void {
+    const { config } = platform;
+    const storage = objectStorage(config);
+    configMap(this, 'media-upload-config', {
+      name: MEDIA_UPLOAD_CONFIG_MAP,
+      namespace: SYNAPSE_NAMESPACE,
+      data: { 'database.yaml': toYamlText(buildMediaUploadDatabaseConfig()) },
+      labels: componentLabels('synapse', 'media-upload'),
+    });
+    const mediaType = activeWorkerTypes(config).find((type) => type.mediaStore);
+    if (!mediaType) return;
+    const script = [
+      'set -eu',
+      `mkdir -p ${SYNAPSE_PATHS.mediaUploadDir}`,
+      `cd ${SYNAPSE_PATHS.mediaUploadDir}`,
+      `cp ${SYNAPSE_PATHS.mediaUploadConfigDir}/database.yaml database.yaml`,
+      `s3_media_upload --no-progress update ${SYNAPSE_PATHS.mediaStore} ${config.synapse.mediaUploadAfterDays}d`,
+      `s3_media_upload --no-progress upload ${SYNAPSE_PATHS.mediaStore} ${storage.buckets.media} --delete --endpoint-url ${storage.endpoint}`,
+    ].join('\n');
+    for (const process of processesOf(config, mediaType)) {
+      const jobName = `synapse-media-upload-${process.podName.split('-').pop()}`;
+      const labels = { ...componentLabels('synapse', 'media-upload'), 'matrix-platform/media-worker': process.podName };
+      new k8s.KubeCronJob(this, jobName, {
+        metadata: { name: jobName, namespace: SYNAPSE_NAMESPACE, labels },
+        spec: {
+          schedule: config.synapse.mediaUploadSchedule,
+          concurrencyPolicy: 'Forbid',
+          successfulJobsHistoryLimit: 1,
+          failedJobsHistoryLimit: 3,
+          jobTemplate: {
+            spec: {
+              backoffLimit: 2,
+              activeDeadlineSeconds: 6 * 3600,
+              template: {
+                metadata: { labels },
+                spec: {
+                  restartPolicy: 'OnFailure',
+                  automountServiceAccountToken: false,
+                  enableServiceLinks: false,
+                  securityContext: {
+                    runAsNonRoot: true,
+                    runAsUser: SYNAPSE_UID,
+                    runAsGroup: SYNAPSE_UID,
+                    fsGroup: SYNAPSE_UID,
+                    fsGroupChangePolicy: 'OnRootMismatch',
+                    seccompProfile: { type: 'RuntimeDefault' },
+                  },
+                  affinity: {
+                    podAffinity: {
+                      requiredDuringSchedulingIgnoredDuringExecution: [
+                        {
+                          topologyKey: 'kubernetes.io/hostname',
+                          labelSelector: { matchLabels: { 'statefulset.kubernetes.io/pod-name': process.podName } },
+                        },
+                      ],
+                    },
+                  },
+                  initContainers: [passfileInit(platform)],
+                  containers: [
+                    container({
+                      name: 's3-media-upload',
+                      image: synapseImage(platform),
+                      resources: { requests: { cpu: '100m', memory: '256Mi' }, limits: { cpu: '1', memory: '1Gi' } },
+                      command: ['sh', '-c', script],
+                      env: s3Env(platform),
+                      volumeMounts: [
+                        { name: 'config', mountPath: SYNAPSE_PATHS.configDir, readOnly: true },
+                        { name: 'upload-config', mountPath: SYNAPSE_PATHS.mediaUploadConfigDir, readOnly: true },
+                        { name: MEDIA_VOLUME, mountPath: SYNAPSE_PATHS.dataDir },
+                        { name: 'runtime', mountPath: SYNAPSE_PATHS.runtimeDir, readOnly: true },
+                        { name: 'tmp', mountPath: '/tmp' },
+                      ],
+                    }),
+                  ],
+                  volumes: [
+                    { name: 'config', configMap: { name: CONFIG_MAP } },
+                    { name: 'upload-config', configMap: { name: MEDIA_UPLOAD_CONFIG_MAP } },
+                    { name: MEDIA_VOLUME, persistentVolumeClaim: { claimName: `${MEDIA_VOLUME}-${process.podName}` } },
+                    postgresSecretVolume(),
+                    { name: 'runtime', emptyDir: { medium: 'Memory', sizeLimit: k8s.Quantity.fromString('1Mi') } },
+                    { name: 'tmp', emptyDir: { sizeLimit: k8s.Quantity.fromString('1Gi') } },
+                  ],
+                },
+              },
+            },
+          },
+        },
+      });
+    }
+  }
+}
+
+function fastEvictionTolerations(): k8s.Toleration[] {
+  return ['node.kubernetes.io/not-ready', 'node.kubernetes.io/unreachable'].map((key) => ({
+    key,
+    operator: 'Exists',
+    effect: 'NoExecute',
+    tolerationSeconds: 30,
+  }));
+}
+
+

@@ -1,0 +1,205 @@
+import type { PlatformConfig } from '../config';
+import { activeWorkerTypes, MAIN_INSTANCE, type WorkerType, type WorkerTypeId, workerType } from './workers';
+
+/**
+ * The route table of the internal router as typed data. The HAProxy config (constructs/haproxy-router.ts)
+ * and the TypeScript matcher below are both generated from it, so the tests that evaluate the matcher
+ * evaluate the router's rules.
+ *
+ * Source: docs/workers.md of the pinned Synapse (synapse.app.generic_worker, stream writers,
+ * media repository, user directory). Rules:
+ * - First match wins; anything unmatched goes to main.
+ * - A route names candidate pools in preference order; the first pool that has processes in the
+ *   config serves it. A route with no active pool is dropped, so its requests fall through to the
+ *   next route or to main (for example the typing endpoint when the typing stream stays on main).
+ * - `methods` restricts a route (docs: "can be handled for GET requests"); other methods fall through.
+ * - Patterns are matched against the path without the query string and use only regex syntax that
+ *   PCRE (HAProxy path_reg) and JavaScript agree on.
+ */
+
+export type HttpMethod = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'DELETE' | 'OPTIONS' | 'PATCH';
+
+export interface RouteSpec {
+  readonly id: string;
+  readonly pattern: string;
+  readonly pools: readonly WorkerTypeId[];
+  readonly methods?: readonly HttpMethod[];
+  /** Sync requests without a `since` query parameter go to the initial-sync pool when it exists. */
+  readonly initialSyncSplit?: boolean;
+}
+
+const CLIENT = '^/_matrix/client';
+const V3 = '(r0|v3|unstable)';
+const V1V3 = '(api/v1|r0|v3|unstable)';
+const GET_ONLY: readonly HttpMethod[] = ['GET'];
+
+/** In match order. */
+export const ROUTES: readonly RouteSpec[] = [
+  // Media repository (any method): client, federation and admin media APIs.
+  { id: 'media-legacy', pattern: '^/_matrix/media/', pools: ['mediaRepository'] },
+  { id: 'media-client', pattern: `${CLIENT}/v1/media/`, pools: ['mediaRepository'] },
+  { id: 'media-federation', pattern: '^/_matrix/federation/v1/media/', pools: ['mediaRepository'] },
+  { id: 'media-synapse', pattern: '^/_synapse/media/', pools: ['mediaRepository'] },
+  { id: 'media-admin-purge-cache', pattern: '^/_synapse/admin/v1/purge_media_cache$', pools: ['mediaRepository'] },
+  { id: 'media-admin-room', pattern: '^/_synapse/admin/v1/room/.*/media.*$', pools: ['mediaRepository'] },
+  { id: 'media-admin-user', pattern: '^/_synapse/admin/v1/user/.*/media.*$', pools: ['mediaRepository'] },
+  { id: 'media-admin-media', pattern: '^/_synapse/admin/v1/media/.*$', pools: ['mediaRepository'] },
+  { id: 'media-admin-quarantine', pattern: '^/_synapse/admin/v1/quarantine_media/.*$', pools: ['mediaRepository'] },
+  { id: 'media-admin-users', pattern: '^/_synapse/admin/v1/users/.*/media$', pools: ['mediaRepository'] },
+
+  // Sync: sticky per user; initial syncs optionally isolated.
+  { id: 'sync', pattern: `${CLIENT}/(r0|v3)/sync$`, pools: ['sync'], initialSyncSplit: true },
+  { id: 'events', pattern: `${CLIENT}/(api/v1|r0|v3)/events$`, pools: ['sync'] },
+  { id: 'initial-sync', pattern: `${CLIENT}/(api/v1|r0|v3)/initialSync$`, pools: ['initialSync', 'sync'] },
+  { id: 'room-initial-sync', pattern: `${CLIENT}/(api/v1|r0|v3)/rooms/[^/]+/initialSync$`, pools: ['initialSync', 'sync'] },
+
+  // Stream writers: once a stream has a dedicated writer, its writes must reach that writer.
+  { id: 'typing', pattern: `${CLIENT}/${V1V3}/rooms/.*/typing`, pools: ['typing'] },
+  { id: 'to-device', pattern: `${CLIENT}/${V3}/sendToDevice/`, pools: ['toDevice'] },
+  { id: 'tags', pattern: `${CLIENT}/${V3}/.*/tags`, pools: ['accountData'] },
+  { id: 'account-data', pattern: `${CLIENT}/${V3}/.*/account_data`, pools: ['accountData'] },
+  { id: 'tags-read', pattern: `${CLIENT}/${V3}/.*/tags`, pools: ['generic'], methods: GET_ONLY },
+  { id: 'account-data-read', pattern: `${CLIENT}/${V3}/.*/account_data`, pools: ['generic'], methods: GET_ONLY },
+  { id: 'receipt', pattern: `${CLIENT}/${V3}/rooms/.*/receipt`, pools: ['receipts', 'generic'] },
+  { id: 'read-markers', pattern: `${CLIENT}/${V3}/rooms/.*/read_markers`, pools: ['receipts', 'generic'] },
+  { id: 'presence', pattern: `${CLIENT}/${V1V3}/presence/`, pools: ['presence'] },
+  { id: 'presence-read', pattern: `${CLIENT}/${V1V3}/presence/`, pools: ['generic'], methods: GET_ONLY },
+  { id: 'user-directory', pattern: `${CLIENT}/${V3}/user_directory/search$`, pools: ['userDirectory', 'generic'] },
+
+  // Federation: balanced by the remote server's address so a server's transactions stay in order.
+  { id: 'federation-version', pattern: '^/_matrix/federation/v1/version$', pools: ['federationReader'] },
+  { id: 'federation-event', pattern: '^/_matrix/federation/v1/event/', pools: ['federationReader'] },
+  { id: 'federation-state', pattern: '^/_matrix/federation/v1/state/', pools: ['federationReader'] },
+  { id: 'federation-state-ids', pattern: '^/_matrix/federation/v1/state_ids/', pools: ['federationReader'] },
+  { id: 'federation-backfill', pattern: '^/_matrix/federation/v1/backfill/', pools: ['federationReader'] },
+  { id: 'federation-missing-events', pattern: '^/_matrix/federation/v1/get_missing_events/', pools: ['federationReader'] },
+  { id: 'federation-public-rooms', pattern: '^/_matrix/federation/v1/publicRooms', pools: ['federationReader'] },
+  { id: 'federation-query', pattern: '^/_matrix/federation/v1/query/', pools: ['federationReader'] },
+  { id: 'federation-make-join', pattern: '^/_matrix/federation/v1/make_join/', pools: ['federationReader'] },
+  { id: 'federation-make-leave', pattern: '^/_matrix/federation/v1/make_leave/', pools: ['federationReader'] },
+  { id: 'federation-send-join', pattern: '^/_matrix/federation/(v1|v2)/send_join/', pools: ['federationReader'] },
+  { id: 'federation-send-leave', pattern: '^/_matrix/federation/(v1|v2)/send_leave/', pools: ['federationReader'] },
+  { id: 'federation-make-knock', pattern: '^/_matrix/federation/v1/make_knock/', pools: ['federationReader'] },
+  { id: 'federation-send-knock', pattern: '^/_matrix/federation/v1/send_knock/', pools: ['federationReader'] },
+  { id: 'federation-invite', pattern: '^/_matrix/federation/(v1|v2)/invite/', pools: ['federationReader'] },
+  { id: 'federation-event-auth', pattern: '^/_matrix/federation/v1/event_auth/', pools: ['federationReader'] },
+  { id: 'federation-timestamp', pattern: '^/_matrix/federation/v1/timestamp_to_event/', pools: ['federationReader'] },
+  {
+    id: 'federation-3pid-invite',
+    pattern: '^/_matrix/federation/v1/exchange_third_party_invite/',
+    pools: ['federationReader'],
+  },
+  { id: 'federation-user-devices', pattern: '^/_matrix/federation/v1/user/devices/', pools: ['federationReader'] },
+  { id: 'federation-key-query', pattern: '^/_matrix/key/v2/query', pools: ['federationReader'] },
+  { id: 'federation-hierarchy', pattern: '^/_matrix/federation/v1/hierarchy/', pools: ['federationReader'] },
+  { id: 'federation-send', pattern: '^/_matrix/federation/v1/send/', pools: ['federationReader'] },
+
+  // Client API on generic workers.
+  { id: 'create-room', pattern: `${CLIENT}/${V1V3}/createRoom$`, pools: ['generic'] },
+  { id: 'public-rooms', pattern: `${CLIENT}/${V1V3}/publicRooms$`, pools: ['generic'] },
+  { id: 'joined-members', pattern: `${CLIENT}/${V1V3}/rooms/.*/joined_members$`, pools: ['generic'] },
+  { id: 'context', pattern: `${CLIENT}/${V1V3}/rooms/.*/context/.*$`, pools: ['generic'] },
+  { id: 'members', pattern: `${CLIENT}/${V1V3}/rooms/.*/members$`, pools: ['generic'] },
+  { id: 'state', pattern: `${CLIENT}/${V1V3}/rooms/.*/state$`, pools: ['generic'] },
+  { id: 'hierarchy', pattern: `${CLIENT}/v1/rooms/.*/hierarchy$`, pools: ['generic'] },
+  { id: 'relations', pattern: `${CLIENT}/(v1|unstable)/rooms/.*/relations/`, pools: ['generic'] },
+  { id: 'threads', pattern: `${CLIENT}/v1/rooms/.*/threads$`, pools: ['generic'] },
+  { id: 'room-summary', pattern: `${CLIENT}/unstable/im.nheko.summary/summary/.*$`, pools: ['generic'] },
+  { id: 'account-3pid', pattern: `${CLIENT}/${V3}/account/3pid$`, pools: ['generic'] },
+  { id: 'whoami', pattern: `${CLIENT}/${V3}/account/whoami$`, pools: ['generic'] },
+  { id: 'deactivate', pattern: `${CLIENT}/${V3}/account/deactivate$`, pools: ['generic'] },
+  { id: 'delete-devices', pattern: `${CLIENT}/(r0|v3)/delete_devices$`, pools: ['generic'] },
+  { id: 'devices', pattern: `${CLIENT}/${V1V3}/devices(/|$)`, pools: ['generic'] },
+  { id: 'versions', pattern: `${CLIENT}/versions$`, pools: ['generic'] },
+  { id: 'turn-server', pattern: `${CLIENT}/${V1V3}/voip/turnServer$`, pools: ['generic'] },
+  { id: 'room-event', pattern: `${CLIENT}/${V1V3}/rooms/.*/event/`, pools: ['generic'] },
+  { id: 'joined-rooms', pattern: `${CLIENT}/${V1V3}/joined_rooms$`, pools: ['generic'] },
+  { id: 'timestamp-to-event', pattern: `${CLIENT}/v1/rooms/.*/timestamp_to_event$`, pools: ['generic'] },
+  { id: 'aliases', pattern: `${CLIENT}/(api/v1|r0|v3|unstable/.*)/rooms/.*/aliases`, pools: ['generic'] },
+  { id: 'search', pattern: `${CLIENT}/${V1V3}/search$`, pools: ['generic'] },
+  { id: 'filter', pattern: `${CLIENT}/${V3}/user/.*/filter(/|$)`, pools: ['generic'] },
+  { id: 'directory-room', pattern: `${CLIENT}/${V1V3}/directory/room/.*$`, pools: ['generic'] },
+  { id: 'capabilities', pattern: `${CLIENT}/${V3}/capabilities$`, pools: ['generic'] },
+  { id: 'notifications', pattern: `${CLIENT}/${V3}/notifications$`, pools: ['generic'] },
+  { id: 'admin-room', pattern: '^/_synapse/admin/v1/rooms/[^/]+$', pools: ['generic'] },
+  // Encryption.
+  { id: 'keys-query', pattern: `${CLIENT}/${V3}/keys/query$`, pools: ['generic'] },
+  { id: 'keys-changes', pattern: `${CLIENT}/${V3}/keys/changes$`, pools: ['generic'] },
+  { id: 'keys-claim', pattern: `${CLIENT}/${V3}/keys/claim$`, pools: ['generic'] },
+  { id: 'room-keys', pattern: `${CLIENT}/${V3}/room_keys/`, pools: ['generic'] },
+  { id: 'keys-upload', pattern: `${CLIENT}/${V3}/keys/upload`, pools: ['generic'] },
+  { id: 'device-signing-upload', pattern: `${CLIENT}/${V1V3}/keys/device_signing/upload$`, pools: ['generic'] },
+  { id: 'signatures-upload', pattern: `${CLIENT}/${V1V3}/keys/signatures/upload$`, pools: ['generic'] },
+  // Registration and login.
+  { id: 'login', pattern: `${CLIENT}/${V1V3}/login$`, pools: ['generic'] },
+  { id: 'register', pattern: `${CLIENT}/${V3}/register$`, pools: ['generic'] },
+  { id: 'register-available', pattern: `${CLIENT}/${V3}/register/available$`, pools: ['generic'] },
+  {
+    id: 'registration-token-validity',
+    pattern: `${CLIENT}/v1/register/m.login.registration_token/validity$`,
+    pools: ['generic'],
+  },
+  { id: 'password-policy', pattern: `${CLIENT}/${V3}/password_policy$`, pools: ['generic'] },
+  // Event sending (event creators forward to the event persisters).
+  { id: 'redact', pattern: `${CLIENT}/${V1V3}/rooms/.*/redact`, pools: ['generic'] },
+  { id: 'send', pattern: `${CLIENT}/${V1V3}/rooms/.*/send`, pools: ['generic'] },
+  { id: 'state-event', pattern: `${CLIENT}/${V1V3}/rooms/.*/state/`, pools: ['generic'] },
+  { id: 'membership', pattern: `${CLIENT}/${V1V3}/rooms/.*/(join|invite|leave|ban|unban|kick)$`, pools: ['generic'] },
+  { id: 'join', pattern: `${CLIENT}/${V1V3}/join/`, pools: ['generic'] },
+  { id: 'knock', pattern: `${CLIENT}/${V1V3}/knock/`, pools: ['generic'] },
+  { id: 'profile', pattern: `${CLIENT}/${V1V3}/profile/`, pools: ['generic'] },
+  // GET only on workers: writes go to the stream writer, which stays main (push_rules, delayed events).
+  { id: 'push-rules-read', pattern: `${CLIENT}/${V1V3}/pushrules/`, pools: ['generic'], methods: GET_ONLY },
+  {
+    id: 'delayed-events-read',
+    pattern: `${CLIENT}/unstable/org.matrix.msc4140/delayed_events`,
+    pools: ['generic'],
+    methods: GET_ONLY,
+  },
+  // Pagination: all requests for one room must reach the same process: a single-server pool would be
+  // needed. They stay on main instead (docs/synapse-workers.md).
+];
+
+/** The pool a route resolves to in this config, or undefined when none of its pools has processes. */
+export interface ResolvedRoute extends RouteSpec {
+  readonly target: WorkerType;
+  /** The initial-sync pool for sync requests without `since`, when it exists. */
+  readonly initialSyncTarget?: WorkerType;
+}
+
+export function resolveRoutes(config: PlatformConfig): ResolvedRoute[] {
+  const active = new Set(activeWorkerTypes(config).map((type) => type.id));
+  const initialSync = active.has('initialSync') ? workerType('initialSync') : undefined;
+  const resolved: ResolvedRoute[] = [];
+  for (const route of ROUTES) {
+    const poolId = route.pools.find((candidate) => active.has(candidate));
+    if (poolId === undefined) continue;
+    resolved.push({
+      ...route,
+      target: workerType(poolId),
+      ...(route.initialSyncSplit && initialSync ? { initialSyncTarget: initialSync } : {}),
+    });
+  }
+  return resolved;
+}
+
+export interface RequestDescription {
+  readonly method: HttpMethod;
+  /** Path with an optional query string. */
+  readonly url: string;
+}
+
+/** The pool id (`main` or a worker type id) the router sends a request to, under the same rules as HAProxy. */
+export function routeRequest(routes: readonly ResolvedRoute[], request: RequestDescription): WorkerTypeId | typeof MAIN_INSTANCE {
+  const [path, query = ''] = request.url.split('?', 2);
+  for (const route of routes) {
+    if (route.methods && !route.methods.includes(request.method)) continue;
+    if (!new RegExp(route.pattern).test(path)) continue;
+    if (route.initialSyncTarget) {
+      const hasSince = query.split('&').some((pair) => pair.split('=')[0] === 'since');
+      if (!hasSince) return route.initialSyncTarget.id;
+    }
+    return route.target.id;
+  }
+  return MAIN_INSTANCE;
+}
