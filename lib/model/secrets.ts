@@ -138,3 +138,29 @@ export function secretCatalogue(config: PlatformConfig): SecretSpec[] {
   }
   return specs;
 }
+
+const TEMPLATE_PLACEHOLDER = /\{\{([A-Za-z0-9._-]+)\}\}/g;
+
+/** Value ids a catalogue template refers to (`{{value-id}}` placeholders), in order of appearance. */
+export function templateValueIds(template: string): string[] {
+  return [...template.matchAll(TEMPLATE_PLACEHOLDER)].map((match) => match[1]);
+}
+
+/** Fills a catalogue template's placeholders with values (used by `npm run secrets`). */
+export function renderSecretTemplate(template: string, values: Readonly<Record<string, string>>): string {
+  return template.replace(TEMPLATE_PLACEHOLDER, (_, id: string) => {
+    const value = values[id];
+    if (value === undefined) throw new Error(`template refers to unknown secret value ${id}`);
+    return value;
+  });
+}
+
+/** Every logical value the catalogue of this config uses (plain keys and template placeholders). */
+export function catalogueValueIds(specs: readonly SecretSpec[]): string[] {
+  const ids = new Set<string>();
+  for (const spec of specs) {
+    for (const id of Object.values(spec.data)) ids.add(id);
+    for (const template of Object.values(spec.templates ?? {})) for (const id of templateValueIds(template)) ids.add(id);
+  }
+  return [...ids].sort();
+}
