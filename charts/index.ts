@@ -1,12 +1,22 @@
 import type { App } from 'cdk8s';
 import type { Platform } from '../lib/model';
 import { NamespacesChart } from './namespaces';
+import { CertificatesChart, CertManagerChart } from './cert-manager';
+import { MetallbChart, MetallbPoolChart } from './metallb';
+import { EdgeChart, EdgeOperatorChart, EdgeRoutesChart } from './edge';
 import { SynapseChart } from './synapse';
 import { SecretsChart } from './secrets';
 
 /** Every component chart of the platform, in stage order. */
 export function addCharts(app: App, platform: Platform): void {
   new NamespacesChart(app, platform);
+  new CertManagerChart(app, platform);
+  new MetallbChart(app, platform);
+  new EdgeOperatorChart(app, platform);
+  new MetallbPoolChart(app, platform);
+  new EdgeChart(app, platform);
+  new CertificatesChart(app, platform);
+  new EdgeRoutesChart(app, platform);
   new SecretsChart(app, platform);
   new SynapseChart(app, platform);
 }

@@ -11,10 +11,12 @@ export interface HelmChartPin {
 }
 
 export const charts = {
-  certManager: { repository: 'https://charts.jetstack.io', chart: 'cert-manager', version: 'v1.21.1' },
+  // The v1.21.1 chart README documents only the OCI registry (leading "v" in the chart version).
+  certManager: { repository: 'oci://quay.io/jetstack/charts', chart: 'cert-manager', version: 'v1.21.1' },
   metallb: { repository: 'https://metallb.github.io/metallb', chart: 'metallb', version: '0.16.1' },
   envoyGateway: { repository: 'oci://docker.io/envoyproxy', chart: 'gateway-helm', version: 'v1.9.0' },
-  ingressNginx: { repository: 'https://kubernetes.github.io/ingress-nginx', chart: 'ingress-nginx', version: '4.14.1' },
+  // 4.15.1 (controller v1.15.1) is the final release: ingress-nginx was retired in March 2026.
+  ingressNginx: { repository: 'https://kubernetes.github.io/ingress-nginx', chart: 'ingress-nginx', version: '4.15.1' },
   cloudnativePg: { repository: 'https://cloudnative-pg.github.io/charts', chart: 'cloudnative-pg', version: '0.27.0' },
   barmanCloudPlugin: { repository: 'https://cloudnative-pg.github.io/charts', chart: 'plugin-barman-cloud', version: '0.4.0' },
   minioOperator: { repository: 'https://operator.min.io', chart: 'operator', version: '7.1.1' },
@@ -54,6 +56,8 @@ export const images = {
   livekit: { repository: 'docker.io/livekit/livekit-server', tag: 'v1.9.4' },
   lkJwtService: { repository: 'ghcr.io/element-hq/lk-jwt-service', tag: '0.3.0' },
   coturn: { repository: 'docker.io/coturn/coturn', tag: '4.7.0' },
+  /** Serves the /.well-known/matrix documents (official image, run unprivileged with our own nginx.conf). */
+  wellKnownNginx: { repository: 'docker.io/library/nginx', tag: '1.30.4-alpine-slim' },
   postgres: { repository: 'ghcr.io/cloudnative-pg/postgresql', tag: '17.6-standard-bookworm' },
   minio: { repository: 'quay.io/minio/minio', tag: 'RELEASE.2025-09-07T16-13-09Z' },
 } as const satisfies Record<string, ImagePin>;

@@ -97,7 +97,10 @@ export const edgeSchema = z
       .default('envoy-gateway')
       .describe('envoy-gateway (maintained) or ingress-nginx (the original design; retired upstream in March 2026).'),
     replicas: replicas(2, 'Edge proxy replicas.').default(3),
-    federationPort: port.default(8448).describe('Public federation port.'),
+    federationPort: port
+      .refine((value) => value !== 80, { message: 'a port other than 80 (the plain-HTTP listener for redirects and ACME)' })
+      .default(8448)
+      .describe('Public federation port (TLS, matrix host). 443 means no separate federation port.'),
   })
   .prefault({})
   .describe('The edge proxy in front of every public host.');

@@ -77,6 +77,8 @@ export const ADMIN_UI = { name: 'ketesa', namespace: NAMESPACES.matrix.name, por
 export const LK_JWT = { name: 'lk-jwt-service', namespace: NAMESPACES.matrix.name, port: 8080 } as const;
 /** LiveKit runs on the host network; this Service fronts the signalling port for the edge. */
 export const LIVEKIT = { name: 'livekit', namespace: NAMESPACES.livekit.name } as const;
+/** Serves /.well-known/matrix/{server,client} on the server name's host for either edge (charts/edge.ts). */
+export const WELL_KNOWN = { name: 'matrix-well-known', namespace: NAMESPACES.matrix.name, port: 8080 } as const;
 
 /** Everything an S3 client needs: one description feeds Synapse media, CNPG backups and Loki. */
 export interface ObjectStorage {

@@ -1,0 +1,147 @@
+/*
+ * cert-manager chart v1.21.1 (oci://quay.io/jetstack/charts/cert-manager). Values keys verified in
+ * the chart's values.yaml and its strict values.schema.json at tag v1.21.1 (research notes §1):
+ *   crds.enabled, crds.keep, replicaCount, podDisruptionBudget.enabled, podDisruptionBudget.minAvailable
+ *   (schema-allowed, commented in values), resources, topologySpreadConstraints, config (ControllerConfiguration;
+ *   gatewayAPI.enabled read from pkg/apis/config/controller/v1alpha1/types.go at v1.21.1),
+ *   webhook.{replicaCount,podDisruptionBudget.enabled,podDisruptionBudget.minAvailable,resources,topologySpreadConstraints},
+ *   cainjector.{replicaCount,podDisruptionBudget.enabled,podDisruptionBudget.minAvailable,resources,topologySpreadConstraints},
+ *   prometheus.enabled.
+ * The chart's default securityContext/containerSecurityContext already are runAsNonRoot, seccomp
+ * RuntimeDefault, no privilege escalation, drop ALL, read-only root filesystem.
+ */
+import type { Construct } from 'constructs';
+import {
+  Certificate,
+  CertificateSpecPrivateKeyAlgorithm,
+  CertificateSpecPrivateKeyRotationPolicy,
+  ClusterIssuer,
+  type ClusterIssuerSpecAcmeSolversHttp01,
+} from '../imports/cert-manager.io';
+import { ComponentChart } from '../constructs/component-chart';
+import { HelmReleaseWrapper } from '../constructs/helm-release';
+import { NAMESPACES, type Platform } from '../lib/model';
+import { EDGE_GATEWAY, GATEWAY_LISTENERS, INGRESS_NGINX, publicCertificates } from '../lib/model/edge-routes';
+import { charts } from '../lib/versions';
+
+const RELEASE = 'cert-manager';
+
+/** Let's Encrypt ACME endpoints, by the names tls.issuer selects. */
+export const CLUSTER_ISSUERS = {
+  'letsencrypt-production': 'https://acme-v02.api.letsencrypt.org/directory',
+  'letsencrypt-staging': 'https://acme-staging-v02.api.letsencrypt.org/directory',
+} as const;
+
+function spreadAcrossNodes(component: string): Record<string, unknown>[] {
+  return [
+    {
+      maxSkew: 1,
+      topologyKey: 'kubernetes.io/hostname',
+      whenUnsatisfiable: 'ScheduleAnyway',
+      labelSelector: { matchLabels: { 'app.kubernetes.io/instance': RELEASE, 'app.kubernetes.io/component': component } },
+    },
+  ];
+}
+
+/** Two replicas of each part with a PDB, so certificate issuance and the webhook survive a node drain. */
+function highlyAvailable(component: string, resources: Record<string, unknown>): Record<string, unknown> {
+  return {
+    replicaCount: 2,
+    podDisruptionBudget: { enabled: true, minAvailable: 1 },
+    resources,
+    topologySpreadConstraints: spreadAcrossNodes(component),
+  };
+}
+
+/** The cert-manager operator and its CRDs (stage 10). */
+export class CertManagerChart extends ComponentChart {
+  constructor(scope: Construct, platform: Platform) {
+    super(scope, 'cert-manager', { platform, stage: '10-operators', namespace: NAMESPACES.certManager.name });
+    const envoy = platform.config.edge.controller === 'envoy-gateway';
+    new HelmReleaseWrapper(this, 'release', {
+      releaseName: RELEASE,
+      namespace: NAMESPACES.certManager.name,
+      chart: charts.certManager,
+      gitops: platform.config.gitops,
+      stage: this.stage,
+      values: {
+        crds: { enabled: true, keep: true },
+        ...highlyAvailable('controller', {
+          requests: { cpu: '50m', memory: '128Mi' },
+          limits: { cpu: '500m', memory: '512Mi' },
+        }),
+        // The HTTP-01 gatewayHTTPRoute solver needs cert-manager's Gateway API integration (off by default).
+        ...(envoy
+          ? {
+              config: {
+                apiVersion: 'controller.config.cert-manager.io/v1alpha1',
+                kind: 'ControllerConfiguration',
+                gatewayAPI: { enabled: true },
+              },
+            }
+          : {}),
+        webhook: highlyAvailable('webhook', { requests: { cpu: '20m', memory: '64Mi' }, limits: { cpu: '250m', memory: '256Mi' } }),
+        cainjector: highlyAvailable('cainjector', {
+          requests: { cpu: '20m', memory: '128Mi' },
+          limits: { cpu: '250m', memory: '512Mi' },
+        }),
+        prometheus: { enabled: true },
+      },
+    });
+  }
+}
+
+/** HTTP-01 through whichever edge is in use: an HTTPRoute on the Gateway's port-80 listener, or an nginx Ingress. */
+function http01Solver(platform: Platform): ClusterIssuerSpecAcmeSolversHttp01 {
+  if (platform.config.edge.controller === 'envoy-gateway') {
+    return {
+      gatewayHttpRoute: {
+        parentRefs: [
+          {
+            group: 'gateway.networking.k8s.io',
+            kind: 'Gateway',
+            name: EDGE_GATEWAY.name,
+            namespace: EDGE_GATEWAY.namespace,
+            sectionName: GATEWAY_LISTENERS.http,
+          },
+        ],
+      },
+    };
+  }
+  return { ingress: { ingressClassName: INGRESS_NGINX.className } };
+}
+
+/** ClusterIssuers (staging and production) and one Certificate per public host (stage 20). */
+export class CertificatesChart extends ComponentChart {
+  constructor(scope: Construct, platform: Platform) {
+    super(scope, 'certificates', { platform, stage: '20-platform' });
+    for (const [name, server] of Object.entries(CLUSTER_ISSUERS)) {
+      new ClusterIssuer(this, name, {
+        metadata: { name },
+        spec: {
+          acme: {
+            email: platform.config.tls.acmeEmail,
+            server,
+            privateKeySecretRef: { name: `${name}-account-key` },
+            solvers: [{ http01: http01Solver(platform) }],
+          },
+        },
+      });
+    }
+    for (const certificate of publicCertificates(platform)) {
+      new Certificate(this, `${certificate.namespace}-${certificate.name}`, {
+        metadata: { name: certificate.name, namespace: certificate.namespace },
+        spec: {
+          secretName: certificate.secretName,
+          dnsNames: [...certificate.dnsNames],
+          issuerRef: { group: 'cert-manager.io', kind: 'ClusterIssuer', name: platform.config.tls.issuer },
+          privateKey: {
+            algorithm: CertificateSpecPrivateKeyAlgorithm.ECDSA,
+            size: 256,
+            rotationPolicy: CertificateSpecPrivateKeyRotationPolicy.ALWAYS,
+          },
+        },
+      });
+    }
+  }
+}
