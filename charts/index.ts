@@ -6,6 +6,11 @@ import { MetallbChart, MetallbPoolChart } from './metallb';
 import { EdgeChart, EdgeOperatorChart, EdgeRoutesChart } from './edge';
 import { SynapseChart } from './synapse';
 import { SecretsChart } from './secrets';
+import { MonitoringChart } from './monitoring';
+import { LoggingChart } from './logging';
+import { DashboardsChart } from './dashboards';
+import { AlertsChart } from './alerts';
+import { ScrapeTargetsChart } from './scrape-targets';
 
 /** Every component chart of the platform, in stage order. */
 export function addCharts(app: App, platform: Platform): void {
@@ -19,4 +24,9 @@ export function addCharts(app: App, platform: Platform): void {
   new EdgeRoutesChart(app, platform);
   new SecretsChart(app, platform);
   new SynapseChart(app, platform);
+  new MonitoringChart(app, platform);
+  new LoggingChart(app, platform);
+  new DashboardsChart(app, platform);
+  new AlertsChart(app, platform);
+  new ScrapeTargetsChart(app, platform);
 }

@@ -25,9 +25,19 @@ export const charts = {
     chart: 'kube-prometheus-stack',
     version: '88.5.3',
   },
-  loki: { repository: 'https://grafana-community.github.io/helm-charts', chart: 'loki', version: '6.46.0' },
-  alloy: { repository: 'https://grafana.github.io/helm-charts', chart: 'alloy', version: '1.4.0' },
+  loki: { repository: 'https://grafana-community.github.io/helm-charts', chart: 'loki', version: '18.11.0' },
+  alloy: { repository: 'https://grafana.github.io/helm-charts', chart: 'alloy', version: '1.11.1' },
 } as const satisfies Record<string, HelmChartPin>;
+
+/**
+ * Grafana dashboards downloaded by Grafana's init container at start (never copied into the repo):
+ * grafana.com ids with a pinned revision; Synapse's own dashboard from the pinned Synapse tag.
+ */
+export const dashboards = {
+  cloudnativePg: { gnetId: 20417, revision: 1 },
+  redisExporter: { gnetId: 763, revision: 4 },
+  haproxy: { gnetId: 12693, revision: 14 },
+} as const;
 
 export interface ImagePin {
   readonly repository: string;

@@ -80,6 +80,19 @@ export const LIVEKIT = { name: 'livekit', namespace: NAMESPACES.livekit.name } a
 /** Serves /.well-known/matrix/{server,client} on the server name's host for either edge (charts/edge.ts). */
 export const WELL_KNOWN = { name: 'matrix-well-known', namespace: NAMESPACES.matrix.name, port: 8080 } as const;
 
+/** Loki single binary (release `loki`): push and query API, the Grafana datasource and Alloy's target. */
+export const LOKI = {
+  name: 'loki',
+  namespace: NAMESPACES.monitoring.name,
+  port: 3100,
+  get url(): string {
+    return `http://${serviceHost(this.name, this.namespace)}:${this.port}`;
+  },
+} as const;
+
+/** kube-prometheus-stack release `prometheus`: the operator, Prometheus and Grafana live here. */
+export const PROMETHEUS_STACK = { releaseName: 'prometheus', namespace: NAMESPACES.monitoring.name } as const;
+
 /** Everything an S3 client needs: one description feeds Synapse media, CNPG backups and Loki. */
 export interface ObjectStorage {
   readonly endpoint: string;

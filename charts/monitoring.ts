@@ -1,0 +1,106 @@
+/*
+ * kube-prometheus-stack values keys used below, verified in the chart's values.yaml at the pinned version
+ * (prometheus-community/helm-charts tag kube-prometheus-stack-88.5.3, grafana subchart 12.11.1 from
+ * grafana-community/helm-charts; see /tmp/research/charts-data-obs.md):
+ *   crds.enabled, defaultRules.create, defaultRules.rules.alertmanager, alertmanager.enabled,
+ *   prometheus.prometheusSpec.{replicas, retention, storageSpec.volumeClaimTemplate.spec, resources,
+ *     serviceMonitorSelectorNilUsesHelmValues, podMonitorSelectorNilUsesHelmValues, ruleSelectorNilUsesHelmValues,
+ *     probeSelectorNilUsesHelmValues, scrapeConfigSelectorNilUsesHelmValues, walCompression},
+ *   prometheusOperator.{resources, prometheusConfigReloader.resources},
+ *   grafana.{enabled, replicas, resources, admin.existingSecret, admin.userKey, admin.passwordKey,
+ *     persistence.{enabled, type, size, accessModes, storageClassName}, additionalDataSources,
+ *     dashboardProviders, dashboards, defaultDashboardsEnabled, sidecar.resources}.
+ */
+import type { Construct } from 'constructs';
+import { ComponentChart } from '../constructs/component-chart';
+import { HelmReleaseWrapper } from '../constructs/helm-release';
+import { LOKI, type Platform, PROMETHEUS_STACK, SECRET_NAMES } from '../lib/model';
+import { charts } from '../lib/versions';
+import { upstreamDashboardValues } from './dashboards';
+
+/** uid of the Prometheus datasource kube-prometheus-stack provisions (grafana.sidecar.datasources.uid). */
+export const PROMETHEUS_DATASOURCE_UID = 'prometheus';
+export const LOKI_DATASOURCE_UID = 'loki';
+
+const PROMETHEUS_RESOURCES = { requests: { cpu: '500m', memory: '2Gi' }, limits: { cpu: '2', memory: '8Gi' } };
+const OPERATOR_RESOURCES = { requests: { cpu: '100m', memory: '128Mi' }, limits: { cpu: '500m', memory: '512Mi' } };
+const RELOADER_RESOURCES = { requests: { cpu: '10m', memory: '32Mi' }, limits: { cpu: '100m', memory: '64Mi' } };
+const GRAFANA_RESOURCES = { requests: { cpu: '100m', memory: '256Mi' }, limits: { cpu: '1', memory: '1Gi' } };
+const SIDECAR_RESOURCES = { requests: { cpu: '10m', memory: '64Mi' }, limits: { cpu: '200m', memory: '256Mi' } };
+
+export function kubePrometheusStackValues(platform: Platform): Record<string, unknown> {
+  const { monitoring, storageClasses } = platform.config;
+  // Grafana keeps users and UI state in SQLite on one ReadWriteOnce volume, which a second replica
+  // cannot mount: with more replicas everything Grafana shows is provisioned from code instead.
+  const grafanaPersistence =
+    monitoring.grafana.replicas === 1
+      ? {
+          enabled: true,
+          type: 'pvc',
+          size: monitoring.grafana.storageSize,
+          accessModes: ['ReadWriteOnce'],
+          storageClassName: storageClasses.general,
+        }
+      : { enabled: false };
+  return {
+    crds: { enabled: true },
+    // The spec runs without Alertmanager: alerts are visible in Prometheus and Grafana.
+    alertmanager: { enabled: false },
+    defaultRules: { create: true, rules: { alertmanager: false } },
+    prometheusOperator: {
+      resources: OPERATOR_RESOURCES,
+      prometheusConfigReloader: { resources: RELOADER_RESOURCES },
+    },
+    prometheus: {
+      prometheusSpec: {
+        replicas: monitoring.prometheus.replicas,
+        retention: monitoring.prometheus.retention,
+        walCompression: true,
+        resources: PROMETHEUS_RESOURCES,
+        storageSpec: {
+          volumeClaimTemplate: {
+            spec: {
+              storageClassName: storageClasses.general,
+              accessModes: ['ReadWriteOnce'],
+              resources: { requests: { storage: monitoring.prometheus.storageSize } },
+            },
+          },
+        },
+        // false: an empty selector selects every ServiceMonitor/PodMonitor/rule in every namespace,
+        // not only the ones carrying this Helm release's label.
+        serviceMonitorSelectorNilUsesHelmValues: false,
+        podMonitorSelectorNilUsesHelmValues: false,
+        ruleSelectorNilUsesHelmValues: false,
+        probeSelectorNilUsesHelmValues: false,
+        scrapeConfigSelectorNilUsesHelmValues: false,
+      },
+    },
+    grafana: {
+      enabled: true,
+      replicas: monitoring.grafana.replicas,
+      resources: GRAFANA_RESOURCES,
+      admin: { existingSecret: SECRET_NAMES.grafanaAdmin, userKey: 'admin-user', passwordKey: 'admin-password' },
+      persistence: grafanaPersistence,
+      sidecar: { resources: SIDECAR_RESOURCES },
+      additionalDataSources: [
+        { name: 'Loki', type: 'loki', uid: LOKI_DATASOURCE_UID, access: 'proxy', url: LOKI.url, editable: false },
+      ],
+      ...upstreamDashboardValues(),
+    },
+  };
+}
+
+/** kube-prometheus-stack: the Prometheus operator and its CRDs, Prometheus, Grafana, node and kube-state metrics. */
+export class MonitoringChart extends ComponentChart {
+  constructor(scope: Construct, platform: Platform) {
+    super(scope, 'monitoring', { platform, stage: '10-operators', namespace: PROMETHEUS_STACK.namespace });
+    new HelmReleaseWrapper(this, 'kube-prometheus-stack', {
+      releaseName: PROMETHEUS_STACK.releaseName,
+      namespace: PROMETHEUS_STACK.namespace,
+      chart: charts.kubePrometheusStack,
+      values: kubePrometheusStackValues(platform),
+      gitops: platform.config.gitops,
+      stage: '10-operators',
+    });
+  }
+}

@@ -1,0 +1,97 @@
+import type { Construct } from 'constructs';
+import { ComponentChart } from '../constructs/component-chart';
+import {
+  PodMonitor,
+  PodMonitorSpecPodMetricsEndpointsRelabelingsAction,
+  PodMonitorSpecPodMetricsEndpointsScheme,
+  ServiceMonitor,
+  ServiceMonitorSpecEndpointsRelabelingsAction,
+  ServiceMonitorSpecEndpointsScheme,
+  ServiceMonitorSpecEndpointsTargetPort,
+} from '../imports/monitoring.coreos.com';
+import type { Platform } from '../lib/model';
+import { type ScrapeTarget, scrapeTargets } from '../lib/model/metrics';
+
+/** Every namespace has this ConfigMap with the cluster CA (Kubernetes root CA publisher). */
+const CLUSTER_CA = { name: 'kube-root-ca.crt', key: 'ca.crt' };
+
+interface Relabeling {
+  readonly sourceLabels?: string[];
+  readonly targetLabel: string;
+  readonly replacement?: string;
+}
+
+/** Relabelings that give the series the labels a target asks for (job, fixed labels, pod name). */
+function relabelingsOf(target: ScrapeTarget): Relabeling[] {
+  const relabelings: Relabeling[] = [];
+  if (target.jobLabel) relabelings.push({ targetLabel: 'job', replacement: target.jobLabel });
+  for (const [label, value] of Object.entries(target.extraLabels ?? {}).sort(([a], [b]) => a.localeCompare(b))) {
+    relabelings.push({ targetLabel: label, replacement: value });
+  }
+  if (target.podNameLabel) relabelings.push({ sourceLabels: ['__meta_kubernetes_pod_name'], targetLabel: target.podNameLabel });
+  return relabelings;
+}
+
+function portOf(target: ScrapeTarget): { port: string } | { portNumber: number } {
+  return typeof target.port === 'number' ? { portNumber: target.port } : { port: target.port };
+}
+
+/** One PodMonitor or ServiceMonitor per scrape target of the model (lib/model/metrics.ts). */
+export class ScrapeTargetsChart extends ComponentChart {
+  constructor(scope: Construct, platform: Platform) {
+    super(scope, 'scrape-targets', { platform, stage: '50-observability' });
+    for (const target of scrapeTargets(platform)) {
+      const metadata = { name: target.name, namespace: target.namespace, labels: { 'app.kubernetes.io/part-of': 'matrix-platform' } };
+      const selector = { matchLabels: { ...target.selector } };
+      const relabelings = relabelingsOf(target);
+      if (target.kind === 'PodMonitor') {
+        new PodMonitor(this, `${target.namespace}-${target.name}`, {
+          metadata,
+          spec: {
+            selector,
+            podMetricsEndpoints: [
+              {
+                ...portOf(target),
+                path: target.path,
+                ...(target.tlsServerName
+                  ? {
+                      scheme: PodMonitorSpecPodMetricsEndpointsScheme.HTTPS,
+                      // The MinIO operator's certificate is signed through the Kubernetes CSR API: trust the cluster CA.
+                      tlsConfig: { ca: { configMap: CLUSTER_CA }, serverName: target.tlsServerName },
+                    }
+                  : {}),
+                ...(relabelings.length > 0
+                  ? { relabelings: relabelings.map((r) => ({ ...r, action: PodMonitorSpecPodMetricsEndpointsRelabelingsAction.REPLACE })) }
+                  : {}),
+              },
+            ],
+          },
+        });
+      } else {
+        new ServiceMonitor(this, `${target.namespace}-${target.name}`, {
+          metadata,
+          spec: {
+            selector,
+            endpoints: [
+              {
+                ...(typeof target.port === 'number'
+                  ? { targetPort: ServiceMonitorSpecEndpointsTargetPort.fromNumber(target.port) }
+                  : { port: target.port }),
+                path: target.path,
+                ...(target.tlsServerName
+                  ? {
+                      scheme: ServiceMonitorSpecEndpointsScheme.HTTPS,
+                      tlsConfig: { ca: { configMap: CLUSTER_CA }, serverName: target.tlsServerName },
+                    }
+                  : {}),
+                ...(relabelings.length > 0
+                  ? { relabelings: relabelings.map((r) => ({ ...r, action: ServiceMonitorSpecEndpointsRelabelingsAction.REPLACE })) }
+                  : {}),
+              },
+            ],
+          },
+        });
+      }
+    }
+  }
+}

@@ -1,0 +1,225 @@
+import type { Platform } from './index';
+import { activeNamespaces, NAMESPACES } from './platform';
+import { synapseScrapeTargets } from './metrics';
+import { activeWorkerTypes, SYNAPSE_NAMESPACE, workerCount } from './workers';
+import { SYNAPSE_REDIS_PROXY, VALKEY_LIVEKIT, VALKEY_SYNAPSE } from './endpoints';
+
+/**
+ * The platform's alerts as typed data. There is no Alertmanager (spec): alerts show in Prometheus
+ * and Grafana only (docs/observability.md says how to add a receiver). Every alert has a firing and
+ * a quiet promtool unit test (test/promtool/cases.ts), run by scripts/promtool-check.ts.
+ *
+ * Annotations only template `{{ $labels.x }}` (never $value) so unit tests can state them exactly.
+ */
+
+export type Severity = 'warning' | 'critical';
+
+export interface AlertRule {
+  readonly alert: string;
+  readonly expr: string;
+  /** Prometheus duration the condition must hold. */
+  readonly for: string;
+  readonly severity: Severity;
+  readonly summary: string;
+  readonly description: string;
+}
+
+export interface AlertGroup {
+  readonly name: string;
+  readonly rules: readonly AlertRule[];
+}
+
+/** Regex alternative of label values, sorted for stable output. */
+function anyOf(values: readonly string[]): string {
+  return [...new Set(values)].sort().join('|');
+}
+
+function kubernetesRules(platform: Platform): AlertRule[] {
+  const namespaces = anyOf(activeNamespaces(platform.config).map((namespace) => namespace.name));
+  const ns = `namespace=~"${namespaces}"`;
+  const byContainer = 'namespace, pod, container';
+  return [
+    {
+      alert: 'PlatformPodRestarting',
+      expr: `increase(kube_pod_container_status_restarts_total{${ns}}[30m]) > 2`,
+      for: '5m',
+      severity: 'warning',
+      summary: 'Container {{ $labels.namespace }}/{{ $labels.pod }}/{{ $labels.container }} keeps restarting',
+      description: 'More than 2 restarts in 30 minutes. Check `kubectl describe pod` and the logs in Grafana (Loki).',
+    },
+    {
+      alert: 'PlatformContainerHighCpu',
+      expr:
+        `sum by (${byContainer}) (rate(container_cpu_usage_seconds_total{${ns}, container!=""}[5m]))` +
+        ` / sum by (${byContainer}) (kube_pod_container_resource_limits{${ns}, resource="cpu"}) > 0.9`,
+      for: '15m',
+      severity: 'warning',
+      summary: 'Container {{ $labels.namespace }}/{{ $labels.pod }}/{{ $labels.container }} uses over 90% of its CPU limit',
+      description: 'Sustained CPU near the limit means throttling; raise the limit or add replicas/workers.',
+    },
+    {
+      alert: 'PlatformContainerHighMemory',
+      expr:
+        `sum by (${byContainer}) (container_memory_working_set_bytes{${ns}, container!=""})` +
+        ` / sum by (${byContainer}) (kube_pod_container_resource_limits{${ns}, resource="memory"}) > 0.9`,
+      for: '15m',
+      severity: 'warning',
+      summary: 'Container {{ $labels.namespace }}/{{ $labels.pod }}/{{ $labels.container }} uses over 90% of its memory limit',
+      description: 'The container is close to being OOM-killed; raise the memory limit.',
+    },
+    {
+      alert: 'PlatformVolumeFillingUp',
+      expr: `kubelet_volume_stats_available_bytes{${ns}} / kubelet_volume_stats_capacity_bytes{${ns}} < 0.15`,
+      for: '10m',
+      severity: 'warning',
+      summary: 'Volume {{ $labels.namespace }}/{{ $labels.persistentvolumeclaim }} has less than 15% free space',
+      description: 'Expand the PVC (the storage class must allow expansion) or reduce retention.',
+    },
+    {
+      alert: 'PlatformVolumeAlmostFull',
+      expr: `kubelet_volume_stats_available_bytes{${ns}} / kubelet_volume_stats_capacity_bytes{${ns}} < 0.05`,
+      for: '5m',
+      severity: 'critical',
+      summary: 'Volume {{ $labels.namespace }}/{{ $labels.persistentvolumeclaim }} has less than 5% free space',
+      description: 'Writes will fail soon. Expand the PVC now.',
+    },
+    {
+      alert: 'CertificateExpiringSoon',
+      expr: 'certmanager_certificate_expiration_timestamp_seconds - time() < 14 * 86400',
+      for: '1h',
+      severity: 'warning',
+      summary: 'Certificate {{ $labels.namespace }}/{{ $labels.name }} expires in less than 14 days',
+      description: 'cert-manager renews 30 days before expiry, so renewal is failing: check the Certificate, Order and Challenge objects.',
+    },
+    {
+      alert: 'CertificateExpiryImminent',
+      expr: 'certmanager_certificate_expiration_timestamp_seconds - time() < 3 * 86400',
+      for: '10m',
+      severity: 'critical',
+      summary: 'Certificate {{ $labels.namespace }}/{{ $labels.name }} expires in less than 3 days',
+      description: 'Clients will soon reject the host. Fix the ACME challenge (HTTP-01 through the edge) or renew by hand.',
+    },
+  ];
+}
+
+function dataRules(platform: Platform): AlertRule[] {
+  const valkeyNamespaces = anyOf(
+    [VALKEY_SYNAPSE, ...(platform.config.calls.enabled ? [VALKEY_LIVEKIT] : [])].map((cluster) => cluster.namespace),
+  );
+  return [
+    {
+      alert: 'PostgresReplicationLagHigh',
+      expr: `max by (namespace, pod) (cnpg_pg_replication_lag{namespace="${NAMESPACES.matrix.name}"}) > 30`,
+      for: '5m',
+      severity: 'warning',
+      summary: 'PostgreSQL replica {{ $labels.pod }} is more than 30 s behind the primary',
+      description: 'With synchronous replication (dataDurability required) a lagging standby slows every commit. Check disk I/O and network of the replica.',
+    },
+    {
+      alert: 'SynapseRedisMasterUnreachable',
+      expr: `sum by (namespace, proxy) (haproxy_backend_active_servers{namespace="${SYNAPSE_REDIS_PROXY.namespace}"}) < 1`,
+      for: '1m',
+      severity: 'critical',
+      summary: 'The Redis proxy {{ $labels.namespace }}/{{ $labels.proxy }} sees no Valkey master',
+      description: 'Synapse workers cannot replicate through Redis. Check the Sentinels (failover) and the HAProxy role:master health check.',
+    },
+    {
+      alert: 'ValkeyDown',
+      expr: `redis_up{namespace=~"${valkeyNamespaces}"} == 0`,
+      for: '2m',
+      severity: 'warning',
+      summary: 'Valkey {{ $labels.namespace }}/{{ $labels.pod }} does not answer its exporter',
+      description: 'One Valkey data pod is down; Sentinel fails over if it was the master.',
+    },
+    {
+      alert: 'ValkeyMasterWithoutReplicas',
+      expr: `max by (namespace) (redis_connected_slaves{namespace=~"${valkeyNamespaces}"}) < 1`,
+      for: '10m',
+      severity: 'warning',
+      summary: 'The Valkey master in {{ $labels.namespace }} has no connected replica',
+      description: 'A master failure now loses data and has no failover target.',
+    },
+  ];
+}
+
+function synapseRules(platform: Platform): AlertRule[] {
+  const synapse = `namespace="${SYNAPSE_NAMESPACE}"`;
+  const jobs = synapseScrapeTargets(platform.config).map((target) => target.jobLabel ?? target.name);
+  // One term per process kind: fewer healthy processes than the config runs (or none at all).
+  const expected = [
+    { job: 'main', count: 1 },
+    ...activeWorkerTypes(platform.config).map((type) => ({ job: type.pool, count: workerCount(platform.config, type) })),
+  ];
+  const missingTerms = expected.map(
+    ({ job, count }) =>
+      `label_replace((sum(up{${synapse}, job="${job}"}) or vector(0)) < ${count}, "job", "${job}", "", "")`,
+  );
+  return [
+    {
+      alert: 'SynapseProcessDown',
+      expr: `up{${synapse}, job=~"${anyOf(jobs)}"} == 0`,
+      for: '3m',
+      severity: 'critical',
+      summary: 'Synapse {{ $labels.job }} process {{ $labels.index }} is down',
+      description: 'Prometheus cannot scrape the process. Requests routed to it fail until the router marks it down.',
+    },
+    {
+      alert: 'SynapseProcessesMissing',
+      expr: missingTerms.join(' or '),
+      for: '5m',
+      severity: 'warning',
+      summary: 'Fewer healthy Synapse {{ $labels.job }} processes than configured',
+      description: 'Pods are missing or unscrapeable (pending, crash-looping or not scheduled).',
+    },
+    {
+      alert: 'SynapseEventProcessingLag',
+      expr: `max by (name) (synapse_event_processing_lag{${synapse}}) > 60000`,
+      for: '10m',
+      severity: 'warning',
+      summary: 'Synapse {{ $labels.name }} is more than a minute behind the persisted events',
+      description: 'Events were persisted by the event persisters but not yet processed (federation sending or appservices are lagging).',
+    },
+    {
+      alert: 'SynapseEventPersistenceSlow',
+      expr:
+        'histogram_quantile(0.95, sum by (le) (rate(synapse_http_server_response_time_seconds_bucket' +
+        `{${synapse}, servlet="RoomSendEventRestServlet"}[5m]))) > 5`,
+      for: '10m',
+      severity: 'warning',
+      summary: 'Sending a message takes more than 5 s (95th percentile)',
+      description: 'The event persistence queue is backing up: check the event persisters, PostgreSQL latency and replication lag.',
+    },
+    {
+      alert: 'SynapseFederationSendQueueBacklog',
+      expr: `sum by (job, index) (synapse_federation_transaction_queue_pending_pdus{${synapse}}) > 1000`,
+      for: '15m',
+      severity: 'warning',
+      summary: 'Federation sender {{ $labels.index }} has more than 1000 PDUs queued',
+      description: 'Outbound federation is not keeping up; add federation senders or check the remote servers.',
+    },
+    {
+      alert: 'SynapseSyncLatencyHigh',
+      // Clients long-poll /sync for 30 s; a median above 35 s means the server itself is slow.
+      expr:
+        'histogram_quantile(0.5, sum by (le) (rate(synapse_http_server_response_time_seconds_bucket' +
+        `{${synapse}, servlet="SyncRestServlet"}[5m]))) > 35`,
+      for: '15m',
+      severity: 'warning',
+      summary: 'Median /sync response time is above 35 s',
+      description: 'Sync workers are overloaded or their caches are cold; add sync workers or check the database.',
+    },
+  ];
+}
+
+export function alertRuleGroups(platform: Platform): AlertGroup[] {
+  return [
+    { name: 'platform.kubernetes', rules: kubernetesRules(platform) },
+    { name: 'platform.data', rules: dataRules(platform) },
+    { name: 'synapse', rules: synapseRules(platform) },
+  ];
+}
+
+/** Every alert name, for tests that require one firing and one quiet unit test per alert. */
+export function alertNames(platform: Platform): string[] {
+  return alertRuleGroups(platform).flatMap((group) => group.rules.map((rule) => rule.alert));
+}

@@ -1,0 +1,218 @@
+import type { PlatformConfig } from '../config';
+import {
+  LIVEKIT,
+  MINIO_TENANT,
+  POSTGRES,
+  SYNAPSE_REDIS_PROXY,
+  SYNAPSE_ROUTER,
+  VALKEY_LIVEKIT,
+  VALKEY_SYNAPSE,
+  type ValkeyClusterEndpoints,
+} from './endpoints';
+import type { Platform } from './index';
+import { NAMESPACES, serviceHost } from './platform';
+import { activeWorkerTypes, SYNAPSE_NAMESPACE, SYNAPSE_PORTS, type WorkerType } from './workers';
+
+/**
+ * What Prometheus scrapes, as data. Each component contributes its targets here (pod labels, port,
+ * path); charts/monitoring-targets renders one PodMonitor or ServiceMonitor per target. A component
+ * that changes its labels or metrics port changes it here, and the tests that match every target
+ * against the rendered pods catch a mismatch.
+ *
+ * `port` is a container port number (robust against port renames) or a port name.
+ */
+export interface ScrapeTarget {
+  /** Name of the scrape object; also the Prometheus `job` unless `jobLabel` overrides it. */
+  readonly name: string;
+  readonly namespace: string;
+  /** Pod labels (PodMonitor) or Service labels (ServiceMonitor) that select the targets. */
+  readonly selector: Readonly<Record<string, string>>;
+  readonly port: string | number;
+  readonly path: string;
+  readonly kind: 'PodMonitor' | 'ServiceMonitor';
+  /** Scrape over HTTPS, verifying the certificate for this name against the cluster CA. */
+  readonly tlsServerName?: string;
+  /** Value of the `job` label on every series (Synapse's dashboard filters on it). */
+  readonly jobLabel?: string;
+  /** Fixed labels added to every series. */
+  readonly extraLabels?: Readonly<Record<string, string>>;
+  /** Copy the pod name into this label (Synapse's dashboard uses `index`). */
+  readonly podNameLabel?: string;
+}
+
+/**
+ * Metrics ports of components that have no port contract elsewhere. The component charts listen
+ * on these numbers; defined here so the scrape object and the workload cannot disagree.
+ */
+export const METRICS_PORTS = {
+  /** HAProxy `http-request use-service prometheus-exporter` frontend (router and Redis proxy). */
+  haproxy: 8405,
+  /** oliver006/redis_exporter default listen port. */
+  redisExporter: 9121,
+  /** CloudNativePG instance manager exporter (container port `metrics`). */
+  cnpg: 9187,
+  /** LiveKit `prometheus_port`. */
+  livekit: 6789,
+  /** coturn `--prometheus` exporter default port. */
+  coturn: 9641,
+  /** MinIO serves metrics on its S3 port. */
+  minio: 9000,
+  /** Envoy Gateway's proxy pods: /stats/prometheus. */
+  envoyProxy: 19001,
+  /** ingress-nginx controller metrics (controller.metrics.enabled). */
+  ingressNginx: 10254,
+} as const;
+
+export const HAPROXY_METRICS_PATH = '/metrics';
+
+/** Pod labels of a Synapse process: main or one worker type (one StatefulSet per type). */
+export function synapsePodSelector(type?: WorkerType): Record<string, string> {
+  // Same keys as constructs/workload componentLabels(name, component).
+  return { 'app.kubernetes.io/name': 'synapse', 'app.kubernetes.io/component': type ? type.pool : 'main' };
+}
+
+/** Synapse: one target per process kind (main + each active worker type), labelled the way the upstream dashboard expects. */
+export function synapseScrapeTargets(config: PlatformConfig): ScrapeTarget[] {
+  const kinds: { job: string; type?: WorkerType }[] = [
+    { job: 'main' },
+    ...activeWorkerTypes(config).map((type) => ({ job: type.pool, type })),
+  ];
+  return kinds.map(({ job, type }) => ({
+    name: `synapse-${job}`,
+    namespace: SYNAPSE_NAMESPACE,
+    selector: synapsePodSelector(type),
+    port: SYNAPSE_PORTS.metrics,
+    path: '/_synapse/metrics',
+    kind: 'PodMonitor',
+    jobLabel: job,
+    // contrib/grafana/synapse.json filters on instance (the server), job (process kind) and index (process).
+    extraLabels: { instance: config.serverName },
+    podNameLabel: 'index',
+  }));
+}
+
+function selectorOf(name: string): Record<string, string> {
+  return { 'app.kubernetes.io/name': name };
+}
+
+function valkeyTarget(cluster: ValkeyClusterEndpoints): ScrapeTarget {
+  return {
+    name: `${cluster.name}-exporter`,
+    namespace: cluster.namespace,
+    selector: selectorOf(cluster.name),
+    // Pods without the exporter port (sentinels) are dropped by the port match.
+    port: METRICS_PORTS.redisExporter,
+    path: '/metrics',
+    kind: 'PodMonitor',
+  };
+}
+
+export function dataScrapeTargets(config: PlatformConfig): ScrapeTarget[] {
+  const targets: ScrapeTarget[] = [
+    {
+      name: POSTGRES.clusterName,
+      namespace: POSTGRES.namespace,
+      // Label set by CloudNativePG on every instance pod of the cluster.
+      selector: { 'cnpg.io/cluster': POSTGRES.clusterName },
+      port: METRICS_PORTS.cnpg,
+      path: '/metrics',
+      kind: 'PodMonitor',
+    },
+    valkeyTarget(VALKEY_SYNAPSE),
+    {
+      name: SYNAPSE_REDIS_PROXY.name,
+      namespace: SYNAPSE_REDIS_PROXY.namespace,
+      selector: selectorOf(SYNAPSE_REDIS_PROXY.name),
+      port: METRICS_PORTS.haproxy,
+      path: HAPROXY_METRICS_PATH,
+      kind: 'PodMonitor',
+    },
+  ];
+  if (config.calls.enabled) targets.push(valkeyTarget(VALKEY_LIVEKIT));
+  if (config.objectStorage.provider === 'minio') {
+    targets.push({
+      name: MINIO_TENANT.name,
+      namespace: MINIO_TENANT.namespace,
+      // Label the MinIO operator sets on every tenant pod.
+      selector: { 'v1.min.io/tenant': MINIO_TENANT.name },
+      port: METRICS_PORTS.minio,
+      // Needs MINIO_PROMETHEUS_AUTH_TYPE=public on the tenant (no bearer token in dist/).
+      path: '/minio/v2/metrics/cluster',
+      tlsServerName: serviceHost('minio', MINIO_TENANT.namespace),
+      kind: 'PodMonitor',
+    });
+  }
+  return targets;
+}
+
+export function appScrapeTargets(config: PlatformConfig): ScrapeTarget[] {
+  const targets: ScrapeTarget[] = [
+    {
+      name: SYNAPSE_ROUTER.name,
+      namespace: SYNAPSE_ROUTER.namespace,
+      selector: selectorOf(SYNAPSE_ROUTER.name),
+      port: METRICS_PORTS.haproxy,
+      path: HAPROXY_METRICS_PATH,
+      kind: 'PodMonitor',
+    },
+  ];
+  if (config.calls.enabled) {
+    targets.push(
+      {
+        name: LIVEKIT.name,
+        namespace: LIVEKIT.namespace,
+        selector: selectorOf(LIVEKIT.name),
+        port: METRICS_PORTS.livekit,
+        path: '/metrics',
+        kind: 'PodMonitor',
+      },
+      {
+        name: 'coturn',
+        namespace: NAMESPACES.coturn.name,
+        selector: selectorOf('coturn'),
+        port: METRICS_PORTS.coturn,
+        path: '/metrics',
+        kind: 'PodMonitor',
+      },
+    );
+  }
+  return targets;
+}
+
+export function edgeScrapeTargets(config: PlatformConfig): ScrapeTarget[] {
+  if (config.edge.controller === 'envoy-gateway') {
+    return [
+      {
+        name: 'envoy-proxy',
+        namespace: NAMESPACES.envoyGateway.name,
+        // Labels Envoy Gateway puts on every proxy pod it manages.
+        selector: { 'app.kubernetes.io/component': 'proxy', 'app.kubernetes.io/managed-by': 'envoy-gateway' },
+        port: METRICS_PORTS.envoyProxy,
+        path: '/stats/prometheus',
+        kind: 'PodMonitor',
+      },
+    ];
+  }
+  return [
+    {
+      name: 'ingress-nginx-controller',
+      namespace: NAMESPACES.ingressNginx.name,
+      selector: { 'app.kubernetes.io/name': 'ingress-nginx', 'app.kubernetes.io/component': 'controller' },
+      port: METRICS_PORTS.ingressNginx,
+      path: '/metrics',
+      kind: 'PodMonitor',
+    },
+  ];
+}
+
+/** Every component's contribution, in a fixed order. Add a component by adding its function here. */
+const SCRAPE_TARGET_SOURCES: readonly ((config: PlatformConfig) => ScrapeTarget[])[] = [
+  synapseScrapeTargets,
+  appScrapeTargets,
+  dataScrapeTargets,
+  edgeScrapeTargets,
+];
+
+export function scrapeTargets(platform: Platform): ScrapeTarget[] {
+  return SCRAPE_TARGET_SOURCES.flatMap((source) => source(platform.config));
+}

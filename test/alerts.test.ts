@@ -1,0 +1,92 @@
+import { buildPlatform } from '../lib/model';
+import { alertNames, alertRuleGroups } from '../lib/model/alert-rules';
+import { promtoolAvailable, promtoolCheck } from '../scripts/promtool-check';
+import { find, render } from './helpers';
+import { alertCases } from './promtool/cases';
+
+const VARIANTS: Record<string, Record<string, unknown>> = {
+  example: {},
+  'no calls, ingress-nginx, other worker counts': {
+    calls: { enabled: false },
+    edge: { controller: 'ingress-nginx' },
+    synapse: { workers: { sync: { count: 3 }, presence: { count: 0 }, receipts: { count: 2 } } },
+  },
+};
+
+describe('alert rules', () => {
+  test('one PrometheusRule holds every alert of the model, each with severity and summary', () => {
+    const { objects, config } = render();
+    const rules = find(objects, 'PrometheusRule');
+    expect(rules).toHaveLength(1);
+    const spec = rules[0].spec as { groups: { rules: { alert: string; labels: Record<string, string>; annotations: Record<string, string> }[] }[] };
+    const rendered = spec.groups.flatMap((group) => group.rules);
+    expect(rendered.map((rule) => rule.alert)).toEqual(alertNames(buildPlatform(config)));
+    for (const rule of rendered) {
+      expect(['warning', 'critical']).toContain(rule.labels.severity);
+      expect(rule.annotations.summary).toBeTruthy();
+    }
+  });
+
+  test('every alert has a firing and a quiet promtool case, and no case is orphaned', () => {
+    const platform = buildPlatform(render().config);
+    expect(Object.keys(alertCases(platform)).sort()).toEqual(alertNames(platform).sort());
+  });
+
+  test('the spec\'s signals are covered', () => {
+    const exprs = alertRuleGroups(buildPlatform(render().config)).flatMap((group) => group.rules.map((rule) => rule.expr)).join('\n');
+    for (const metric of [
+      'kube_pod_container_status_restarts_total',
+      'container_cpu_usage_seconds_total',
+      'container_memory_working_set_bytes',
+      'cnpg_pg_replication_lag',
+      'kubelet_volume_stats_available_bytes',
+      'certmanager_certificate_expiration_timestamp_seconds',
+      'synapse_federation_transaction_queue_pending_pdus',
+      'servlet="SyncRestServlet"',
+      'synapse_event_processing_lag',
+      'haproxy_backend_active_servers',
+      'redis_up',
+    ]) {
+      expect(exprs).toContain(metric);
+    }
+  });
+
+  test('the missing-process alert follows the configured worker counts', () => {
+    const { config } = render({ synapse: { workers: { sync: { count: 5 } } } });
+    const expr = alertRuleGroups(buildPlatform(config))
+      .flatMap((group) => group.rules)
+      .find((rule) => rule.alert === 'SynapseProcessesMissing')?.expr;
+    expect(expr).toContain('job="sync"}) or vector(0)) < 5');
+  });
+
+  const promtool = promtoolAvailable();
+  if (!promtool) {
+    console.warn(
+      '\n**********************************************************************\n' +
+        'SKIPPED: `promtool check rules` and `promtool test rules` (promtool not installed;\n' +
+        'install the Debian package `prometheus`). The alert rules were NOT checked.\n' +
+        '**********************************************************************\n',
+    );
+  }
+  const promtoolTest = promtool ? test : test.skip;
+
+  for (const [variant, overrides] of Object.entries(VARIANTS)) {
+    promtoolTest(`promtool check rules and test rules pass (${variant})`, () => {
+      const { files, config } = render(overrides);
+      const result = promtoolCheck(files, buildPlatform(config));
+      if (!result.ok) console.error(result.output);
+      expect(result.ok).toBe(true);
+    }, 60_000);
+  }
+
+  promtoolTest('promtool catches a rule that no longer fires on its synthetic series', () => {
+    const { files, config } = render();
+    const broken = new Map(
+      [...files].map(([file, content]) => [file, content.replace('cnpg_pg_replication_lag{namespace="matrix"}) > 30', 'cnpg_pg_replication_lag{namespace="matrix"}) > 3000')]),
+    );
+    expect([...broken.values()].join()).toContain('> 3000');
+    const result = promtoolCheck(broken, buildPlatform(config));
+    expect(result.ok).toBe(false);
+    expect(result.output).toContain('PostgresReplicationLagHigh');
+  }, 60_000);
+});

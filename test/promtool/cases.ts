@@ -1,0 +1,196 @@
+import type { Platform } from '../../lib/model';
+import { synapseProcesses } from '../../lib/model/workers';
+
+/**
+ * promtool unit tests of every alert in lib/model/alert-rules.ts: one case where synthetic series
+ * fire the alert (with its exact labels) and one where it stays quiet. Series use a 1m interval.
+ * scripts/promtool-check.ts turns these into a `promtool test rules` file.
+ */
+
+export interface Series {
+  readonly series: string;
+  readonly values: string;
+}
+
+export interface FiringCase {
+  readonly series: readonly Series[];
+  readonly evalTime: string;
+  /** Labels of the expected alert, without severity (added from the rule). */
+  readonly labels: Readonly<Record<string, string>>;
+}
+
+export interface QuietCase {
+  readonly series: readonly Series[];
+  readonly evalTime: string;
+}
+
+export interface AlertCases {
+  readonly fires: FiringCase;
+  readonly quiet: QuietCase;
+}
+
+const container = 'namespace="matrix", pod="synapse-main", container="synapse"';
+const containerLabels = { namespace: 'matrix', pod: 'synapse-main', container: 'synapse' };
+const pvc = 'namespace="matrix", persistentvolumeclaim="media-synapse-media-0"';
+const pvcLabels = { namespace: 'matrix', persistentvolumeclaim: 'media-synapse-media-0' };
+const cert = 'certmanager_certificate_expiration_timestamp_seconds{namespace="matrix", name="matrix-tls"}';
+const DAY = 86400;
+
+function volume(availablePercent: number): Series[] {
+  return [
+    { series: `kubelet_volume_stats_available_bytes{${pvc}}`, values: `${availablePercent}x30` },
+    { series: `kubelet_volume_stats_capacity_bytes{${pvc}}`, values: '100x30' },
+  ];
+}
+
+/** Classic histogram buckets of one servlet: `count` requests per minute below each upper bound. */
+function histogram(servlet: string, buckets: Readonly<Record<string, number>>): Series[] {
+  return Object.entries(buckets).map(([le, perMinute]) => ({
+    series: `synapse_http_server_response_time_seconds_bucket{namespace="matrix", servlet="${servlet}", le="${le}"}`,
+    values: `0+${perMinute}x40`,
+  }));
+}
+
+function upSeries(platform: Platform, skip?: string): Series[] {
+  return synapseProcesses(platform.config)
+    .filter((process) => process.podName !== skip)
+    .map((process) => ({
+      series: `up{namespace="matrix", job="${process.type ? process.type.pool : 'main'}", index="${process.podName}"}`,
+      values: '1x20',
+    }));
+}
+
+export function alertCases(platform: Platform): Record<string, AlertCases> {
+  const lastProcess = synapseProcesses(platform.config).at(-1);
+  const missingJob = lastProcess?.type ? lastProcess.type.pool : 'main';
+  return {
+    PlatformPodRestarting: {
+      fires: {
+        series: [{ series: `kube_pod_container_status_restarts_total{${container}}`, values: '0+1x60' }],
+        evalTime: '40m',
+        labels: containerLabels,
+      },
+      quiet: { series: [{ series: `kube_pod_container_status_restarts_total{${container}}`, values: '3x60' }], evalTime: '40m' },
+    },
+    PlatformContainerHighCpu: {
+      fires: {
+        series: [
+          { series: `container_cpu_usage_seconds_total{${container}}`, values: '0+57x60' },
+          { series: `kube_pod_container_resource_limits{${container}, resource="cpu"}`, values: '1x60' },
+        ],
+        evalTime: '30m',
+        labels: containerLabels,
+      },
+      quiet: {
+        series: [
+          { series: `container_cpu_usage_seconds_total{${container}}`, values: '0+30x60' },
+          { series: `kube_pod_container_resource_limits{${container}, resource="cpu"}`, values: '1x60' },
+        ],
+        evalTime: '30m',
+      },
+    },
+    PlatformContainerHighMemory: {
+      fires: {
+        series: [
+          { series: `container_memory_working_set_bytes{${container}}`, values: '950x30' },
+          { series: `kube_pod_container_resource_limits{${container}, resource="memory"}`, values: '1000x30' },
+        ],
+        evalTime: '20m',
+        labels: containerLabels,
+      },
+      quiet: {
+        series: [
+          { series: `container_memory_working_set_bytes{${container}}`, values: '500x30' },
+          { series: `kube_pod_container_resource_limits{${container}, resource="memory"}`, values: '1000x30' },
+        ],
+        evalTime: '20m',
+      },
+    },
+    PlatformVolumeFillingUp: {
+      fires: { series: volume(10), evalTime: '20m', labels: pvcLabels },
+      quiet: { series: volume(50), evalTime: '20m' },
+    },
+    PlatformVolumeAlmostFull: {
+      fires: { series: volume(3), evalTime: '20m', labels: pvcLabels },
+      quiet: { series: volume(10), evalTime: '20m' },
+    },
+    CertificateExpiringSoon: {
+      fires: { series: [{ series: cert, values: `${10 * DAY}x120` }], evalTime: '90m', labels: { namespace: 'matrix', name: 'matrix-tls' } },
+      quiet: { series: [{ series: cert, values: `${30 * DAY}x120` }], evalTime: '90m' },
+    },
+    CertificateExpiryImminent: {
+      fires: { series: [{ series: cert, values: `${1 * DAY}x30` }], evalTime: '20m', labels: { namespace: 'matrix', name: 'matrix-tls' } },
+      quiet: { series: [{ series: cert, values: `${10 * DAY}x30` }], evalTime: '20m' },
+    },
+    PostgresReplicationLagHigh: {
+      fires: {
+        series: [{ series: 'cnpg_pg_replication_lag{namespace="matrix", pod="synapse-postgres-2"}', values: '60x20' }],
+        evalTime: '10m',
+        labels: { namespace: 'matrix', pod: 'synapse-postgres-2' },
+      },
+      quiet: { series: [{ series: 'cnpg_pg_replication_lag{namespace="matrix", pod="synapse-postgres-2"}', values: '1x20' }], evalTime: '10m' },
+    },
+    SynapseRedisMasterUnreachable: {
+      fires: {
+        series: [{ series: 'haproxy_backend_active_servers{namespace="redis-synapse", proxy="valkey_master"}', values: '0x10' }],
+        evalTime: '5m',
+        labels: { namespace: 'redis-synapse', proxy: 'valkey_master' },
+      },
+      quiet: { series: [{ series: 'haproxy_backend_active_servers{namespace="redis-synapse", proxy="valkey_master"}', values: '1x10' }], evalTime: '5m' },
+    },
+    ValkeyDown: {
+      fires: { series: [{ series: 'redis_up{namespace="redis-synapse", pod="valkey-1"}', values: '0x10' }], evalTime: '5m', labels: { namespace: 'redis-synapse', pod: 'valkey-1' } },
+      quiet: { series: [{ series: 'redis_up{namespace="redis-synapse", pod="valkey-1"}', values: '1x10' }], evalTime: '5m' },
+    },
+    ValkeyMasterWithoutReplicas: {
+      fires: {
+        series: [{ series: 'redis_connected_slaves{namespace="redis-synapse", pod="valkey-0"}', values: '0x20' }],
+        evalTime: '15m',
+        labels: { namespace: 'redis-synapse' },
+      },
+      quiet: { series: [{ series: 'redis_connected_slaves{namespace="redis-synapse", pod="valkey-0"}', values: '2x20' }], evalTime: '15m' },
+    },
+    SynapseProcessDown: {
+      fires: {
+        series: [{ series: 'up{namespace="matrix", job="main", index="synapse-main"}', values: '0x10' }],
+        evalTime: '5m',
+        labels: { namespace: 'matrix', job: 'main', index: 'synapse-main' },
+      },
+      quiet: { series: [{ series: 'up{namespace="matrix", job="main", index="synapse-main"}', values: '1x10' }], evalTime: '5m' },
+    },
+    SynapseProcessesMissing: {
+      fires: { series: upSeries(platform, lastProcess?.podName), evalTime: '10m', labels: { job: missingJob } },
+      quiet: { series: upSeries(platform), evalTime: '10m' },
+    },
+    SynapseEventProcessingLag: {
+      fires: {
+        series: [{ series: 'synapse_event_processing_lag{namespace="matrix", name="federation_sender", index="synapse-federation-sender-0"}', values: '120000x20' }],
+        evalTime: '15m',
+        labels: { name: 'federation_sender' },
+      },
+      quiet: {
+        series: [{ series: 'synapse_event_processing_lag{namespace="matrix", name="federation_sender", index="synapse-federation-sender-0"}', values: '1000x20' }],
+        evalTime: '15m',
+      },
+    },
+    SynapseEventPersistenceSlow: {
+      fires: { series: histogram('RoomSendEventRestServlet', { '1': 0, '10': 10, '+Inf': 10 }), evalTime: '20m', labels: {} },
+      quiet: { series: histogram('RoomSendEventRestServlet', { '1': 10, '10': 10, '+Inf': 10 }), evalTime: '20m' },
+    },
+    SynapseFederationSendQueueBacklog: {
+      fires: {
+        series: [{ series: 'synapse_federation_transaction_queue_pending_pdus{namespace="matrix", job="federation-sender", index="synapse-federation-sender-0"}', values: '5000x30' }],
+        evalTime: '20m',
+        labels: { job: 'federation-sender', index: 'synapse-federation-sender-0' },
+      },
+      quiet: {
+        series: [{ series: 'synapse_federation_transaction_queue_pending_pdus{namespace="matrix", job="federation-sender", index="synapse-federation-sender-0"}', values: '10x30' }],
+        evalTime: '20m',
+      },
+    },
+    SynapseSyncLatencyHigh: {
+      fires: { series: histogram('SyncRestServlet', { '30': 0, '60': 10, '+Inf': 10 }), evalTime: '25m', labels: {} },
+      quiet: { series: histogram('SyncRestServlet', { '30': 10, '60': 10, '+Inf': 10 }), evalTime: '25m' },
+    },
+  };
+}
