@@ -1,0 +1,186 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { BACKEND_HEADER, buildHaproxyConfig } from '../constructs/haproxy-router';
+import { type HttpMethod, resolveRoutes, ROUTES, routeRequest } from '../lib/model/routes';
+import { poolName, WORKER_TYPES, workerType } from '../lib/model/workers';
+import { configWith, find, findOne, render } from './helpers';
+
+const C = '/_matrix/client';
+// (method, url) -> expected pool with the example config (every worker type active, initialSync 0).
+const CASES: [HttpMethod, string, string][] = [
+  ['GET', `${C}/v3/sync?since=s72594_4483_1934&timeout=30000`, 'sync'],
+  ['GET', `${C}/v3/sync`, 'sync'],
+  ['GET', `${C}/r0/sync?filter=0`, 'sync'],
+  ['GET', `${C}/v3/events?from=s1`, 'sync'],
+  ['GET', `${C}/v3/initialSync`, 'sync'],
+  ['GET', `${C}/v3/rooms/!abc:example.org/initialSync`, 'sync'],
+  ['GET', `${C}/v3/rooms/!abc:example.org/messages?dir=b`, 'main'],
+  ['PUT', `${C}/v3/rooms/!abc:example.org/send/m.room.message/txn1`, 'generic'],
+  ['POST', `${C}/v3/createRoom`, 'generic'],
+  ['GET', `${C}/v3/rooms/!abc:example.org/members`, 'generic'],
+  ['GET', `${C}/v3/rooms/!abc:example.org/state`, 'generic'],
+  ['PUT', `${C}/v3/rooms/!abc:example.org/state/m.room.topic/`, 'generic'],
+  ['POST', `${C}/v3/rooms/!abc:example.org/join`, 'generic'],
+  ['POST', `${C}/v3/join/%23room:example.org`, 'generic'],
+  ['POST', `${C}/v3/login`, 'generic'],
+  ['GET', `${C}/v3/login`, 'generic'],
+  ['POST', `${C}/v3/register`, 'generic'],
+  ['POST', `${C}/v3/keys/upload`, 'generic'],
+  ['POST', `${C}/v3/keys/query`, 'generic'],
+  ['POST', `${C}/v3/keys/claim`, 'generic'],
+  ['GET', `${C}/versions`, 'generic'],
+  ['GET', `${C}/v3/voip/turnServer`, 'generic'],
+  ['GET', `${C}/v3/profile/@alice:example.org`, 'generic'],
+  ['GET', `${C}/v3/pushrules/`, 'generic'],
+  ['PUT', `${C}/v3/pushrules/global/override/rule1`, 'main'],
+  ['GET', `${C}/unstable/org.matrix.msc4140/delayed_events`, 'generic'],
+  ['POST', `${C}/unstable/org.matrix.msc4140/delayed_events/abc`, 'main'],
+  ['PUT', `${C}/v3/rooms/!abc:example.org/typing/@alice:example.org`, 'typing'],
+  ['PUT', `${C}/v3/sendToDevice/m.room.encrypted/txn2`, 'toDevice'],
+  ['PUT', `${C}/v3/user/@alice:example.org/account_data/m.direct`, 'accountData'],
+  ['GET', `${C}/v3/user/@alice:example.org/account_data/m.direct`, 'accountData'],
+  ['PUT', `${C}/v3/user/@alice:example.org/rooms/!abc:example.org/tags/m.favourite`, 'accountData'],
+  ['POST', `${C}/v3/rooms/!abc:example.org/receipt/m.read/$event`, 'receipts'],
+  ['POST', `${C}/v3/rooms/!abc:example.org/read_markers`, 'receipts'],
+  ['PUT', `${C}/v3/presence/@alice:example.org/status`, 'presence'],
+  ['GET', `${C}/v3/presence/@alice:example.org/status`, 'presence'],
+  ['POST', `${C}/v3/user_directory/search`, 'userDirectory'],
+  ['GET', '/_matrix/media/v3/download/example.org/abcdef', 'mediaRepository'],
+  ['POST', '/_matrix/media/v3/upload', 'mediaRepository'],
+  ['GET', `${C}/v1/media/thumbnail/example.org/abcdef?width=96&height=96`, 'mediaRepository'],
+  ['GET', '/_matrix/federation/v1/media/download/abcdef', 'mediaRepository'],
+  ['DELETE', '/_synapse/admin/v1/media/example.org/abcdef', 'mediaRepository'],
+  ['PUT', '/_matrix/federation/v1/send/1700000000000', 'federationReader'],
+  ['GET', '/_matrix/federation/v1/event/$event', 'federationReader'],
+  ['GET', '/_matrix/federation/v1/make_join/!abc:example.org/@bob:remote.org', 'federationReader'],
+  ['PUT', '/_matrix/federation/v2/send_join/!abc:example.org/$event', 'federationReader'],
+  ['POST', '/_matrix/key/v2/query', 'federationReader'],
+  ['GET', '/_matrix/federation/v1/version', 'federationReader'],
+  ['GET', '/_matrix/key/v2/server', 'main'],
+  ['POST', '/_matrix/federation/v1/user/keys/query', 'main'],
+  ['GET', '/_synapse/admin/v2/users/@alice:example.org', 'main'],
+  ['GET', '/_synapse/admin/v1/rooms/!abc:example.org', 'generic'],
+  ['POST', '/_synapse/admin/v1/register', 'main'],
+  ['GET', '/_matrix/client/v3/account/whoami', 'generic'],
+  ['POST', '/_matrix/client/v3/logout', 'main'],
+  ['GET', '/health', 'main'],
+];
+
+describe('route table: representative requests (example config)', () => {
+  const routes = resolveRoutes(configWith());
+  test.each(CASES)('%s %s -> %s', (method, url, expected) => {
+    expect(routeRequest(routes, { method, url })).toBe(expected);
+  });
+
+  test('the cases cover every routed worker type and main', () => {
+    const covered = new Set(CASES.map(([, , pool]) => pool));
+    const routedTypes = new Set(ROUTES.flatMap((route) => route.pools));
+    for (const id of routedTypes) if (id !== 'initialSync') expect(covered).toContain(id);
+    expect(covered).toContain('main');
+    expect(CASES.length).toBeGreaterThanOrEqual(40);
+  });
+});
+
+describe('route table: config variations', () => {
+  test('initial syncs get their own pool when initialSync.count > 0', () => {
+    const routes = resolveRoutes(configWith({ synapse: { workers: { initialSync: { count: 2 } } } }));
+    expect(routeRequest(routes, { method: 'GET', url: `${C}/v3/sync?timeout=0` })).toBe('initialSync');
+    expect(routeRequest(routes, { method: 'GET', url: `${C}/v3/sync?since=s1` })).toBe('sync');
+    expect(routeRequest(routes, { method: 'GET', url: `${C}/v3/initialSync` })).toBe('initialSync');
+  });
+
+  test('streams kept on main: their writes go to main, reads that any worker serves go to generic', () => {
+    const routes = resolveRoutes(
+      configWith({ synapse: { workers: { typing: { count: 0 }, accountData: { count: 0 }, presence: { count: 0 }, receipts: { count: 0 }, userDirectory: { count: 0 } } } }),
+    );
+    const at = (method: HttpMethod, url: string) => routeRequest(routes, { method, url });
+    expect(at('PUT', `${C}/v3/rooms/!a:x/typing/@u:x`)).toBe('main');
+    expect(at('PUT', `${C}/v3/user/@u:x/account_data/m.direct`)).toBe('main');
+    expect(at('GET', `${C}/v3/user/@u:x/account_data/m.direct`)).toBe('generic');
+    expect(at('PUT', `${C}/v3/presence/@u:x/status`)).toBe('main');
+    expect(at('GET', `${C}/v3/presence/@u:x/status`)).toBe('generic');
+    expect(at('POST', `${C}/v3/rooms/!a:x/receipt/m.read/$e`)).toBe('generic');
+    expect(at('POST', `${C}/v3/user_directory/search`)).toBe('generic');
+  });
+});
+
+function haproxyConfig(overrides: Record<string, unknown> = {}): string {
+  const { objects } = render(overrides);
+  return (findOne(objects, 'ConfigMap', 'synapse-router-config', 'matrix') as unknown as { data: Record<string, string> }).data['haproxy.cfg'];
+}
+
+describe('generated haproxy.cfg', () => {
+  test('one use_backend rule per resolved route, in table order, defaulting to main', () => {
+    const config = configWith();
+    const cfg = buildHaproxyConfig(config);
+    const rules = cfg.split('\n').filter((line) => line.trim().startsWith('use_backend'));
+    const routes = resolveRoutes(config);
+    expect(rules).toHaveLength(routes.length);
+    routes.forEach((route, index) => expect(rules[index]).toContain(`use_backend ${poolName(route.target)} `));
+    expect(cfg).toContain('default_backend synapse-main');
+    expect(cfg).toMatch(/acl route_push_rules_read path_reg \^\/_matrix\/client/);
+    expect(rules.find((line) => line.includes('route_push_rules_read'))).toContain('method_get');
+  });
+
+  test('every backend that a rule uses exists, with /health checks and the backend header', () => {
+    const cfg = haproxyConfig({ synapse: { workers: { initialSync: { count: 1 } } } });
+    const used = new Set([...cfg.matchAll(/use_backend (\S+)/g)].map((match) => match[1]));
+    used.add('synapse-main');
+    const defined = [...cfg.matchAll(/^backend (\S+)$/gm)].map((match) => match[1]);
+    for (const name of used) expect(defined).toContain(name);
+    for (const block of cfg.split(/^backend /m).slice(1)) {
+      expect(block).toContain('http-check send meth GET uri /health');
+      expect(block).toContain(`http-response set-header ${BACKEND_HEADER}`);
+    }
+    expect(cfg).toMatch(/use_backend synapse-initial-sync if route_sync !has_since/);
+  });
+
+  test('sync is sticky by access token, federation by the client address from X-Forwarded-For', () => {
+    const cfg = buildHaproxyConfig(configWith());
+    const block = (name: string) => cfg.split(/^backend /m).find((text) => text.startsWith(`${name}\n`)) ?? '';
+    expect(block('synapse-sync')).toContain('balance hash var(txn.access_token)');
+    expect(block('synapse-federation-reader')).toContain('balance hash var(txn.client_address)');
+    expect(cfg).toContain('req.hdr(Authorization)');
+    expect(cfg).toContain('url_param(access_token)');
+    expect(cfg).toContain('req.hdr_ip(X-Forwarded-For,-1)');
+  });
+
+  test('server lines match the configured pool sizes', () => {
+    const cfg = haproxyConfig({ synapse: { workers: { sync: { count: 3 }, generic: { count: 6 } } } });
+    expect(cfg.match(/server synapse-sync-\d+ /g)).toHaveLength(3);
+    expect(cfg.match(/server synapse-generic-\d+ /g)).toHaveLength(6);
+  });
+
+  const HAPROXY = '/usr/sbin/haproxy';
+  const variants: [string, Record<string, unknown>][] = [
+    ['example', {}],
+    ['initial sync pool, streams on main', { synapse: { workers: { initialSync: { count: 2 }, typing: { count: 0 }, presence: { count: 0 } } } }],
+  ];
+  test.each(variants)('haproxy -c accepts the %s config', (_name, overrides) => {
+    if (!existsSync(HAPROXY)) {
+      console.warn(`SKIPPED: ${HAPROXY} not found; haproxy -c was not run on the generated config`);
+      return;
+    }
+    const dir = mkdtempSync(path.join(tmpdir(), 'haproxy-'));
+    const file = path.join(dir, 'haproxy.cfg');
+    writeFileSync(file, haproxyConfig(overrides));
+    const output = execFileSync(HAPROXY, ['-c', '-f', file], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    expect(output).toMatch(/Configuration file is valid/);
+  });
+});
+
+describe('router workload', () => {
+  test('HAProxy Deployment with routerReplicas, PDB and the SYNAPSE_ROUTER Service', () => {
+    const { objects } = render({ synapse: { routerReplicas: 3 } });
+    const deployment = findOne(objects, 'Deployment', 'synapse-router', 'matrix') as unknown as { spec: { replicas: number } };
+    expect(deployment.spec.replicas).toBe(3);
+    expect(find(objects, 'PodDisruptionBudget', 'synapse-router', 'matrix')).toHaveLength(1);
+    expect(findOne(objects, 'Service', 'synapse-router', 'matrix')).toBeDefined();
+  });
+
+  test('every worker type with routes is in the catalogue', () => {
+    for (const route of ROUTES) for (const id of route.pools) expect(WORKER_TYPES).toContain(workerType(id));
+  });
+});

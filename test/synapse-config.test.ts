@@ -1,0 +1,139 @@
+import * as yaml from 'js-yaml';
+import { buildPlatform } from '../lib/model';
+import { resolveRoutes } from '../lib/model/routes';
+import { buildHomeserverConfig, buildWorkerConfigs, SYNAPSE_PATHS } from '../lib/model/synapse-config';
+import { activeWorkerTypes, poolName, synapseProcesses, totalDatabaseConnections, WORKER_TYPES } from '../lib/model/workers';
+import type { KubeObject } from '../lib/synth';
+import { configWith, find, findOne, render } from './helpers';
+
+type Any = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+const VARIANTS: [string, Record<string, unknown>][] = [
+  ['example', {}],
+  [
+    'non-default counts',
+    { synapse: { workers: { sync: { count: 3 }, generic: { count: 7 }, eventPersister: { count: 4 }, receipts: { count: 3 }, initialSync: { count: 2 }, typing: { count: 0 }, mediaRepository: { count: 1 } } } },
+  ],
+  ['calls disabled', { calls: { enabled: false } }],
+];
+
+function configMapData(objects: KubeObject[], name: string): Record<string, string> {
+  return (findOne(objects, 'ConfigMap', name, 'matrix') as unknown as { data: Record<string, string> }).data;
+}
+
+describe.each(VARIANTS)('Synapse invariants (%s)', (_name, overrides) => {
+  const { objects, config } = render(overrides);
+  const homeserver = yaml.load(configMapData(objects, 'synapse-config')['homeserver.yaml']) as Any;
+  const workerFiles = configMapData(objects, 'synapse-workers');
+
+  test('worker counts per type match the config', () => {
+    for (const type of WORKER_TYPES) {
+      const count = config.synapse.workers[type.id].count;
+      const sets = find(objects, 'StatefulSet', poolName(type), 'matrix') as Any[];
+      if (count === 0) expect(sets).toHaveLength(0);
+      else expect(sets[0].spec.replicas).toBe(count);
+      expect(Object.keys(workerFiles).filter((file) => file.startsWith(`${poolName(type)}-`))).toHaveLength(count);
+    }
+    expect(findOne(objects, 'Deployment', 'synapse-main', 'matrix')).toBeDefined();
+  });
+
+  test('main and every stream writer are in instance_map, with a replication listener', () => {
+    expect(Object.keys(homeserver.instance_map)).toContain('main');
+    const writers = Object.values(homeserver.stream_writers as Record<string, string[]>).flat();
+    expect(writers.length).toBeGreaterThan(0);
+    for (const writer of writers) {
+      expect(homeserver.instance_map[writer]).toBeDefined();
+      const worker = yaml.load(workerFiles[`${writer}.yaml`]) as Any;
+      expect(worker.worker_listeners.some((listener: Any) => listener.resources?.[0]?.names.includes('replication'))).toBe(true);
+    }
+    expect(homeserver.stream_writers.events).toHaveLength(config.synapse.workers.eventPersister.count);
+  });
+
+  test('every process has a metrics listener and a unique worker_name matching its file', () => {
+    expect(homeserver.listeners.some((listener: Any) => listener.type === 'metrics')).toBe(true);
+    const names = new Set<string>();
+    for (const [file, text] of Object.entries(workerFiles)) {
+      const worker = yaml.load(text) as Any;
+      expect(`${worker.worker_name}.yaml`).toBe(file);
+      expect(names.has(worker.worker_name)).toBe(false);
+      names.add(worker.worker_name);
+      expect(worker.worker_listeners.some((listener: Any) => listener.type === 'metrics')).toBe(true);
+    }
+  });
+
+  test('every routed pool exists and serves the resources its routes need', () => {
+    for (const route of resolveRoutes(config)) {
+      const pool = poolName(route.target);
+      expect(find(objects, 'StatefulSet', pool, 'matrix')).toHaveLength(1);
+      expect(find(objects, 'Service', pool, 'matrix')).toHaveLength(1);
+      const anyWorker = yaml.load(workerFiles[`${pool}-0.yaml`]) as Any;
+      const resources: string[] = anyWorker.worker_listeners[0].resources[0].names;
+      // The media resource also serves the client, federation and admin media servlets (generic_worker.py).
+      const isFederation = route.pattern.startsWith('^/_matrix/federation') || route.pattern.startsWith('^/_matrix/key');
+      const needs = route.pattern.includes('media') ? 'media' : isFederation ? 'federation' : 'client';
+      expect(resources).toContain(needs);
+    }
+  });
+
+  test('no secret value in any ConfigMap: secrets only as *_path files and the passfile', () => {
+    for (const map of find(objects, 'ConfigMap')) {
+      const text = JSON.stringify((map as Any).data ?? {});
+      expect(text).not.toMatch(/"(password|registration_shared_secret|macaroon_secret_key|form_secret|worker_replication_secret|turn_shared_secret|access_key_id|secret_access_key)":/);
+      expect(text).not.toMatch(/password: |secret: |secret_key: /);
+    }
+    expect(homeserver.database.args.passfile).toBe(SYNAPSE_PATHS.passfile);
+    expect(homeserver.redis.password_path).toBe(SYNAPSE_PATHS.redisPassword);
+    expect(homeserver.registration_shared_secret_path).toBeDefined();
+  });
+
+  test('database connections: cp_max per process, sum exported', () => {
+    expect(homeserver.database.args.cp_max).toBe(config.synapse.databaseConnectionsPerProcess);
+    const processes = synapseProcesses(config);
+    expect(totalDatabaseConnections(config)).toBe(processes.length * config.synapse.databaseConnectionsPerProcess);
+  });
+
+  test('workers wait for main and every Synapse pod probes /health', () => {
+    for (const type of activeWorkerTypes(config)) {
+      const spec = (findOne(objects, 'StatefulSet', poolName(type), 'matrix') as Any).spec.template.spec;
+      expect(spec.initContainers.map((init: Any) => init.name)).toEqual(['passfile', 'wait-for-main']);
+      expect(spec.containers[0].readinessProbe.httpGet.path).toBe('/health');
+      expect(spec.containers[0].livenessProbe.httpGet.path).toBe('/health');
+    }
+  });
+
+  test('calls: TURN settings only when calls are enabled, one URI pair per coturn node', () => {
+    if (!config.calls.enabled) {
+      expect(homeserver.turn_uris).toBeUndefined();
+      return;
+    }
+    const nodes = config.calls.coturn?.nodes ?? [];
+    expect(homeserver.turn_shared_secret_path).toBe(SYNAPSE_PATHS.turnSharedSecret);
+    expect(homeserver.turn_uris.filter((uri: string) => uri.startsWith('turn:'))).toHaveLength(nodes.length * 2);
+    expect(homeserver.turn_uris.some((uri: string) => uri.startsWith('turns:'))).toBe(true);
+  });
+});
+
+describe('Synapse config edge cases', () => {
+  test('single-writer streams reject more than one writer', () => {
+    expect(() => configWith({ synapse: { workers: { typing: { count: 2 } } } })).toThrow(/typing/);
+    expect(() => configWith({ synapse: { workers: { presence: { count: 2 } } } })).toThrow(/presence/);
+  });
+
+  test('builders agree with the chart', () => {
+    const platform = buildPlatform(configWith({ synapse: { workers: { sync: { count: 2 } } } }));
+    expect([...buildWorkerConfigs(platform).keys()].filter((file) => file.startsWith('synapse-sync-'))).toEqual(['synapse-sync-0.yaml', 'synapse-sync-1.yaml']);
+    expect(buildHomeserverConfig(platform, [{ extra_setting: 1 }]).extra_setting).toBe(1);
+  });
+
+  test('media upload CronJob per media worker, pinned next to its volume', () => {
+    const { objects } = render({ synapse: { workers: { mediaRepository: { count: 3 } } } });
+    const jobs = find(objects, 'CronJob', undefined, 'matrix') as Any[];
+    expect(jobs.map((job) => job.metadata.name)).toEqual(['synapse-media-upload-0', 'synapse-media-upload-1', 'synapse-media-upload-2']);
+    for (const [index, job] of jobs.entries()) {
+      const pod = job.spec.jobTemplate.spec.template.spec;
+      expect(pod.affinity.podAffinity.requiredDuringSchedulingIgnoredDuringExecution[0].labelSelector.matchLabels['statefulset.kubernetes.io/pod-name']).toBe(`synapse-media-${index}`);
+      expect(pod.volumes.find((volume: Any) => volume.persistentVolumeClaim).persistentVolumeClaim.claimName).toBe(`media-store-synapse-media-${index}`);
+      expect(pod.containers[0].command[2]).toMatch(/s3_media_upload --no-progress update \/data\/media_store 1d\n.*upload \/data\/media_store synapse-media --delete/s);
+    }
+  });
+});
