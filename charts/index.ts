@@ -8,6 +8,11 @@ import { SynapseChart } from './synapse';
 import { ElementWebChart } from './element-web';
 import { AdminUiChart } from './admin-ui';
 import { SecretsChart } from './secrets';
+import { MonitoringChart } from './monitoring';
+import { LoggingChart } from './logging';
+import { DashboardsChart } from './dashboards';
+import { AlertsChart } from './alerts';
+import { ScrapeTargetsChart } from './scrape-targets';
 
 /** Every component chart of the platform, in stage order. */
 export function addCharts(app: App, platform: Platform): void {
@@ -23,4 +28,9 @@ export function addCharts(app: App, platform: Platform): void {
   new SynapseChart(app, platform);
   new ElementWebChart(app, platform);
   new AdminUiChart(app, platform);
+  new MonitoringChart(app, platform);
+  new LoggingChart(app, platform);
+  new DashboardsChart(app, platform);
+  new AlertsChart(app, platform);
+  new ScrapeTargetsChart(app, platform);
 }
