@@ -1,0 +1,636 @@
+import * as yaml from 'js-yaml';
+import type { PlatformConfig } from '../config';
+
+/**
+ * Capacity planning over the rendered dist/: every pod of every workload (our own Deployments,
+ * StatefulSets and DaemonSets, CloudNativePG and MinIO pods from their CRs, and Helm-installed
+ * workloads estimated from their values) is placed on the node pools of config.nodes by requests,
+ * node selectors and (anti-)affinity. `npm run plan` prints the result; docs/capacity.md holds it
+ * for the default config. Also the workload walker that test/hardening.test.ts uses.
+ */
+
+// ---------------------------------------------------------------- quantities
+
+const BINARY: Record<string, number> = { Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, Pi: 2 ** 50 };
+const DECIMAL: Record<string, number> = { k: 1e3, K: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15 };
+
+/** CPU quantity in millicores. */
+export function parseCpu(value: unknown): number {
+  if (typeof value === 'number') return value * 1000;
+  if (typeof value !== 'string') return 0;
+  if (value.endsWith('m')) return Number(value.slice(0, -1));
+  return Number(value) * 1000;
+}
+
+/** Memory/storage quantity in bytes. */
+export function parseBytes(value: unknown): number {
+  if (typeof value === 'number') return value;
+  if (typeof value !== 'string') return 0;
+  const match = /^([0-9.]+)([A-Za-z]*)$/.exec(value.trim());
+  if (!match) return 0;
+  const [, number, unit] = match;
+  const factor = BINARY[unit] ?? DECIMAL[unit] ?? (unit === '' ? 1 : NaN);
+  return Number(number) * factor;
+}
+
+export const GiB = 2 ** 30;
+export const TiB = 2 ** 40;
+
+// ---------------------------------------------------------------- workloads in dist/
+
+export type Obj = { apiVersion?: string; kind?: string; metadata?: { name?: string; namespace?: string; labels?: Record<string, string> } } & Record<string, unknown>;
+
+export interface PodTemplateView {
+  readonly metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> };
+  readonly spec: PodSpecView;
+}
+
+export interface ContainerView {
+  readonly name: string;
+  readonly image?: string;
+  readonly resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
+  readonly securityContext?: Record<string, unknown>;
+  readonly ports?: { containerPort: number; name?: string; protocol?: string }[];
+  readonly [key: string]: unknown;
+}
+
+export interface PodSpecView {
+  readonly containers: ContainerView[];
+  readonly initContainers?: ContainerView[];
+  readonly securityContext?: Record<string, unknown>;
+  readonly nodeSelector?: Record<string, string>;
+  readonly affinity?: Affinity;
+  readonly topologySpreadConstraints?: SpreadConstraint[];
+  readonly tolerations?: { key?: string; operator?: string; effect?: string }[];
+  readonly hostNetwork?: boolean;
+  readonly automountServiceAccountToken?: boolean;
+  readonly serviceAccountName?: string;
+  readonly volumes?: Record<string, unknown>[];
+  readonly [key: string]: unknown;
+}
+
+interface LabelSelector {
+  matchLabels?: Record<string, string>;
+  matchExpressions?: { key: string; operator: string; values?: string[] }[];
+}
+interface PodAffinityTerm {
+  topologyKey: string;
+  labelSelector?: LabelSelector;
+  namespaces?: string[];
+}
+export interface Affinity {
+  nodeAffinity?: { requiredDuringSchedulingIgnoredDuringExecution?: { nodeSelectorTerms: { matchExpressions?: LabelSelector['matchExpressions'] }[] } };
+  podAntiAffinity?: {
+    requiredDuringSchedulingIgnoredDuringExecution?: PodAffinityTerm[];
+    preferredDuringSchedulingIgnoredDuringExecution?: { weight: number; podAffinityTerm: PodAffinityTerm }[];
+  };
+}
+export interface SpreadConstraint {
+  maxSkew: number;
+  topologyKey: string;
+  whenUnsatisfiable: string;
+  labelSelector?: LabelSelector;
+}
+
+export const WORKLOAD_KINDS = ['Deployment', 'StatefulSet', 'DaemonSet', 'Job', 'CronJob'] as const;
+export type WorkloadKindName = (typeof WORKLOAD_KINDS)[number];
+
+export interface RenderedWorkload {
+  readonly kind: WorkloadKindName;
+  readonly name: string;
+  readonly namespace: string;
+  /** undefined for DaemonSets (one per matching node), Jobs and CronJobs (transient). */
+  readonly replicas?: number;
+  readonly selector?: LabelSelector;
+  readonly template: PodTemplateView;
+  /** Storage requested by volumeClaimTemplates, per replica, in bytes. */
+  readonly storagePerReplica: number;
+}
+
+/** Every pod template of our own workloads in the rendered objects, in input order. */
+export function renderedWorkloads(objects: readonly Obj[]): RenderedWorkload[] {
+  const result: RenderedWorkload[] = [];
+  for (const object of objects) {
+    const kind = object.kind as WorkloadKindName;
+    if (!WORKLOAD_KINDS.includes(kind)) continue;
+    const spec = (object.spec ?? {}) as Record<string, unknown>;
+    const template = (
+      kind === 'CronJob' ? ((spec.jobTemplate as { spec: { template: PodTemplateView } }).spec.template) : spec.template
+    ) as PodTemplateView;
+    const claims = (spec.volumeClaimTemplates ?? []) as { spec?: { resources?: { requests?: { storage?: string } } } }[];
+    result.push({
+      kind,
+      name: object.metadata?.name ?? '',
+      namespace: object.metadata?.namespace ?? 'default',
+      replicas: kind === 'Deployment' || kind === 'StatefulSet' ? ((spec.replicas as number | undefined) ?? 1) : undefined,
+      selector: spec.selector as LabelSelector | undefined,
+      template,
+      storagePerReplica: claims.reduce((sum, claim) => sum + parseBytes(claim.spec?.resources?.requests?.storage), 0),
+    });
+  }
+  return result;
+}
+
+// ---------------------------------------------------------------- pods to place
+
+export interface PodDemand {
+  /** `namespace/workload`: what is reported as a service. */
+  readonly service: string;
+  readonly description: string;
+  readonly cpu: number;
+  readonly memory: number;
+  readonly storagePerReplica: number;
+  /** undefined: one per matching node (DaemonSet). */
+  readonly replicas?: number;
+  readonly namespace: string;
+  readonly labels: Record<string, string>;
+  readonly nodeSelector: Record<string, string>;
+  readonly nodeAffinity?: LabelSelector['matchExpressions'];
+  /** Never two pods of the service on one node. */
+  readonly requiredHostnameSpread: boolean;
+  readonly toleratesControlPlane: boolean;
+  /** Where the numbers come from. */
+  readonly source: 'rendered' | 'cnpg' | 'minio' | 'helm-estimate';
+}
+
+function podRequests(spec: PodSpecView): { cpu: number; memory: number } {
+  const sum = (containers: readonly ContainerView[]) =>
+    containers.reduce(
+      (total, container) => ({
+        cpu: total.cpu + parseCpu(container.resources?.requests?.cpu),
+        memory: total.memory + parseBytes(container.resources?.requests?.memory),
+      }),
+      { cpu: 0, memory: 0 },
+    );
+  const main = sum(spec.containers ?? []);
+  // Init containers run one at a time before the others: the pod needs the larger of the two.
+  const init = (spec.initContainers ?? []).reduce(
+    (max, container) => ({
+      cpu: Math.max(max.cpu, parseCpu(container.resources?.requests?.cpu)),
+      memory: Math.max(max.memory, parseBytes(container.resources?.requests?.memory)),
+    }),
+    { cpu: 0, memory: 0 },
+  );
+  return { cpu: Math.max(main.cpu, init.cpu), memory: Math.max(main.memory, init.memory) };
+}
+
+function hasRequiredHostnameSpread(spec: PodSpecView): boolean {
+  const antiAffinity = spec.affinity?.podAntiAffinity?.requiredDuringSchedulingIgnoredDuringExecution ?? [];
+  const spread = (spec.topologySpreadConstraints ?? []).filter(
+    (constraint) => constraint.topologyKey === 'kubernetes.io/hostname' && constraint.whenUnsatisfiable === 'DoNotSchedule',
+  );
+  return antiAffinity.some((term) => term.topologyKey === 'kubernetes.io/hostname') || spread.length > 0;
+}
+
+function toleratesControlPlane(spec: PodSpecView): boolean {
+  return (spec.tolerations ?? []).some(
+    (toleration) => toleration.operator === 'Exists' && (!toleration.key || toleration.key === 'node-role.kubernetes.io/control-plane'),
+  );
+}
+
+export function demandOf(workload: RenderedWorkload): PodDemand {
+  const spec = workload.template.spec;
+  const requests = podRequests(spec);
+  return {
+    service: `${workload.namespace}/${workload.name}`,
+    description: `${workload.kind} ${workload.namespace}/${workload.name}`,
+    ...requests,
+    storagePerReplica: workload.storagePerReplica,
+    replicas: workload.replicas,
+    namespace: workload.namespace,
+    labels: workload.template.metadata?.labels ?? {},
+    nodeSelector: spec.nodeSelector ?? {},
+    nodeAffinity: spec.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms?.[0]?.matchExpressions,
+    requiredHostnameSpread: hasRequiredHostnameSpread(spec),
+    toleratesControlPlane: toleratesControlPlane(spec),
+    source: 'rendered',
+  };
+}
+
+/** CloudNativePG Cluster: `instances` pods, anti-affinity per spec.affinity (default preferred). */
+function cnpgDemand(object: Obj): PodDemand {
+  const spec = (object.spec ?? {}) as Record<string, any>;
+  const name = object.metadata?.name ?? '';
+  const namespace = object.metadata?.namespace ?? 'default';
+  return {
+    service: `${namespace}/${name}`,
+    description: `CNPG Cluster ${namespace}/${name}`,
+    cpu: parseCpu(spec.resources?.requests?.cpu),
+    memory: parseBytes(spec.resources?.requests?.memory),
+    storagePerReplica: parseBytes(spec.storage?.size) + parseBytes(spec.walStorage?.size),
+    replicas: spec.instances ?? 1,
+    namespace,
+    labels: { 'cnpg.io/cluster': name },
+    nodeSelector: spec.affinity?.nodeSelector ?? {},
+    requiredHostnameSpread: spec.affinity?.enablePodAntiAffinity !== false && spec.affinity?.podAntiAffinityType === 'required',
+    toleratesControlPlane: false,
+    source: 'cnpg',
+  };
+}
+
+/** MinIO Tenant: per pool `servers` pods with `volumesPerServer` claims; the operator spreads servers by default. */
+function minioDemands(object: Obj): PodDemand[] {
+  const spec = (object.spec ?? {}) as Record<string, any>;
+  const namespace = object.metadata?.namespace ?? 'default';
+  return ((spec.pools ?? []) as Record<string, any>[]).map((pool) => {
+    const claim = parseBytes(pool.volumeClaimTemplate?.spec?.resources?.requests?.storage);
+    const required = (pool.affinity?.podAntiAffinity?.requiredDuringSchedulingIgnoredDuringExecution ?? []).some(
+      (term: PodAffinityTerm) => term.topologyKey === 'kubernetes.io/hostname',
+    );
+    return {
+      service: `${namespace}/${object.metadata?.name}-${pool.name}`,
+      description: `MinIO Tenant ${namespace}/${object.metadata?.name} pool ${pool.name}`,
+      cpu: parseCpu(pool.resources?.requests?.cpu),
+      memory: parseBytes(pool.resources?.requests?.memory),
+      storagePerReplica: claim * (pool.volumesPerServer ?? 1),
+      replicas: pool.servers ?? 1,
+      namespace,
+      labels: { 'v1.min.io/tenant': object.metadata?.name ?? '', 'v1.min.io/pool': pool.name },
+      nodeSelector: pool.nodeSelector ?? {},
+      requiredHostnameSpread: required,
+      toleratesControlPlane: false,
+      source: 'minio',
+    } satisfies PodDemand;
+  });
+}
+
+// ---------------------------------------------------------------- Helm-installed workloads (estimates)
+
+/** Values of a Helm wrapper object (Flux HelmRelease, Argo CD Application, k3s HelmChart). */
+export function helmReleaseOf(object: Obj): { chart: string; release: string; namespace: string; values: Record<string, unknown> } | undefined {
+  const spec = (object.spec ?? {}) as Record<string, any>;
+  if (object.kind === 'HelmRelease' && spec.chart?.spec?.chart) {
+    return { chart: spec.chart.spec.chart, release: spec.releaseName ?? object.metadata?.name, namespace: object.metadata?.namespace ?? 'default', values: spec.values ?? {} };
+  }
+  if (object.kind === 'Application' && spec.source?.chart) {
+    return { chart: spec.source.chart, release: spec.source.helm?.releaseName ?? object.metadata?.name, namespace: spec.destination?.namespace ?? 'default', values: spec.source.helm?.valuesObject ?? {} };
+  }
+  if (object.kind === 'HelmChart' && spec.chart) {
+    return {
+      chart: String(spec.chart).split('/').pop() ?? String(spec.chart),
+      release: object.metadata?.name ?? '',
+      namespace: spec.targetNamespace ?? 'default',
+      values: (yaml.load(spec.valuesContent ?? '{}') as Record<string, unknown>) ?? {},
+    };
+  }
+  return undefined;
+}
+
+function at(values: unknown, dotted: string): unknown {
+  return dotted.split('.').reduce<unknown>((node, key) => (node && typeof node === 'object' ? (node as Record<string, unknown>)[key] : undefined), values);
+}
+
+interface HelmPod {
+  readonly name: string;
+  /** Dotted path of the replica count in values, or a number; 'daemonset' runs on every node. */
+  readonly replicas: string | number | 'daemonset';
+  readonly defaultReplicas?: number;
+  /** Dotted path of a `resources` block in values. */
+  readonly resources?: string;
+  /** Requests used when values set none (the chart's own default, or a typical figure). */
+  readonly fallback: { cpu: string; memory: string };
+  /** Dotted path of a PVC size in values. */
+  readonly storage?: string;
+  readonly enabled?: string;
+  readonly onControlPlane?: boolean;
+}
+
+/**
+ * Approximations of what each third-party chart runs, read from the values we set (replicas,
+ * resources, storage) with typical requests where we set none. Documented in docs/capacity.md.
+ */
+export const HELM_ESTIMATES: Readonly<Record<string, readonly HelmPod[]>> = {
+  'cert-manager': [
+    { name: 'controller', replicas: 'replicaCount', defaultReplicas: 1, resources: 'resources', fallback: { cpu: '10m', memory: '64Mi' } },
+    { name: 'webhook', replicas: 'webhook.replicaCount', defaultReplicas: 1, resources: 'webhook.resources', fallback: { cpu: '10m', memory: '32Mi' } },
+    { name: 'cainjector', replicas: 'cainjector.replicaCount', defaultReplicas: 1, resources: 'cainjector.resources', fallback: { cpu: '10m', memory: '64Mi' } },
+  ],
+  metallb: [
+    { name: 'controller', replicas: 1, resources: 'controller.resources', fallback: { cpu: '10m', memory: '64Mi' } },
+    { name: 'speaker', replicas: 'daemonset', resources: 'speaker.resources', fallback: { cpu: '10m', memory: '64Mi' }, onControlPlane: true },
+  ],
+  'gateway-helm': [
+    { name: 'envoy-gateway', replicas: 'deployment.replicas', defaultReplicas: 1, resources: 'deployment.envoyGateway.resources', fallback: { cpu: '100m', memory: '256Mi' } },
+  ],
+  'ingress-nginx': [
+    { name: 'controller', replicas: 'controller.replicaCount', defaultReplicas: 1, resources: 'controller.resources', fallback: { cpu: '100m', memory: '90Mi' } },
+  ],
+  'cloudnative-pg': [{ name: 'operator', replicas: 'replicaCount', defaultReplicas: 1, resources: 'resources', fallback: { cpu: '100m', memory: '200Mi' } }],
+  'plugin-barman-cloud': [{ name: 'plugin', replicas: 'replicaCount', defaultReplicas: 1, resources: 'resources', fallback: { cpu: '50m', memory: '128Mi' } }],
+  operator: [{ name: 'minio-operator', replicas: 'operator.replicaCount', defaultReplicas: 2, resources: 'operator.resources', fallback: { cpu: '200m', memory: '256Mi' } }],
+  'kube-prometheus-stack': [
+    { name: 'prometheus', replicas: 'prometheus.prometheusSpec.replicas', defaultReplicas: 1, resources: 'prometheus.prometheusSpec.resources', fallback: { cpu: '500m', memory: '2Gi' }, storage: 'prometheus.prometheusSpec.storageSpec.volumeClaimTemplate.spec.resources.requests.storage' },
+    { name: 'grafana', replicas: 'grafana.replicas', defaultReplicas: 1, resources: 'grafana.resources', fallback: { cpu: '100m', memory: '256Mi' }, storage: 'grafana.persistence.size', enabled: 'grafana.enabled' },
+    { name: 'operator', replicas: 1, resources: 'prometheusOperator.resources', fallback: { cpu: '100m', memory: '128Mi' } },
+    { name: 'kube-state-metrics', replicas: 'kube-state-metrics.replicas', defaultReplicas: 1, resources: 'kube-state-metrics.resources', fallback: { cpu: '50m', memory: '128Mi' } },
+    { name: 'node-exporter', replicas: 'daemonset', resources: 'prometheus-node-exporter.resources', fallback: { cpu: '50m', memory: '64Mi' }, onControlPlane: true },
+  ],
+  loki: [
+    { name: 'loki', replicas: 'singleBinary.replicas', defaultReplicas: 1, resources: 'singleBinary.resources', fallback: { cpu: '500m', memory: '1Gi' }, storage: 'singleBinary.persistence.size' },
+    { name: 'gateway', replicas: 'gateway.replicas', defaultReplicas: 1, resources: 'gateway.resources', fallback: { cpu: '50m', memory: '64Mi' }, enabled: 'gateway.enabled' },
+  ],
+  alloy: [{ name: 'alloy', replicas: 'daemonset', resources: 'alloy.resources', fallback: { cpu: '100m', memory: '256Mi' }, onControlPlane: true }],
+};
+
+function helmDemands(object: Obj): PodDemand[] {
+  const release = helmReleaseOf(object);
+  if (!release) return [];
+  const pods = HELM_ESTIMATES[release.chart] ?? [];
+  return pods
+    .filter((pod) => !pod.enabled || at(release.values, pod.enabled) !== false)
+    .map((pod) => {
+      const replicas =
+        pod.replicas === 'daemonset'
+          ? undefined
+          : typeof pod.replicas === 'number'
+            ? pod.replicas
+            : ((at(release.values, pod.replicas) as number | undefined) ?? pod.defaultReplicas ?? 1);
+      const requests = ((pod.resources ? at(release.values, pod.resources) : undefined) as { requests?: Record<string, string> } | undefined)?.requests;
+      const service = `${release.namespace}/${release.release}-${pod.name}`;
+      return {
+        service,
+        description: `Helm ${release.chart} ${service} (estimate)`,
+        cpu: parseCpu(requests?.cpu ?? pod.fallback.cpu),
+        memory: parseBytes(requests?.memory ?? pod.fallback.memory),
+        storagePerReplica: pod.storage ? parseBytes(at(release.values, pod.storage)) : 0,
+        replicas,
+        namespace: release.namespace,
+        labels: { 'matrix-platform/estimate': service },
+        nodeSelector: {},
+        requiredHostnameSpread: false,
+        toleratesControlPlane: pod.onControlPlane ?? false,
+        source: 'helm-estimate',
+      } satisfies PodDemand;
+    });
+}
+
+/** Everything that asks for capacity, in a deterministic order. */
+export function demandsOf(objects: readonly Obj[]): PodDemand[] {
+  const demands: PodDemand[] = renderedWorkloads(objects)
+    .filter((workload) => workload.kind !== 'Job' && workload.kind !== 'CronJob')
+    .map(demandOf);
+  for (const object of objects) {
+    if (object.kind === 'Cluster' && object.apiVersion?.startsWith('postgresql.cnpg.io/')) demands.push(cnpgDemand(object));
+    if (object.kind === 'Tenant' && object.apiVersion?.startsWith('minio.min.io/')) demands.push(...minioDemands(object));
+    demands.push(...helmDemands(object));
+  }
+  return demands.sort((a, b) => a.service.localeCompare(b.service));
+}
+
+// ---------------------------------------------------------------- nodes
+
+export interface NodeSpec {
+  readonly name: string;
+  readonly pool: string;
+  readonly cpu: number;
+  readonly memory: number;
+  readonly storage: number;
+  readonly labels: Record<string, string>;
+  readonly controlPlane: boolean;
+}
+
+export interface NodePlan {
+  readonly nodes: NodeSpec[];
+  readonly budget: { cpu: number; memory: number; storage: number };
+}
+
+type NodesConfig = NonNullable<PlatformConfig['nodes']>;
+
+/**
+ * The original design's 21 nodes (340 vCPU, 936 GiB, 15.2 TiB): 3 control plane, 5 general,
+ * 3 database, 4 storage, 4 LiveKit (livekit=true), 2 coturn (coturn=true). The split of the totals
+ * over roles is ours; the spec gives only totals and the LiveKit/coturn counts.
+ */
+export function defaultNodes(config: PlatformConfig): NodesConfig {
+  const livekit = config.calls.livekit.nodeLabel;
+  const coturn = config.calls.coturn?.nodeLabel ?? { key: 'coturn', value: 'true' };
+  const role = (name: string) => ({ 'node-role.matrix-platform/pool': name });
+  return {
+    pools: [
+      { name: 'control-plane', count: 3, cpu: '4', memory: '8Gi', storage: '0', labels: role('control-plane'), controlPlane: true },
+      { name: 'general', count: 5, cpu: '24', memory: '64Gi', storage: '160Gi', labels: role('general'), controlPlane: false },
+      { name: 'database', count: 3, cpu: '32', memory: '96Gi', storage: '800Gi', labels: role('database'), controlPlane: false },
+      { name: 'storage', count: 4, cpu: '8', memory: '32Gi', storage: '3Ti', labels: role('storage'), controlPlane: false },
+      { name: 'livekit', count: 4, cpu: '16', memory: '32Gi', storage: '0', labels: { ...role('livekit'), [livekit.key]: livekit.value }, controlPlane: false },
+      { name: 'coturn', count: 2, cpu: '8', memory: '24Gi', storage: '0', labels: { ...role('coturn'), [coturn.key]: coturn.value }, controlPlane: false },
+    ],
+    budget: { cpu: 340, memoryGi: 936, storageTi: 15.2 },
+  };
+}
+
+export function nodePlan(config: PlatformConfig): NodePlan {
+  const source = config.nodes ?? defaultNodes(config);
+  const nodes: NodeSpec[] = [];
+  for (const pool of source.pools) {
+    for (let index = 1; index <= pool.count; index++) {
+      const name = `${pool.name}-${index}`;
+      nodes.push({
+        name,
+        pool: pool.name,
+        cpu: parseCpu(pool.cpu),
+        memory: parseBytes(pool.memory),
+        storage: parseBytes(pool.storage),
+        labels: { 'kubernetes.io/hostname': name, ...pool.labels },
+        controlPlane: pool.controlPlane,
+      });
+    }
+  }
+  return { nodes, budget: { cpu: source.budget.cpu * 1000, memory: source.budget.memoryGi * GiB, storage: source.budget.storageTi * TiB } };
+}
+
+// ---------------------------------------------------------------- placement
+
+function matchesExpressions(labels: Record<string, string>, expressions: LabelSelector['matchExpressions'] = []): boolean {
+  return expressions.every((expression) => {
+    const value = labels[expression.key];
+    switch (expression.operator) {
+      case 'In':
+        return value !== undefined && (expression.values ?? []).includes(value);
+      case 'NotIn':
+        return value === undefined || !(expression.values ?? []).includes(value);
+      case 'Exists':
+        return value !== undefined;
+      case 'DoesNotExist':
+        return value === undefined;
+      default:
+        return false;
+    }
+  });
+}
+
+export function nodeAccepts(node: NodeSpec, demand: PodDemand): boolean {
+  if (node.controlPlane && !(demand.replicas === undefined && demand.toleratesControlPlane)) return false;
+  if (!Object.entries(demand.nodeSelector).every(([key, value]) => node.labels[key] === value)) return false;
+  return matchesExpressions(node.labels, demand.nodeAffinity);
+}
+
+export interface PlacedPod {
+  readonly demand: PodDemand;
+  readonly ordinal: number;
+  readonly node?: string;
+}
+
+export interface Placement {
+  readonly pods: PlacedPod[];
+  readonly used: Map<string, { cpu: number; memory: number; pods: number }>;
+}
+
+/**
+ * First-fit decreasing with spreading: DaemonSet pods first on every node they accept, then the
+ * other pods by decreasing CPU then memory; each goes to the accepting node with room that holds
+ * the fewest pods of its service (kube-scheduler's spreading), ties broken by node order. Required
+ * hostname spreading forbids a second pod of the service on a node.
+ */
+export function place(demands: readonly PodDemand[], nodes: readonly NodeSpec[]): Placement {
+  const used = new Map(nodes.map((node) => [node.name, { cpu: 0, memory: 0, pods: 0 }]));
+  const perServiceNode = new Map<string, number>();
+  const pods: PlacedPod[] = [];
+  const assign = (demand: PodDemand, ordinal: number, node: NodeSpec | undefined) => {
+    if (node) {
+      const usage = used.get(node.name)!;
+      usage.cpu += demand.cpu;
+      usage.memory += demand.memory;
+      usage.pods += 1;
+      const key = `${demand.service}@${node.name}`;
+      perServiceNode.set(key, (perServiceNode.get(key) ?? 0) + 1);
+    }
+    pods.push({ demand, ordinal, node: node?.name });
+  };
+  const fits = (node: NodeSpec, demand: PodDemand) => {
+    const usage = used.get(node.name)!;
+    return usage.cpu + demand.cpu <= node.cpu && usage.memory + demand.memory <= node.memory;
+  };
+  for (const demand of demands.filter((candidate) => candidate.replicas === undefined)) {
+    nodes.filter((node) => nodeAccepts(node, demand)).forEach((node, index) => assign(demand, index, fits(node, demand) ? node : undefined));
+  }
+  const replicated = demands
+    .filter((demand) => demand.replicas !== undefined)
+    .flatMap((demand) => Array.from({ length: demand.replicas ?? 0 }, (_, ordinal) => ({ demand, ordinal })))
+    .sort((a, b) => b.demand.cpu - a.demand.cpu || b.demand.memory - a.demand.memory || a.demand.service.localeCompare(b.demand.service) || a.ordinal - b.ordinal);
+  for (const { demand, ordinal } of replicated) {
+    const candidates = nodes
+      .filter((node) => nodeAccepts(node, demand) && fits(node, demand))
+      .map((node, index) => ({ node, index, count: perServiceNode.get(`${demand.service}@${node.name}`) ?? 0 }))
+      .filter((candidate) => !demand.requiredHostnameSpread || candidate.count === 0)
+      .sort((a, b) => a.count - b.count || a.index - b.index);
+    assign(demand, ordinal, candidates[0]?.node);
+  }
+  return { pods, used };
+}
+
+// ---------------------------------------------------------------- the plan
+
+export interface CapacityReport {
+  readonly requested: { cpu: number; memory: number; storage: number };
+  readonly allocatable: { cpu: number; memory: number; storage: number };
+  readonly budget: { cpu: number; memory: number; storage: number };
+  readonly unplaced: PlacedPod[];
+  readonly fits: boolean;
+  readonly nodes: { node: NodeSpec; cpu: number; memory: number; pods: number }[];
+  /** Worker node -> services left with no running replica if that node is lost. */
+  readonly nodeLoss: { node: string; services: string[] }[];
+  readonly demands: PodDemand[];
+}
+
+export function capacityReport(config: PlatformConfig, objects: readonly Obj[]): CapacityReport {
+  const plan = nodePlan(config);
+  const demands = demandsOf(objects);
+  const placement = place(demands, plan.nodes);
+  const placed = placement.pods.filter((pod) => pod.node !== undefined);
+  const unplaced = placement.pods.filter((pod) => pod.node === undefined);
+  const requested = placement.pods.reduce(
+    (sum, pod) => ({ cpu: sum.cpu + pod.demand.cpu, memory: sum.memory + pod.demand.memory, storage: sum.storage + pod.demand.storagePerReplica }),
+    { cpu: 0, memory: 0, storage: 0 },
+  );
+  const allocatable = plan.nodes.reduce((sum, node) => ({ cpu: sum.cpu + node.cpu, memory: sum.memory + node.memory, storage: sum.storage + node.storage }), {
+    cpu: 0,
+    memory: 0,
+    storage: 0,
+  });
+  const services = [...new Set(placement.pods.map((pod) => pod.demand.service))].sort();
+  const nodeLoss = plan.nodes
+    .filter((node) => !node.controlPlane)
+    .map((node) => ({
+      node: node.name,
+      services: services.filter((service) => {
+        const running = placed.filter((pod) => pod.demand.service === service);
+        return running.length > 0 && running.every((pod) => pod.node === node.name);
+      }),
+    }));
+  const fits =
+    unplaced.length === 0 && requested.cpu <= plan.budget.cpu && requested.memory <= plan.budget.memory && requested.storage <= plan.budget.storage;
+  return {
+    requested,
+    allocatable,
+    budget: plan.budget,
+    unplaced,
+    fits,
+    nodes: plan.nodes.map((node) => ({ node, ...placement.used.get(node.name)! })),
+    nodeLoss,
+    demands,
+  };
+}
+
+// ---------------------------------------------------------------- text output
+
+const cpuText = (millicores: number) => `${(millicores / 1000).toFixed(1)} vCPU`;
+const gib = (bytes: number) => `${(bytes / GiB).toFixed(1)} GiB`;
+const tib = (bytes: number) => `${(bytes / TiB).toFixed(2)} TiB`;
+const percent = (part: number, whole: number) => (whole > 0 ? `${Math.round((part / whole) * 100)}%` : 'n/a');
+
+/** Services whose loss on one node is accepted (the spec runs exactly one Synapse main). */
+export const ACCEPTED_SINGLE_POINTS = ['matrix/synapse-main'];
+
+export function formatReport(report: CapacityReport, configName: string): string {
+  const lines: string[] = [];
+  const { requested, budget, allocatable } = report;
+  lines.push('# Capacity plan', '', `Generated by \`npm run plan -- --write docs/capacity.md\` for ${configName}. Do not edit by hand.`, '');
+  lines.push('## Totals', '', '| resource | requested | budget | allocatable on nodes |', '| --- | --- | --- | --- |');
+  lines.push(`| CPU | ${cpuText(requested.cpu)} (${percent(requested.cpu, budget.cpu)}) | ${cpuText(budget.cpu)} | ${cpuText(allocatable.cpu)} |`);
+  lines.push(`| memory | ${gib(requested.memory)} (${percent(requested.memory, budget.memory)}) | ${gib(budget.memory)} | ${gib(allocatable.memory)} |`);
+  lines.push(`| storage (PVCs) | ${tib(requested.storage)} (${percent(requested.storage, budget.storage)}) | ${tib(budget.storage)} | ${tib(allocatable.storage)} |`, '');
+  const over = (['cpu', 'memory', 'storage'] as const).filter((key) => requested[key] > budget[key]);
+  lines.push(
+    `**Fits: ${report.fits ? 'yes' : 'no'}.** ${report.unplaced.length === 0 ? 'Every pod has a node.' : `${report.unplaced.length} pods have no node.`}${over.length > 0 ? ` Over budget: ${over.join(', ')}.` : ''}`,
+    '',
+  );
+  if (report.unplaced.length > 0) {
+    lines.push('Pods without a node:', '');
+    for (const pod of report.unplaced) lines.push(`- ${pod.demand.description} #${pod.ordinal} (${cpuText(pod.demand.cpu)}, ${gib(pod.demand.memory)})`);
+    lines.push('');
+  }
+  lines.push('## Single node loss', '', 'Services left with no running replica when one worker node is lost (before rescheduling):', '');
+  lines.push('| node | services left without a replica |', '| --- | --- |');
+  for (const loss of report.nodeLoss) lines.push(`| ${loss.node} | ${loss.services.length > 0 ? loss.services.join(', ') : 'none'} |`);
+  const defects = [...new Set(report.nodeLoss.flatMap((loss) => loss.services))].filter((service) => !ACCEPTED_SINGLE_POINTS.includes(service)).sort();
+  lines.push('', `Accepted single points: ${ACCEPTED_SINGLE_POINTS.join(', ')}. Others: ${defects.length > 0 ? defects.join(', ') : 'none'}.`, '');
+  lines.push('## Nodes', '', '| node | pool | CPU requested | memory requested | pods |', '| --- | --- | --- | --- | --- |');
+  for (const entry of report.nodes) {
+    lines.push(
+      `| ${entry.node.name} | ${entry.node.pool} | ${cpuText(entry.cpu)} of ${cpuText(entry.node.cpu)} | ${gib(entry.memory)} of ${gib(entry.node.memory)} | ${entry.pods} |`,
+    );
+  }
+  lines.push('', '## Workloads', '', '| workload | source | pods | CPU/pod | memory/pod | storage/pod |', '| --- | --- | --- | --- | --- | --- |');
+  for (const demand of report.demands) {
+    lines.push(
+      `| ${demand.description} | ${demand.source} | ${demand.replicas ?? 'per node'} | ${cpuText(demand.cpu)} | ${gib(demand.memory)} | ${demand.storagePerReplica > 0 ? gib(demand.storagePerReplica) : '-'} |`,
+    );
+  }
+  lines.push(
+    '',
+    '## Method',
+    '',
+    '- Pods come from the rendered dist/: Deployments and StatefulSets (replicas), DaemonSets (one per node they accept),',
+    '  CloudNativePG Clusters (instances, storage + WAL), MinIO Tenant pools (servers x volumes). Jobs and CronJobs are',
+    '  transient and excluded.',
+    '- Helm-installed workloads are estimated from the values we set (replicas, resources.requests, persistence size),',
+    '  or from typical requests where we set none (table HELM_ESTIMATES in lib/model/capacity.ts). Pods that operators',
+    '  create beyond these (Envoy proxy fleet, ingress admission jobs) are counted only where our values size them.',
+    '- Placement: DaemonSets first, then first-fit decreasing by CPU and memory requests, honouring nodeSelector,',
+    '  required node affinity, required hostname anti-affinity and DoNotSchedule hostname spreading; otherwise each pod',
+    '  goes to the node holding the fewest pods of its service. Control-plane nodes take only DaemonSets that tolerate them.',
+    '- Storage is compared with the budget in total; where PersistentVolumes live (local or network) is not modelled.',
+    '',
+  );
+  return lines.join('\n');
+}
