@@ -8,10 +8,15 @@ import { ComponentChart } from '../constructs/component-chart';
 import type { PlatformConfig } from './config';
 import { buildPlatform, type Platform, STAGES, type StageId } from './model';
 
-export type KubeObject = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string } } & Record<
-  string,
-  unknown
->;
+export interface KubeMetadata {
+  name: string;
+  namespace?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  [key: string]: unknown;
+}
+
+export type KubeObject = { apiVersion: string; kind: string; metadata: KubeMetadata } & Record<string, unknown>;
 
 /** dist/ as relative path -> file content. */
 export type DistFiles = Map<string, string>;

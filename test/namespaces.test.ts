@@ -19,7 +19,7 @@ describe('namespaces', () => {
   test('every namespace enforces, warns and audits one Pod Security level', () => {
     expect(namespaces.length).toBeGreaterThan(5);
     for (const namespace of namespaces) {
-      const labels = (namespace.metadata as { labels: Record<string, string> }).labels;
+      const labels = namespace.metadata.labels ?? {};
       const enforce = labels['pod-security.kubernetes.io/enforce'];
       expect(['restricted', 'baseline', 'privileged']).toContain(enforce);
       expect(labels['pod-security.kubernetes.io/warn']).toBe(enforce);

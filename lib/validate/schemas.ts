@@ -35,6 +35,36 @@ function isObject(value: unknown): value is Schema {
 }
 
 /**
+ * Go (RE2) patterns may switch on case-insensitivity inline with `(?i)`, which JavaScript lacks.
+ * The flag is dropped and every ASCII letter outside a character class becomes a two-case class.
+ */
+export function toJavaScriptPattern(pattern: string): string {
+  if (!pattern.includes('(?i)')) return pattern;
+  let result = '';
+  let inClass = false;
+  for (let index = 0; index < pattern.length; index++) {
+    const char = pattern[index];
+    if (char === '\\') {
+      result += char + (pattern[index + 1] ?? '');
+      index++;
+    } else if (pattern.startsWith('(?i)', index)) {
+      index += 3;
+    } else if (char === '[' && !inClass) {
+      inClass = true;
+      result += char;
+    } else if (char === ']' && inClass) {
+      inClass = false;
+      result += char;
+    } else if (!inClass && /[a-zA-Z]/.test(char)) {
+      result += `[${char.toLowerCase()}${char.toUpperCase()}]`;
+    } else {
+      result += char;
+    }
+  }
+  return result;
+}
+
+/**
  * Makes a schema strict the way the API server's field validation is: an object schema that lists
  * properties and says nothing about extra ones rejects them.
  */
@@ -45,6 +75,8 @@ export function tighten(schema: unknown, objectMetaRef?: string): unknown {
   for (const [key, value] of Object.entries(schema)) {
     if (key === 'properties' && isObject(value)) {
       result.properties = Object.fromEntries(Object.entries(value).map(([name, sub]) => [name, tighten(sub, objectMetaRef)]));
+    } else if (key === 'pattern' && typeof value === 'string') {
+      result.pattern = toJavaScriptPattern(value);
     } else if (key === 'description' || key === 'example' || key === 'x-kubernetes-validations') {
       // Descriptions are long and unused; CEL rules cannot be evaluated here.
     } else {
