@@ -1,0 +1,249 @@
+import { type ContainerView, type Obj, type RenderedWorkload, renderedWorkloads } from '../lib/model/capacity';
+import { activeNamespaces } from '../lib/model';
+import { render } from './helpers';
+
+/**
+ * Walks EVERY workload in the rendered output (Deployment, StatefulSet, DaemonSet, Job, CronJob pod
+ * templates) and checks the hardening invariants of docs/security.md. Exceptions are explicit,
+ * keyed by `namespace/workload/container`, and each carries its reason (also listed in docs/security.md).
+ */
+
+interface Exception {
+  readonly rule: 'readOnlyRootFilesystem' | 'runAsNonRoot' | 'automountServiceAccountToken' | 'capabilities';
+  readonly reason: string;
+}
+
+/** `namespace/workload` or `namespace/workload/container` -> allowed deviations. */
+const EXCEPTIONS: Readonly<Record<string, readonly Exception[]>> = {
+  'coturn/coturn/coturn': [
+    { rule: 'capabilities', reason: 'binds the TURN ports below 1024 on the host network only when configured so: NET_BIND_SERVICE may be added back' },
+  ],
+  'livekit/livekit/livekit': [{ rule: 'capabilities', reason: 'may add NET_BIND_SERVICE for low host ports' }],
+};
+
+const ALLOWED_ADDED_CAPABILITIES = new Set(['NET_BIND_SERVICE']);
+
+function excepted(workload: RenderedWorkload, container: string | undefined, rule: Exception['rule']): boolean {
+  const keys = [`${workload.namespace}/${workload.name}`, ...(container ? [`${workload.namespace}/${workload.name}/${container}`] : [])];
+  return keys.some((key) => (EXCEPTIONS[key] ?? []).some((exception) => exception.rule === rule));
+}
+
+function label(workload: RenderedWorkload, container?: ContainerView): string {
+  return `${workload.kind} ${workload.namespace}/${workload.name}${container ? ` container ${container.name}` : ''}`;
+}
+
+/** Every violation of the hardening rules, as readable lines (empty = compliant). */
+export function hardeningViolations(objects: readonly Obj[]): string[] {
+  const problems: string[] = [];
+  const workloads = renderedWorkloads(objects);
+  for (const workload of workloads) {
+    const spec = workload.template.spec;
+    const podSecurity = (spec.securityContext ?? {}) as { runAsNonRoot?: boolean; seccompProfile?: { type?: string } };
+    if (spec.automountServiceAccountToken !== false && !excepted(workload, undefined, 'automountServiceAccountToken')) {
+      problems.push(`${label(workload)}: automountServiceAccountToken is not false`);
+    }
+    const containers = [...(spec.initContainers ?? []), ...spec.containers];
+    for (const container of containers) {
+      const security = (container.securityContext ?? {}) as {
+        runAsNonRoot?: boolean;
+        readOnlyRootFilesystem?: boolean;
+        allowPrivilegeEscalation?: boolean;
+        privileged?: boolean;
+        capabilities?: { drop?: string[]; add?: string[] };
+        seccompProfile?: { type?: string };
+      };
+      const where = label(workload, container);
+      const seccomp = security.seccompProfile?.type ?? podSecurity.seccompProfile?.type;
+      if (seccomp !== 'RuntimeDefault') problems.push(`${where}: seccompProfile is ${seccomp ?? 'unset'}, not RuntimeDefault`);
+      if (!(security.capabilities?.drop ?? []).includes('ALL')) problems.push(`${where}: does not drop ALL capabilities`);
+      const added = security.capabilities?.add ?? [];
+      if (added.length > 0 && !(excepted(workload, container.name, 'capabilities') && added.every((cap) => ALLOWED_ADDED_CAPABILITIES.has(cap)))) {
+        problems.push(`${where}: adds capabilities ${added.join(',')}`);
+      }
+      if (security.privileged) problems.push(`${where}: privileged`);
+      if (security.allowPrivilegeEscalation !== false) problems.push(`${where}: allowPrivilegeEscalation is not false`);
+      const nonRoot = security.runAsNonRoot ?? podSecurity.runAsNonRoot;
+      if (nonRoot !== true && !excepted(workload, container.name, 'runAsNonRoot')) problems.push(`${where}: runAsNonRoot is not true`);
+      if (security.readOnlyRootFilesystem !== true && !excepted(workload, container.name, 'readOnlyRootFilesystem')) {
+        problems.push(`${where}: readOnlyRootFilesystem is not true`);
+      }
+      const image = container.image ?? '';
+      if (!/^[^:@\s]+(:[A-Za-z0-9_][A-Za-z0-9_.-]*)?(@sha256:[0-9a-f]{64})?$/.test(image) || !/(:|@sha256:)/.test(image.split('/').pop() ?? '')) {
+        problems.push(`${where}: image ${image || '(none)'} is not pinned to a tag or digest`);
+      } else if (/:latest$/.test(image)) {
+        problems.push(`${where}: image ${image} uses latest`);
+      }
+      for (const kind of ['requests', 'limits'] as const) {
+        const values = container.resources?.[kind] ?? {};
+        if (!values.cpu && kind === 'requests') problems.push(`${where}: no cpu ${kind}`);
+        if (!values.memory) problems.push(`${where}: no memory ${kind}`);
+        if (kind === 'limits' && !values.cpu) problems.push(`${where}: no cpu limits`);
+      }
+    }
+  }
+  return problems;
+}
+
+function selects(selector: { matchLabels?: Record<string, string> } | undefined, labels: Record<string, string>): boolean {
+  const matchLabels = selector?.matchLabels ?? {};
+  return Object.keys(matchLabels).length > 0 && Object.entries(matchLabels).every(([key, value]) => labels[key] === value);
+}
+
+/** Multi-replica workloads without a PDB selecting their pods or without hostname spreading. */
+export function resilienceViolations(objects: readonly Obj[]): string[] {
+  const problems: string[] = [];
+  const pdbs = objects.filter((object) => object.kind === 'PodDisruptionBudget');
+  for (const workload of renderedWorkloads(objects)) {
+    if (workload.replicas === undefined || workload.replicas < 2) continue;
+    const labels = workload.template.metadata?.labels ?? {};
+    const covered = pdbs.some(
+      (pdb) => pdb.metadata?.namespace === workload.namespace && selects((pdb.spec as { selector?: { matchLabels?: Record<string, string> } }).selector, labels),
+    );
+    if (!covered) problems.push(`${label(workload)}: ${workload.replicas} replicas but no PodDisruptionBudget selects its pods`);
+    const spec = workload.template.spec;
+    const spread =
+      (spec.topologySpreadConstraints ?? []).some((constraint) => constraint.topologyKey === 'kubernetes.io/hostname' && selects(constraint.labelSelector, labels)) ||
+      (spec.affinity?.podAntiAffinity?.requiredDuringSchedulingIgnoredDuringExecution ?? []).some(
+        (term) => term.topologyKey === 'kubernetes.io/hostname' && selects(term.labelSelector, labels),
+      ) ||
+      (spec.affinity?.podAntiAffinity?.preferredDuringSchedulingIgnoredDuringExecution ?? []).some(
+        (term) => term.podAffinityTerm.topologyKey === 'kubernetes.io/hostname' && selects(term.podAffinityTerm.labelSelector, labels),
+      );
+    if (!spread) problems.push(`${label(workload)}: ${workload.replicas} replicas but no hostname spreading that selects its pods`);
+  }
+  return problems;
+}
+
+/** Quorum members must never share a node: required anti-affinity or DoNotSchedule hostname spreading. */
+const QUORUM = [/^redis-(synapse|livekit)\/valkey/, /^minio\//];
+
+export function quorumViolations(objects: readonly Obj[]): string[] {
+  const problems: string[] = [];
+  for (const workload of renderedWorkloads(objects)) {
+    if (!QUORUM.some((pattern) => pattern.test(`${workload.namespace}/${workload.name}`))) continue;
+    if ((workload.replicas ?? 0) < 2) continue;
+    const spec = workload.template.spec;
+    const required = (spec.affinity?.podAntiAffinity?.requiredDuringSchedulingIgnoredDuringExecution ?? []).some((term) => term.topologyKey === 'kubernetes.io/hostname');
+    if (!required) problems.push(`${label(workload)}: quorum member without required hostname anti-affinity`);
+  }
+  for (const cluster of objects.filter((object) => object.kind === 'Cluster' && object.apiVersion?.startsWith('postgresql.cnpg.io/'))) {
+    const affinity = ((cluster.spec as { affinity?: { podAntiAffinityType?: string; enablePodAntiAffinity?: boolean } }).affinity ?? {});
+    if (affinity.enablePodAntiAffinity === false || affinity.podAntiAffinityType !== 'required') {
+      problems.push(`CNPG Cluster ${cluster.metadata?.namespace}/${cluster.metadata?.name}: podAntiAffinityType is not required`);
+    }
+  }
+  return problems;
+}
+
+const VARIANTS: [string, Record<string, unknown>][] = [
+  ['the example config', {}],
+  ['calls off, external S3, ingress-nginx', { calls: { enabled: false }, edge: { controller: 'ingress-nginx' }, objectStorage: { provider: 'external', external: { endpoint: 'https://s3.example.org', region: 'eu-1' } } }],
+  ['bigger pools and single replicas', { synapse: { workers: { sync: { count: 3 }, initialSync: { count: 2 } }, routerReplicas: 3 }, elementWeb: { replicas: 3 }, adminUi: { replicas: 3 }, monitoring: { grafana: { replicas: 2 } } }],
+];
+
+describe.each(VARIANTS)('hardening of every workload: %s', (_, overrides) => {
+  const { objects } = render(overrides);
+  const rendered = objects as unknown as Obj[];
+
+  test('there are workloads to check', () => {
+    expect(renderedWorkloads(rendered).length).toBeGreaterThan(0);
+  });
+
+  test('seccomp RuntimeDefault, drop ALL, non-root, read-only root, pinned images, requests and limits, no token automount', () => {
+    expect(hardeningViolations(rendered)).toEqual([]);
+  });
+
+  test('every multi-replica workload has a PDB selecting it and hostname spreading', () => {
+    expect(resilienceViolations(rendered)).toEqual([]);
+  });
+
+  test('quorum members (Valkey, sentinels, MinIO, PostgreSQL) use required anti-affinity', () => {
+    expect(quorumViolations(rendered)).toEqual([]);
+  });
+
+  test('every namespace carries Pod Security admission labels', () => {
+    const config = render(overrides).config;
+    for (const namespace of activeNamespaces(config)) {
+      const object = objects.find((candidate) => candidate.kind === 'Namespace' && candidate.metadata.name === namespace.name);
+      const labels = (object?.metadata as { labels?: Record<string, string> } | undefined)?.labels ?? {};
+      expect(labels['pod-security.kubernetes.io/enforce']).toBe(namespace.podSecurity);
+    }
+  });
+});
+
+describe('the walker catches planted mistakes', () => {
+  const good = {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: 'web', namespace: 'matrix' },
+    spec: {
+      replicas: 2,
+      selector: { matchLabels: { app: 'web' } },
+      template: {
+        metadata: { labels: { app: 'web' } },
+        spec: {
+          automountServiceAccountToken: false,
+          securityContext: { runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } },
+          topologySpreadConstraints: [{ maxSkew: 1, topologyKey: 'kubernetes.io/hostname', whenUnsatisfiable: 'ScheduleAnyway', labelSelector: { matchLabels: { app: 'web' } } }],
+          containers: [
+            {
+              name: 'web',
+              image: 'docker.io/library/nginx:1.29.0',
+              resources: { requests: { cpu: '10m', memory: '16Mi' }, limits: { cpu: '1', memory: '64Mi' } },
+              securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, runAsNonRoot: true, capabilities: { drop: ['ALL'] } },
+            },
+          ],
+        },
+      },
+    },
+  };
+  const pdb = { apiVersion: 'policy/v1', kind: 'PodDisruptionBudget', metadata: { name: 'web', namespace: 'matrix' }, spec: { maxUnavailable: 1, selector: { matchLabels: { app: 'web' } } } };
+  const mutate = (change: (copy: any) => void): Obj[] => {
+    const copy = JSON.parse(JSON.stringify(good));
+    change(copy);
+    return [copy, pdb];
+  };
+  const cronJob = (container: Record<string, unknown>) => ({
+    apiVersion: 'batch/v1',
+    kind: 'CronJob',
+    metadata: { name: 'job', namespace: 'matrix' },
+    spec: { jobTemplate: { spec: { template: { spec: { ...good.spec.template.spec, containers: [container] } } } } },
+  });
+
+  test('a compliant workload passes', () => {
+    expect([...hardeningViolations([good, pdb]), ...resilienceViolations([good, pdb])]).toEqual([]);
+  });
+
+  test.each<[string, (copy: any) => void, RegExp]>([
+    ['no seccomp', (c) => delete c.spec.template.spec.securityContext.seccompProfile, /seccompProfile/],
+    ['capabilities kept', (c) => delete c.spec.template.spec.containers[0].securityContext.capabilities, /drop ALL/],
+    ['capability added', (c) => (c.spec.template.spec.containers[0].securityContext.capabilities.add = ['NET_ADMIN']), /adds capabilities/],
+    ['root', (c) => { c.spec.template.spec.securityContext.runAsNonRoot = false; c.spec.template.spec.containers[0].securityContext.runAsNonRoot = false; }, /runAsNonRoot/],
+    ['writable root', (c) => (c.spec.template.spec.containers[0].securityContext.readOnlyRootFilesystem = false), /readOnlyRootFilesystem/],
+    ['unpinned image', (c) => (c.spec.template.spec.containers[0].image = 'nginx'), /not pinned/],
+    ['latest image', (c) => (c.spec.template.spec.containers[0].image = 'nginx:latest'), /latest/],
+    ['no limits', (c) => delete c.spec.template.spec.containers[0].resources.limits, /no memory limits/],
+    ['token automount', (c) => delete c.spec.template.spec.automountServiceAccountToken, /automountServiceAccountToken/],
+    ['privilege escalation', (c) => delete c.spec.template.spec.containers[0].securityContext.allowPrivilegeEscalation, /allowPrivilegeEscalation/],
+    ['init container without limits', (c) => (c.spec.template.spec.initContainers = [{ ...c.spec.template.spec.containers[0], name: 'init', resources: {} }]), /container init: no cpu requests/],
+  ])('%s', (_, change, expected) => {
+    expect(hardeningViolations(mutate(change)).join('\n')).toMatch(expected);
+  });
+
+  test('CronJob pod templates are walked', () => {
+    expect(hardeningViolations([cronJob({ name: 'c', image: 'busybox' }) as Obj]).join('\n')).toMatch(/CronJob matrix\/job container c: image busybox is not pinned/);
+  });
+
+  test('a multi-replica workload without PDB or spreading is reported', () => {
+    const copy = mutate((c) => delete c.spec.template.spec.topologySpreadConstraints);
+    expect(resilienceViolations([copy[0]]).join('\n')).toMatch(/no PodDisruptionBudget/);
+    expect(resilienceViolations(copy).join('\n')).toMatch(/no hostname spreading/);
+  });
+
+  test('a quorum member with preferred spreading only is reported', () => {
+    const valkey = mutate((c) => { c.metadata.namespace = 'redis-synapse'; c.metadata.name = 'valkey'; });
+    expect(quorumViolations(valkey).join('\n')).toMatch(/quorum member/);
+    const cnpg = { apiVersion: 'postgresql.cnpg.io/v1', kind: 'Cluster', metadata: { name: 'pg', namespace: 'matrix' }, spec: { instances: 3 } };
+    expect(quorumViolations([cnpg]).join('\n')).toMatch(/podAntiAffinityType/);
+  });
+});
