@@ -13,6 +13,9 @@ import { LoggingChart } from './logging';
 import { DashboardsChart } from './dashboards';
 import { AlertsChart } from './alerts';
 import { ScrapeTargetsChart } from './scrape-targets';
+import { BarmanCloudPluginChart, CloudNativePgOperatorChart, PostgresChart } from './postgres';
+import { addValkeyCharts } from './valkey';
+import { addObjectStorageCharts } from './object-storage';
 
 /** Every component chart of the platform, in stage order. */
 export function addCharts(app: App, platform: Platform): void {
@@ -25,6 +28,11 @@ export function addCharts(app: App, platform: Platform): void {
   new CertificatesChart(app, platform);
   new EdgeRoutesChart(app, platform);
   new SecretsChart(app, platform);
+  new CloudNativePgOperatorChart(app, platform);
+  new BarmanCloudPluginChart(app, platform);
+  new PostgresChart(app, platform);
+  addValkeyCharts(app, platform);
+  addObjectStorageCharts(app, platform);
   new SynapseChart(app, platform);
   new ElementWebChart(app, platform);
   new AdminUiChart(app, platform);

@@ -17,8 +17,11 @@ export const charts = {
   envoyGateway: { repository: 'oci://docker.io/envoyproxy', chart: 'gateway-helm', version: 'v1.9.0' },
   // 4.15.1 (controller v1.15.1) is the final release: ingress-nginx was retired in March 2026.
   ingressNginx: { repository: 'https://kubernetes.github.io/ingress-nginx', chart: 'ingress-nginx', version: '4.15.1' },
-  cloudnativePg: { repository: 'https://cloudnative-pg.github.io/charts', chart: 'cloudnative-pg', version: '0.27.0' },
-  barmanCloudPlugin: { repository: 'https://cloudnative-pg.github.io/charts', chart: 'plugin-barman-cloud', version: '0.4.0' },
+  /** Operator 1.30.0 (appVersion): 1.31 is not released as of the 2026-08 snapshots (cloudnative-pg/charts tag cloudnative-pg-v0.29.0). */
+  cloudnativePg: { repository: 'https://cloudnative-pg.github.io/charts', chart: 'cloudnative-pg', version: '0.29.0' },
+  /** Plugin v0.13.0 (appVersion of the newest chart, tag plugin-barman-cloud-v0.7.0); needs cert-manager. */
+  barmanCloudPlugin: { repository: 'https://cloudnative-pg.github.io/charts', chart: 'plugin-barman-cloud', version: '0.7.0' },
+  /** Final release of minio/operator (tag v7.1.1); the project is archived. */
   minioOperator: { repository: 'https://operator.min.io', chart: 'operator', version: '7.1.1' },
   kubePrometheusStack: {
     repository: 'https://prometheus-community.github.io/helm-charts',
@@ -56,11 +59,14 @@ export const S3_STORAGE_PROVIDER_VERSION = '1.7.0';
 export const images = {
   /** Built from images/synapse/Dockerfile: the official image plus synapse-s3-storage-provider. */
   synapse: { repository: 'ghcr.io/example/synapse-s3', tag: `v${SYNAPSE_VERSION}-s3-${S3_STORAGE_PROVIDER_VERSION}` },
-  haproxy: { repository: 'docker.io/library/haproxy', tag: '3.2.8-alpine' },
+  /** 3.4 is the current LTS branch (docker-library/official-images library/haproxy, 2026-08). */
+  haproxy: { repository: 'docker.io/library/haproxy', tag: '3.4.3-alpine' },
   /** The upstream Synapse image the project image (images/synapse/Dockerfile) is built FROM. */
   synapseUpstream: { repository: 'ghcr.io/element-hq/synapse', tag: `v${SYNAPSE_VERSION}` },
-  valkey: { repository: 'docker.io/valkey/valkey', tag: '8.1.4-alpine' },
-  redisExporter: { repository: 'docker.io/oliver006/redis_exporter', tag: 'v1.80.0' },
+  /** Newest stable Valkey (valkey.io release notes v9-1-4, 2026-11-18); alpine has the POSIX sh our start-up scripts need. */
+  valkey: { repository: 'docker.io/valkey/valkey', tag: '9.1.4-alpine' },
+  /** Newest release in the oliver006/redis_exporter snapshot (v1.89.0, 2026-08-09); supports Valkey 9 and Sentinel metrics. */
+  redisExporter: { repository: 'docker.io/oliver006/redis_exporter', tag: 'v1.89.0' },
   elementWeb: { repository: 'docker.io/vectorim/element-web', tag: 'v1.12.30' },
   ketesa: { repository: 'ghcr.io/etkecc/ketesa', tag: 'v1.4.0' },
   livekit: { repository: 'docker.io/livekit/livekit-server', tag: 'v1.9.4' },
@@ -68,6 +74,8 @@ export const images = {
   coturn: { repository: 'docker.io/coturn/coturn', tag: '4.7.0' },
   /** Serves the /.well-known/matrix documents (official image, run unprivileged with our own nginx.conf). */
   wellKnownNginx: { repository: 'docker.io/library/nginx', tag: '1.30.4-alpine-slim' },
-  postgres: { repository: 'ghcr.io/cloudnative-pg/postgresql', tag: '17.6-standard-bookworm' },
+  /** PostgreSQL 18.4 as CNPG 1.30.0's default (pkg/versions), `standard` flavour: backups go through the Barman Cloud plugin sidecar. */
+  postgres: { repository: 'ghcr.io/cloudnative-pg/postgresql', tag: '18.4-standard-trixie' },
+  /** Last community MinIO image (source-only releases since October 2025); quay.io, Docker Hub's minio/* is gone. */
   minio: { repository: 'quay.io/minio/minio', tag: 'RELEASE.2025-09-07T16-13-09Z' },
 } as const satisfies Record<string, ImagePin>;

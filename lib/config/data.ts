@@ -1,6 +1,9 @@
 import { z } from 'zod';
 import { cnpgSchedule, dnsName, k8sName, replicas, resources, storageSize } from './primitives';
 
+/** The CNPG cluster name (lib/model/endpoints.ts POSTGRES.clusterName), the default backup serverName. */
+export const DEFAULT_POSTGRES_SERVER_NAME = 'synapse-postgres';
+
 export const databaseSchema = z
   .strictObject({
     instances: replicas(1, 'PostgreSQL instances (one primary, the rest synchronous-capable replicas).').default(3),
@@ -13,7 +16,13 @@ export const databaseSchema = z
         retentionPolicy: z
           .string()
           .regex(/^[1-9][0-9]*[dwm]$/, 'a Barman retention such as 30d, 4w or 6m')
-          .default('30d'),
+          .default('30d')
+          .describe('Recovery window kept in the object store (ObjectStore spec.retentionPolicy).'),
+        serverName: k8sName
+          .optional()
+          .describe(
+            'Folder of this cluster in the backups bucket (defaults to the cluster name). After a restore it must differ from restore.sourceServerName: a new timeline never archives over the backup it came from.',
+          ),
       })
       .prefault({}),
     restore: z
@@ -29,6 +38,19 @@ export const databaseSchema = z
       .prefault({}),
   })
   .prefault({})
+  .superRefine((database, ctx) => {
+    if (!database.restore.enabled) return;
+    // Both default to the cluster name, so a restore must name at least one of them.
+    const archiveTo = database.backup.serverName ?? DEFAULT_POSTGRES_SERVER_NAME;
+    const restoreFrom = database.restore.sourceServerName ?? DEFAULT_POSTGRES_SERVER_NAME;
+    if (archiveTo === restoreFrom) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['backup', 'serverName'],
+        message: `a serverName other than the restore source "${restoreFrom}" (for example ${restoreFrom}-2): the restored cluster archives a new timeline`,
+      });
+    }
+  })
   .describe('CloudNativePG PostgreSQL cluster for Synapse.');
 
 const valkeyClusterSchema = z

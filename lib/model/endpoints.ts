@@ -1,4 +1,5 @@
 import type { PlatformConfig } from '../config';
+import { DEFAULT_POSTGRES_SERVER_NAME } from '../config/data';
 import { NAMESPACES, serviceHost } from './platform';
 
 /**
@@ -7,7 +8,7 @@ import { NAMESPACES, serviceHost } from './platform';
  */
 
 export const POSTGRES = {
-  clusterName: 'synapse-postgres',
+  clusterName: DEFAULT_POSTGRES_SERVER_NAME,
   namespace: NAMESPACES.matrix.name,
   database: 'synapse',
   owner: 'synapse',
@@ -103,6 +104,11 @@ export interface ObjectStorage {
   readonly credentialsSecret: string;
   readonly accessKeyIdKey: string;
   readonly secretAccessKeyKey: string;
+  /**
+   * Secret (in each consumer namespace) with the CA that signed the endpoint's certificate, when that
+   * CA is not a public one: the MinIO operator signs the tenant certificate with the cluster CA.
+   */
+  readonly ca?: { readonly secret: string; readonly key: string };
 }
 
 export const MINIO_TENANT = { name: 'matrix-storage', namespace: NAMESPACES.minio.name } as const;
@@ -124,5 +130,6 @@ export function objectStorage(config: PlatformConfig): ObjectStorage {
     endpoint: `https://${serviceHost('minio', MINIO_TENANT.namespace)}`,
     region: config.objectStorage.region,
     forcePathStyle: true,
+    ca: { secret: 'object-storage-ca', key: 'ca.crt' },
   };
 }

@@ -1,0 +1,158 @@
+/*
+ * Object storage: with `objectStorage.provider: minio` the MinIO operator chart and one Tenant;
+ * with `external` nothing at all (every consumer reads objectStorage(config) in lib/model/endpoints.ts).
+ *
+ * Helm values used, each verified in minio/operator tag v7.1.1 helm/operator/values.yaml (chart 7.1.1):
+ *   operator.replicaCount (2), operator.resources (requests cpu 200m, memory 256Mi, ephemeral-storage 500Mi),
+ *   operator.affinity (default anti-affinity matches a `name: minio-operator` label the pods do not carry,
+ *   so we set one on the real selector labels app.kubernetes.io/name=operator + app.kubernetes.io/instance
+ *   from templates/_helpers.tpl). securityContext/containerSecurityContext defaults kept (non-root 1000,
+ *   drop ALL, RuntimeDefault). The chart has no PodDisruptionBudget value: the PDB is ours.
+ *
+ * MinIO's community edition went source-only in October 2025 and the repository is archived: the
+ * image is the last published community release, pinned in lib/versions.ts (docs/data-layer.md).
+ */
+import { k8s } from 'cdk8s-plus-28';
+import type { Construct } from 'constructs';
+import {
+  Tenant,
+  TenantSpecPoolsResourcesLimits,
+  TenantSpecPoolsResourcesRequests,
+  TenantSpecPoolsVolumeClaimTemplateSpecResourcesRequests,
+} from '../imports/minio.min.io';
+import { ComponentChart } from '../constructs/component-chart';
+import { HelmReleaseWrapper } from '../constructs/helm-release';
+import type { Resources } from '../lib/config/primitives';
+import { MINIO_TENANT, NAMESPACES, objectStorage, type Platform, SECRET_NAMES } from '../lib/model';
+import { charts, imageRef, images } from '../lib/versions';
+
+const OPERATOR_RELEASE = 'minio-operator';
+const OPERATOR_RESOURCES = {
+  requests: { cpu: '200m', memory: '256Mi', 'ephemeral-storage': '500Mi' },
+  limits: { cpu: '1', memory: '512Mi', 'ephemeral-storage': '1Gi' },
+};
+/** The operator image's user (chart securityContext defaults) and MinIO's (upstream tenant examples). */
+const MINIO_UID = 1000;
+
+/** Default MinIO server size (config.objectStorage.minio.resources overrides it). */
+export const MINIO_SIZING: Resources = { requests: { cpu: '1', memory: '4Gi' }, limits: { cpu: '4', memory: '8Gi' } };
+
+export class MinioOperatorChart extends ComponentChart {
+  constructor(scope: Construct, platform: Platform) {
+    super(scope, 'minio-operator', { platform, stage: '10-operators', namespace: NAMESPACES.minioOperator.name });
+    const namespace = NAMESPACES.minioOperator.name;
+    const podLabels = { 'app.kubernetes.io/name': 'operator', 'app.kubernetes.io/instance': OPERATOR_RELEASE };
+    new HelmReleaseWrapper(this, 'operator', {
+      releaseName: OPERATOR_RELEASE,
+      namespace,
+      chart: charts.minioOperator,
+      gitops: platform.config.gitops,
+      stage: this.stage,
+      values: {
+        operator: {
+          replicaCount: 2,
+          resources: OPERATOR_RESOURCES,
+          affinity: {
+            podAntiAffinity: {
+              preferredDuringSchedulingIgnoredDuringExecution: [
+                { weight: 100, podAffinityTerm: { labelSelector: { matchLabels: podLabels }, topologyKey: 'kubernetes.io/hostname' } },
+              ],
+            },
+          },
+        },
+      },
+    });
+    new k8s.KubePodDisruptionBudget(this, 'operator-pdb', {
+      metadata: { name: OPERATOR_RELEASE, namespace },
+      spec: { maxUnavailable: k8s.IntOrString.fromNumber(1), selector: { matchLabels: podLabels } },
+    });
+  }
+}
+
+export class MinioTenantChart extends ComponentChart {
+  constructor(scope: Construct, platform: Platform) {
+    super(scope, 'minio-tenant', { platform, stage: '30-data', namespace: MINIO_TENANT.namespace });
+    const minio = platform.config.objectStorage.minio;
+    const storage = objectStorage(platform.config);
+    const resources = minio.resources ?? MINIO_SIZING;
+    const tenantSelector = { 'v1.min.io/tenant': MINIO_TENANT.name };
+    new Tenant(this, 'tenant', {
+      metadata: { name: MINIO_TENANT.name, namespace: MINIO_TENANT.namespace },
+      spec: {
+        image: imageRef(images.minio),
+        // Root credentials (config.env) from the Secret catalogue; never in dist/.
+        configuration: { name: SECRET_NAMES.minioConfig },
+        env: [
+          { name: 'MINIO_STORAGE_CLASS_STANDARD', value: minio.parity },
+          // Prometheus scrapes without a bearer token (no token in dist/); the port is cluster-internal.
+          { name: 'MINIO_PROMETHEUS_AUTH_TYPE', value: 'public' },
+          { name: 'MINIO_BROWSER', value: 'off' },
+        ],
+        // TLS from the operator (certificate signed through the Kubernetes CSR API by the cluster CA).
+        requestAutoCert: true,
+        prometheusOperator: true,
+        features: { bucketDns: false, enableSftp: false },
+        exposeServices: { minio: false, console: false },
+        buckets: [storage.buckets.media, storage.buckets.backups, storage.buckets.logs].map((name) => ({ name })),
+        podManagementPolicy: 'Parallel',
+        mountPath: '/export',
+        pools: [
+          {
+            name: 'pool-0',
+            servers: minio.servers,
+            volumesPerServer: minio.volumesPerServer,
+            volumeClaimTemplate: {
+              metadata: { name: 'data' },
+              spec: {
+                accessModes: ['ReadWriteOnce'],
+                storageClassName: platform.config.storageClasses.large,
+                resources: { requests: { storage: TenantSpecPoolsVolumeClaimTemplateSpecResourcesRequests.fromString(minio.volumeSize) } },
+              },
+            },
+            resources: {
+              requests: {
+                cpu: TenantSpecPoolsResourcesRequests.fromString(resources.requests.cpu),
+                memory: TenantSpecPoolsResourcesRequests.fromString(resources.requests.memory),
+              },
+              limits: {
+                cpu: TenantSpecPoolsResourcesLimits.fromString(resources.limits.cpu),
+                memory: TenantSpecPoolsResourcesLimits.fromString(resources.limits.memory),
+              },
+            },
+            // One server per node: a node loss costs one server's drives, within the parity.
+            affinity: {
+              podAntiAffinity: {
+                requiredDuringSchedulingIgnoredDuringExecution: [
+                  { labelSelector: { matchLabels: tenantSelector }, topologyKey: 'kubernetes.io/hostname' },
+                ],
+              },
+            },
+            securityContext: {
+              runAsUser: MINIO_UID,
+              runAsGroup: MINIO_UID,
+              runAsNonRoot: true,
+              fsGroup: MINIO_UID,
+              fsGroupChangePolicy: 'OnRootMismatch',
+              seccompProfile: { type: 'RuntimeDefault' },
+            },
+            containerSecurityContext: {
+              runAsUser: MINIO_UID,
+              runAsGroup: MINIO_UID,
+              runAsNonRoot: true,
+              allowPrivilegeEscalation: false,
+              capabilities: { drop: ['ALL'] },
+              seccompProfile: { type: 'RuntimeDefault' },
+            },
+          },
+        ],
+      },
+    });
+  }
+}
+
+/** Nothing is deployed for an external S3 endpoint. */
+export function addObjectStorageCharts(scope: Construct, platform: Platform): void {
+  if (platform.config.objectStorage.provider !== 'minio') return;
+  new MinioOperatorChart(scope, platform);
+  new MinioTenantChart(scope, platform);
+}
