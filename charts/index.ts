@@ -8,6 +8,7 @@ import { SynapseChart } from './synapse';
 import { ElementWebChart } from './element-web';
 import { AdminUiChart } from './admin-ui';
 import { SecretsChart } from './secrets';
+import { NetworkPoliciesChart } from './network-policies';
 import { MonitoringChart } from './monitoring';
 import { LoggingChart } from './logging';
 import { DashboardsChart } from './dashboards';
@@ -28,6 +29,7 @@ export function addCharts(app: App, platform: Platform): void {
   new CertificatesChart(app, platform);
   new EdgeRoutesChart(app, platform);
   new SecretsChart(app, platform);
+  new NetworkPoliciesChart(app, platform);
   new CloudNativePgOperatorChart(app, platform);
   new BarmanCloudPluginChart(app, platform);
   new PostgresChart(app, platform);

@@ -1,0 +1,170 @@
+import type { PlatformConfig } from '../config';
+import { ADMIN_UI, ELEMENT_WEB, LK_JWT, MINIO_TENANT, POSTGRES, SYNAPSE_REDIS_PROXY, SYNAPSE_ROUTER, VALKEY_LIVEKIT, VALKEY_SYNAPSE } from './endpoints';
+import { METRICS_PORTS } from './metrics';
+import { activeNamespaces, NAMESPACES } from './platform';
+import { SYNAPSE_NAMESPACE, SYNAPSE_PORTS } from './workers';
+
+/**
+ * Who may open a connection to whom, as a typed table. charts/network-policies.ts turns it into
+ * one default-deny-ingress NetworkPolicy per guarded namespace plus one allow policy per flow;
+ * test/network-policies.test.ts evaluates the rendered policies against rendered pods.
+ *
+ * Guarded namespaces are those whose every listener and client we render ourselves. Operator
+ * namespaces installed by Helm charts and the host-network namespaces are not guarded (see
+ * docs/security.md for why).
+ */
+
+export type Labels = Readonly<Record<string, string>>;
+
+export interface PodRef {
+  /** Namespace name; undefined = any namespace. */
+  readonly namespace?: string;
+  /** Pod labels to match; empty = every pod of the namespace. */
+  readonly pods: Labels;
+}
+
+export interface Flow {
+  /** Stable id; names the allow policy. */
+  readonly id: string;
+  readonly description: string;
+  /** undefined: from anywhere (including host-network pods and outside the cluster). */
+  readonly from?: readonly PodRef[];
+  readonly to: PodRef & { readonly namespace: string };
+  readonly ports: readonly { readonly port: number; readonly protocol?: 'TCP' | 'UDP' }[];
+}
+
+const byName = (name: string): Labels => ({ 'app.kubernetes.io/name': name });
+
+/** Pod labels of the components, as their charts set them (constructs/workload.ts componentLabels). */
+export const POD_LABELS = {
+  synapse: byName('synapse'),
+  router: { 'app.kubernetes.io/name': SYNAPSE_ROUTER.name },
+  elementWeb: byName(ELEMENT_WEB.name),
+  adminUi: byName(ADMIN_UI.name),
+  lkJwt: byName(LK_JWT.name),
+  wellKnown: { 'app.kubernetes.io/instance': 'matrix-well-known' },
+  postgres: { 'cnpg.io/cluster': POSTGRES.clusterName },
+  valkeyData: { 'app.kubernetes.io/name': VALKEY_SYNAPSE.name, 'app.kubernetes.io/component': 'data' },
+  valkeySentinel: { 'app.kubernetes.io/name': VALKEY_SYNAPSE.name, 'app.kubernetes.io/component': 'sentinel' },
+  redisProxy: { 'app.kubernetes.io/name': SYNAPSE_REDIS_PROXY.name, 'app.kubernetes.io/component': 'redis-proxy' },
+  minio: { 'v1.min.io/tenant': MINIO_TENANT.name },
+  /** prometheus-operator labels every Prometheus pod with app.kubernetes.io/name: prometheus. */
+  prometheus: byName('prometheus'),
+} as const;
+
+/** CloudNativePG instance manager status port (operator -> instances, instance <-> instance). */
+export const CNPG_STATUS_PORT = 8000;
+/** The router's status/metrics port (constructs/haproxy-router.ts ROUTER_PORTS.status). */
+export const ROUTER_STATUS_PORT = 8404;
+/** MinIO S3 API inside the tenant (the `minio` Service on 443 forwards to it). */
+export const MINIO_S3_PORT = 9000;
+
+export function edgeNamespace(config: PlatformConfig): string {
+  return config.edge.controller === 'envoy-gateway' ? NAMESPACES.envoyGateway.name : NAMESPACES.ingressNginx.name;
+}
+
+/** Namespaces that get default-deny ingress: every client and listener inside is ours and listed below. */
+export function guardedNamespaces(config: PlatformConfig): string[] {
+  const active = new Set(activeNamespaces(config).map((namespace) => namespace.name));
+  return [NAMESPACES.matrix.name, NAMESPACES.redisSynapse.name, NAMESPACES.redisLivekit.name, NAMESPACES.minio.name].filter((name) => active.has(name));
+}
+
+export function flows(config: PlatformConfig): Flow[] {
+  const matrix = SYNAPSE_NAMESPACE;
+  const edge: PodRef = { namespace: edgeNamespace(config), pods: {} };
+  const synapse: PodRef = { namespace: matrix, pods: POD_LABELS.synapse };
+  const prometheus: PodRef = { namespace: NAMESPACES.monitoring.name, pods: POD_LABELS.prometheus };
+  const result: Flow[] = [
+    { id: 'edge-to-router', description: 'edge -> Synapse router (client and federation API)', from: [edge], to: { namespace: matrix, pods: POD_LABELS.router }, ports: [{ port: SYNAPSE_ROUTER.port }] },
+    { id: 'edge-to-element-web', description: 'edge -> Element Web', from: [edge], to: { namespace: matrix, pods: POD_LABELS.elementWeb }, ports: [{ port: ELEMENT_WEB.port }] },
+    { id: 'edge-to-admin-ui', description: 'edge -> Ketesa admin UI (client CIDRs are checked at the edge)', from: [edge], to: { namespace: matrix, pods: POD_LABELS.adminUi }, ports: [{ port: ADMIN_UI.port }] },
+    { id: 'edge-to-well-known', description: 'edge -> .well-known server', from: [edge], to: { namespace: matrix, pods: POD_LABELS.wellKnown }, ports: [{ port: 8080 }] },
+    { id: 'router-to-synapse', description: 'router -> every Synapse process HTTP listener', from: [{ namespace: matrix, pods: POD_LABELS.router }], to: { namespace: matrix, pods: POD_LABELS.synapse }, ports: [{ port: SYNAPSE_PORTS.http }] },
+    {
+      id: 'synapse-internal',
+      description: 'Synapse processes -> each other: replication (only from Synapse pods) and HTTP health/instance calls',
+      from: [synapse],
+      to: { namespace: matrix, pods: POD_LABELS.synapse },
+      ports: [{ port: SYNAPSE_PORTS.replication }, { port: SYNAPSE_PORTS.http }],
+    },
+    {
+      id: 'synapse-to-postgres',
+      description: 'Synapse (and the media upload jobs) -> PostgreSQL; instances replicate among themselves; CNPG operator -> status',
+      from: [synapse, { namespace: matrix, pods: POD_LABELS.postgres }, { namespace: NAMESPACES.cnpg.name, pods: {} }],
+      to: { namespace: POSTGRES.namespace, pods: POD_LABELS.postgres },
+      ports: [{ port: POSTGRES.port }, { port: CNPG_STATUS_PORT }],
+    },
+    {
+      id: 'synapse-to-redis-proxy',
+      description: 'Synapse -> the Redis HAProxy (its only Redis address)',
+      from: [synapse],
+      to: { namespace: SYNAPSE_REDIS_PROXY.namespace, pods: POD_LABELS.redisProxy },
+      ports: [{ port: SYNAPSE_REDIS_PROXY.port }],
+    },
+    ...valkeyInternalFlows('synapse', VALKEY_SYNAPSE.namespace),
+    // Prometheus scrapes the metrics ports of every guarded component.
+    { id: 'prometheus-to-synapse', description: 'Prometheus -> Synapse metrics', from: [prometheus], to: { namespace: matrix, pods: POD_LABELS.synapse }, ports: [{ port: SYNAPSE_PORTS.metrics }] },
+    { id: 'prometheus-to-router', description: 'Prometheus -> router status/metrics', from: [prometheus], to: { namespace: matrix, pods: POD_LABELS.router }, ports: [{ port: ROUTER_STATUS_PORT }, { port: METRICS_PORTS.haproxy }] },
+    { id: 'prometheus-to-postgres', description: 'Prometheus -> CNPG exporter', from: [prometheus], to: { namespace: POSTGRES.namespace, pods: POD_LABELS.postgres }, ports: [{ port: METRICS_PORTS.cnpg }] },
+    { id: 'prometheus-to-redis-synapse', description: 'Prometheus -> redis_exporter and HAProxy metrics', from: [prometheus], to: { namespace: VALKEY_SYNAPSE.namespace, pods: {} }, ports: [{ port: METRICS_PORTS.redisExporter }, { port: METRICS_PORTS.haproxy }] },
+  ];
+  if (config.calls.enabled) {
+    result.push(
+      { id: 'edge-to-lk-jwt', description: 'edge -> lk-jwt-service', from: [edge], to: { namespace: matrix, pods: POD_LABELS.lkJwt }, ports: [{ port: LK_JWT.port }] },
+      // LiveKit runs on the host network: its connections come from node addresses, which no pod or
+      // namespace selector matches, so the LiveKit Valkey accepts its ports from anywhere (password-protected).
+      {
+        id: 'livekit-to-valkey',
+        description: 'LiveKit (host network) -> its Valkey and sentinels',
+        to: { namespace: VALKEY_LIVEKIT.namespace, pods: { 'app.kubernetes.io/name': VALKEY_LIVEKIT.name } },
+        ports: [{ port: VALKEY_LIVEKIT.port }, { port: VALKEY_LIVEKIT.sentinelPort }],
+      },
+      { id: 'prometheus-to-redis-livekit', description: 'Prometheus -> redis_exporter', from: [prometheus], to: { namespace: VALKEY_LIVEKIT.namespace, pods: {} }, ports: [{ port: METRICS_PORTS.redisExporter }] },
+    );
+  }
+  if (config.objectStorage.provider === 'minio') {
+    result.push({
+      id: 'clients-to-minio',
+      description: 'S3 clients (Synapse media, CNPG backups in matrix, Loki in monitoring), MinIO servers among themselves, the MinIO operator, Prometheus',
+      from: [
+        { namespace: matrix, pods: {} },
+        { namespace: NAMESPACES.monitoring.name, pods: {} },
+        { namespace: MINIO_TENANT.namespace, pods: POD_LABELS.minio },
+        { namespace: NAMESPACES.minioOperator.name, pods: {} },
+      ],
+      to: { namespace: MINIO_TENANT.namespace, pods: POD_LABELS.minio },
+      ports: [{ port: MINIO_S3_PORT }],
+    });
+  }
+  return result;
+}
+
+/** Data pods replicate from each other; sentinels watch data pods and each other; the proxy checks data pods. */
+function valkeyInternalFlows(id: string, namespace: string): Flow[] {
+  const cluster = VALKEY_SYNAPSE.namespace === namespace ? VALKEY_SYNAPSE : VALKEY_LIVEKIT;
+  const inNamespace = (pods: Labels): PodRef => ({ namespace, pods });
+  return [
+    {
+      id: `valkey-${id}-data`,
+      description: `Valkey (${namespace}): data <- data replicas, sentinels, Redis proxy`,
+      from: [inNamespace(POD_LABELS.valkeyData), inNamespace(POD_LABELS.valkeySentinel), inNamespace(POD_LABELS.redisProxy)],
+      to: { namespace, pods: POD_LABELS.valkeyData },
+      ports: [{ port: cluster.port }],
+    },
+    {
+      id: `valkey-${id}-sentinel`,
+      description: `Valkey (${namespace}): sentinels <- sentinels, data pods (announce), Redis proxy`,
+      from: [inNamespace(POD_LABELS.valkeySentinel), inNamespace(POD_LABELS.valkeyData), inNamespace(POD_LABELS.redisProxy)],
+      to: { namespace, pods: POD_LABELS.valkeySentinel },
+      ports: [{ port: cluster.sentinelPort }],
+    },
+  ];
+}
+
+/** All flows whose destination namespace is guarded (others would be dead policies). */
+export function guardedFlows(config: PlatformConfig): Flow[] {
+  const guarded = new Set(guardedNamespaces(config));
+  const all = flows(config).filter((flow) => guarded.has(flow.to.namespace));
+  if (config.calls.enabled) all.push(...valkeyInternalFlows('livekit', VALKEY_LIVEKIT.namespace).filter(() => guarded.has(VALKEY_LIVEKIT.namespace)));
+  return all;
+}
