@@ -115,7 +115,7 @@ export function resilienceViolations(objects: readonly Obj[]): string[] {
 }
 
 /** Quorum members must never share a node: required anti-affinity or DoNotSchedule hostname spreading. */
-const QUORUM = [/^redis-(synapse|livekit)\/valkey/, /^minio\//];
+const QUORUM = [/^redis-(synapse|livekit)\/valkey(-sentinel)?$/, /^minio\//];
 
 export function quorumViolations(objects: readonly Obj[]): string[] {
   const problems: string[] = [];
