@@ -64,6 +64,8 @@ export class CertManagerChart extends ComponentChart {
       chart: charts.certManager,
       gitops: platform.config.gitops,
       stage: this.stage,
+      // The gatewayHTTPRoute solver watches Gateway API kinds, whose CRDs the Envoy Gateway chart installs.
+      ...(envoy ? { dependsOn: [{ releaseName: EDGE_GATEWAY.releaseName, namespace: EDGE_GATEWAY.namespace }] } : {}),
       values: {
         crds: { enabled: true, keep: true },
         ...highlyAvailable('controller', {

@@ -61,7 +61,7 @@ export class EnvoyGatewayRelease extends Construct {
   constructor(scope: Construct, id: string, platform: Platform, stage: '10-operators') {
     super(scope, id);
     new HelmReleaseWrapper(this, 'release', {
-      releaseName: 'envoy-gateway',
+      releaseName: EDGE_GATEWAY.releaseName,
       namespace: EDGE_GATEWAY.namespace,
       chart: charts.envoyGateway,
       gitops: platform.config.gitops,

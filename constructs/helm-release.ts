@@ -15,6 +15,12 @@ import type { HelmChartPin } from '../lib/versions';
 
 export type GitopsEngine = PlatformConfig['gitops']['engine'];
 
+/** Names another release, for ordering inside a stage. */
+export interface HelmReleaseRef {
+  readonly releaseName: string;
+  readonly namespace: string;
+}
+
 export interface HelmReleaseProps {
   /** Helm release name; also names the wrapper objects. */
   readonly releaseName: string;
@@ -26,6 +32,17 @@ export interface HelmReleaseProps {
   readonly gitops: PlatformConfig['gitops'];
   /** The stage the release belongs to (Argo CD sync wave). */
   readonly stage: StageId;
+  /**
+   * Releases of the same stage that must be ready first (for example the chart that installs CRDs this
+   * chart's objects use). Flux: HelmRelease dependsOn; Argo CD: the next sync wave; helm-controller has no
+   * ordering and retries until the dependency is there.
+   */
+  readonly dependsOn?: readonly HelmReleaseRef[];
+}
+
+/** Stage waves are ten apart; a release that depends on others of its stage syncs one wave later. */
+export function argoSyncWave(props: Pick<HelmReleaseProps, 'stage' | 'dependsOn'>): number {
+  return stageIndex(props.stage) * 10 + (props.dependsOn?.length ? 1 : 0);
 }
 
 /** Argo CD does not take the oci:// scheme in a Helm source; Docker Hub's registry host is registry-1. */
@@ -95,6 +112,9 @@ export class HelmReleaseWrapper extends Construct {
           remediation: { retries: 3 },
         },
         values: props.values,
+        ...(props.dependsOn?.length
+          ? { dependsOn: props.dependsOn.map((ref) => ({ name: ref.releaseName, namespace: ref.namespace })) }
+          : {}),
       },
     });
   }
@@ -104,7 +124,7 @@ export class HelmReleaseWrapper extends Construct {
       metadata: {
         name: props.releaseName,
         namespace: props.gitops.argocd.namespace,
-        annotations: { 'argocd.argoproj.io/sync-wave': String(stageIndex(props.stage) * 10) },
+        annotations: { 'argocd.argoproj.io/sync-wave': String(argoSyncWave(props)) },
         finalizers: ['resources-finalizer.argocd.argoproj.io'],
       },
       spec: {

@@ -2,11 +2,15 @@ import { App, Chart } from 'cdk8s';
 import * as yaml from 'js-yaml';
 import { HelmReleaseWrapper } from '../constructs/helm-release';
 import type { HelmChartPin } from '../lib/versions';
-import { configWith } from './helpers';
+import { configWith, find, render } from './helpers';
 
 type Obj = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; annotations?: Record<string, string> }; spec: Record<string, any> };
 
-function renderWrapper(engine: 'flux' | 'argocd' | 'helm-controller', chart: HelmChartPin): Obj[] {
+function renderWrapper(
+  engine: 'flux' | 'argocd' | 'helm-controller',
+  chart: HelmChartPin,
+  dependsOn?: { releaseName: string; namespace: string }[],
+): Obj[] {
   const config = configWith({ gitops: { engine } });
   const app = new App();
   const scope = new Chart(app, 'test');
@@ -17,6 +21,7 @@ function renderWrapper(engine: 'flux' | 'argocd' | 'helm-controller', chart: Hel
     values: { replicaCount: 3, nested: { enabled: true } },
     gitops: config.gitops,
     stage: '10-operators',
+    dependsOn,
   });
   return scope.toJson() as Obj[];
 }
@@ -72,4 +77,25 @@ describe('HelmReleaseWrapper', () => {
     expect(helmChart.spec.chart).toBe('oci://docker.io/example/demo-helm');
     expect(helmChart.spec.repo).toBeUndefined();
   });
+
+  describe('ordering inside a stage', () => {
+    const crdProvider = [{ releaseName: 'crd-provider', namespace: 'crd-ns' }];
+
+    test('flux: dependsOn names the other HelmRelease', () => {
+      const release = renderWrapper('flux', https, crdProvider)[1];
+      expect(release.spec.dependsOn).toEqual([{ name: 'crd-provider', namespace: 'crd-ns' }]);
+      expect(renderWrapper('flux', https)[1].spec.dependsOn).toBeUndefined();
+    });
+
+    test('argocd: a dependent release syncs one wave after its stage', () => {
+      expect(renderWrapper('argocd', https, crdProvider)[0].metadata.annotations?.['argocd.argoproj.io/sync-wave']).toBe('11');
+    });
+  });
+});
+
+test('cert-manager waits for the Envoy Gateway chart (Gateway API CRDs) only when that edge is used', () => {
+  const certManager = (overrides: Record<string, unknown>) =>
+    find(render(overrides).objects, 'HelmRelease', 'cert-manager')[0] as unknown as Obj;
+  expect(certManager({}).spec.dependsOn).toEqual([{ name: 'envoy-gateway', namespace: 'envoy-gateway-system' }]);
+  expect(certManager({ edge: { controller: 'ingress-nginx' } }).spec.dependsOn).toBeUndefined();
 });

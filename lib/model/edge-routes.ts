@@ -124,7 +124,12 @@ export function edgeHosts(platform: Platform): EdgeHost[] {
   });
 }
 
-export const EDGE_GATEWAY = { name: 'matrix-edge', namespace: NAMESPACES.envoyGateway.name, className: 'matrix-edge' } as const;
+export const EDGE_GATEWAY = {
+  name: 'matrix-edge',
+  namespace: NAMESPACES.envoyGateway.name,
+  className: 'matrix-edge',
+  releaseName: 'envoy-gateway',
+} as const;
 /** Listener names of the Gateway (HTTPS listeners are named after their host, which always contains a dot). */
 export const GATEWAY_LISTENERS = { http: 'http', federation: 'federation' } as const;
 
