@@ -16,6 +16,7 @@ import type { Construct } from 'constructs';
 import { ComponentChart } from '../constructs/component-chart';
 import { HelmReleaseWrapper } from '../constructs/helm-release';
 import { LOKI, objectStorage, type Platform } from '../lib/model';
+import { SIZING } from '../lib/model/sizing';
 import { charts } from '../lib/versions';
 
 /** The Kubernetes root CA every pod sees: the MinIO operator's certificates are signed by it. */
@@ -71,7 +72,7 @@ export function lokiValues(platform: Platform): Record<string, unknown> {
     },
     singleBinary: {
       replicas: loki.replicas,
-      resources: { requests: { cpu: '500m', memory: '1Gi' }, limits: { cpu: '2', memory: '4Gi' } },
+      resources: SIZING.loki,
       persistence: { size: loki.storageSize, storageClass: config.storageClasses.general },
       extraEnvFrom: [{ secretRef: { name: storage.credentialsSecret } }],
     },

@@ -9,12 +9,18 @@
  *   prometheusOperator.{resources, prometheusConfigReloader.resources},
  *   grafana.{enabled, replicas, resources, admin.existingSecret, admin.userKey, admin.passwordKey,
  *     persistence.{enabled, type, size, accessModes, storageClassName}, additionalDataSources,
- *     dashboardProviders, dashboards, defaultDashboardsEnabled, sidecar.resources}.
+ *     dashboardProviders, dashboards, defaultDashboardsEnabled, sidecar.resources},
+ *   kube-state-metrics.resources (subchart kube-state-metrics 8.4.0, values.yaml `resources: {}`).
+ * Single replicas the chart imposes (verified in the 88.5.3 / 8.4.0 templates; capacity.ts CONTROL_LOOP_ONLY):
+ *   prometheus-operator: templates/prometheus-operator/deployment.yaml hard-codes `replicas: 1` (no values key).
+ *   kube-state-metrics: `replicas` exists, but two unsharded replicas export every series twice, and
+ *   `autosharding.enabled` splits the series so a lost shard still loses part of them: kept at 1.
  */
 import type { Construct } from 'constructs';
 import { ComponentChart } from '../constructs/component-chart';
 import { HelmReleaseWrapper } from '../constructs/helm-release';
 import { LOKI, type Platform, PROMETHEUS_STACK, SECRET_NAMES } from '../lib/model';
+import { SIZING } from '../lib/model/sizing';
 import { charts } from '../lib/versions';
 import { upstreamDashboardValues } from './dashboards';
 
@@ -22,11 +28,11 @@ import { upstreamDashboardValues } from './dashboards';
 export const PROMETHEUS_DATASOURCE_UID = 'prometheus';
 export const LOKI_DATASOURCE_UID = 'loki';
 
-const PROMETHEUS_RESOURCES = { requests: { cpu: '500m', memory: '2Gi' }, limits: { cpu: '2', memory: '8Gi' } };
-const OPERATOR_RESOURCES = { requests: { cpu: '100m', memory: '128Mi' }, limits: { cpu: '500m', memory: '512Mi' } };
-const RELOADER_RESOURCES = { requests: { cpu: '10m', memory: '32Mi' }, limits: { cpu: '100m', memory: '64Mi' } };
-const GRAFANA_RESOURCES = { requests: { cpu: '100m', memory: '256Mi' }, limits: { cpu: '1', memory: '1Gi' } };
-const SIDECAR_RESOURCES = { requests: { cpu: '10m', memory: '64Mi' }, limits: { cpu: '200m', memory: '256Mi' } };
+const PROMETHEUS_RESOURCES = SIZING.prometheus;
+const OPERATOR_RESOURCES = SIZING.prometheusOperator;
+const RELOADER_RESOURCES = SIZING.prometheusConfigReloader;
+const GRAFANA_RESOURCES = SIZING.grafana;
+const SIDECAR_RESOURCES = SIZING.grafanaSidecar;
 
 export function kubePrometheusStackValues(platform: Platform): Record<string, unknown> {
   const { monitoring, storageClasses } = platform.config;
@@ -46,6 +52,7 @@ export function kubePrometheusStackValues(platform: Platform): Record<string, un
     crds: { enabled: true },
     // The spec runs without Alertmanager: alerts are visible in Prometheus and Grafana.
     alertmanager: { enabled: false },
+    'kube-state-metrics': { resources: SIZING.kubeStateMetrics },
     defaultRules: { create: true, rules: { alertmanager: false } },
     prometheusOperator: {
       resources: OPERATOR_RESOURCES,

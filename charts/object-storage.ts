@@ -23,6 +23,7 @@ import {
 import { ComponentChart } from '../constructs/component-chart';
 import { HelmReleaseWrapper } from '../constructs/helm-release';
 import type { Resources } from '../lib/config/primitives';
+import { SIZING } from '../lib/model/sizing';
 import { MINIO_TENANT, NAMESPACES, objectStorage, type Platform, SECRET_NAMES } from '../lib/model';
 import { charts, imageRef, images } from '../lib/versions';
 
@@ -35,7 +36,7 @@ const OPERATOR_RESOURCES = {
 const MINIO_UID = 1000;
 
 /** Default MinIO server size (config.objectStorage.minio.resources overrides it). */
-export const MINIO_SIZING: Resources = { requests: { cpu: '1', memory: '4Gi' }, limits: { cpu: '4', memory: '8Gi' } };
+export const MINIO_SIZING: Resources = SIZING.minio;
 
 export class MinioOperatorChart extends ComponentChart {
   constructor(scope: Construct, platform: Platform) {

@@ -10,9 +10,11 @@
  *   Pod labels app.kubernetes.io/name=cloudnative-pg, app.kubernetes.io/instance=<release> (templates/_helpers.tpl
  *   selectorLabels). The chart has no PodDisruptionBudget value: the PDB is ours.
  * plugin-barman-cloud 0.7.0 (tag plugin-barman-cloud-v0.7.0, charts/plugin-barman-cloud/values.yaml):
- *   replicaCount (1), resources ({}), crds.create (true). Its templates always create a cert-manager Issuer
- *   and Certificates, hence stage 20-platform (after cert-manager's CRDs). updateStrategy: only Recreate is
- *   supported (values comment), so one replica.
+ *   replicaCount (1), resources ({}), crds.create (true), topologySpreadConstraints ([]). Its templates always
+ *   create a cert-manager Issuer and Certificates, hence stage 20-platform (after cert-manager's CRDs).
+ *   templates/deployment.yaml: strategy Recreate (fixed), args include --leader-elect, readinessProbe tcpSocket
+ *   9090, pod labels app.kubernetes.io/name=plugin-barman-cloud + app.kubernetes.io/instance=<release>
+ *   (_helpers.tpl selectorLabels). No PodDisruptionBudget value: the PDB is ours.
  */
 import { k8s } from 'cdk8s-plus-28';
 import type { Construct } from 'constructs';
@@ -34,6 +36,7 @@ import { HelmReleaseWrapper } from '../constructs/helm-release';
 import type { Resources } from '../lib/config/primitives';
 import { NAMESPACES, objectStorage, type Platform, POSTGRES } from '../lib/model';
 import { postgresSizing } from '../lib/model/postgres-sizing';
+import { SIZING } from '../lib/model/sizing';
 import { charts, imageRef, images } from '../lib/versions';
 
 /** CNPG-I name of the Barman Cloud plugin (plugin-barman-cloud README). */
@@ -47,7 +50,16 @@ const RESTORE_SOURCE = 'backup-origin';
 const CNPG_RELEASE = 'cloudnative-pg';
 const BARMAN_RELEASE = 'barman-cloud';
 const OPERATOR_RESOURCES: Resources = { requests: { cpu: '100m', memory: '256Mi' }, limits: { cpu: '1', memory: '512Mi' } };
-const PLUGIN_RESOURCES: Resources = { requests: { cpu: '50m', memory: '64Mi' }, limits: { cpu: '500m', memory: '256Mi' } };
+const PLUGIN_RESOURCES: Resources = SIZING.barmanCloudPlugin;
+/**
+ * Two plugin replicas: the chart runs the plugin with --leader-elect and its CNPG-I gRPC server is a
+ * leader-only runnable (plugin-barman-cloud v0.13.0 internal/cnpgi/operator/manager.go: CNPGI has no
+ * NeedLeaderElection, so controller-runtime starts it on the leader only). The readiness probe is a TCP
+ * check of that port (:9090), so only the leader is Ready and behind the Service; the standby takes the
+ * lease and becomes Ready about 15 s (lease duration) after the leader's node is lost.
+ */
+const PLUGIN_REPLICAS = 2;
+const PLUGIN_POD_LABELS = { 'app.kubernetes.io/name': 'plugin-barman-cloud', 'app.kubernetes.io/instance': BARMAN_RELEASE };
 /** Two operator replicas (leader election): failover of a PostgreSQL primary needs a running operator. */
 const OPERATOR_REPLICAS = 2;
 
@@ -97,7 +109,23 @@ export class BarmanCloudPluginChart extends ComponentChart {
       chart: charts.barmanCloudPlugin,
       gitops: platform.config.gitops,
       stage: this.stage,
-      values: { replicaCount: 1, resources: PLUGIN_RESOURCES, crds: { create: true } },
+      values: {
+        replicaCount: PLUGIN_REPLICAS,
+        resources: PLUGIN_RESOURCES,
+        crds: { create: true },
+        topologySpreadConstraints: [
+          {
+            maxSkew: 1,
+            topologyKey: 'kubernetes.io/hostname',
+            whenUnsatisfiable: 'ScheduleAnyway',
+            labelSelector: { matchLabels: PLUGIN_POD_LABELS },
+          },
+        ],
+      },
+    });
+    new k8s.KubePodDisruptionBudget(this, 'plugin-pdb', {
+      metadata: { name: BARMAN_RELEASE, namespace: NAMESPACES.cnpg.name },
+      spec: { maxUnavailable: k8s.IntOrString.fromNumber(1), selector: { matchLabels: PLUGIN_POD_LABELS } },
     });
   }
 }

@@ -55,6 +55,23 @@ export function synapseImage(platform: Platform): ImagePin {
 
 export const toYamlText = (value: unknown): string => yaml.dump(value, { lineWidth: -1, noRefs: true, sortKeys: false });
 
+/** Labels of the main pod; the single-writer workers' pod affinity selects them. */
+export const MAIN_SELECTOR = { 'app.kubernetes.io/name': 'synapse', 'app.kubernetes.io/component': 'main' } as const;
+
+/**
+ * Processes Synapse allows only once share main's node (required pod affinity): a node loss then
+ * takes them down only together with main, one failure domain instead of one per process. The
+ * scheduler places them after main; they follow main when it moves (docs/synapse-workers.md).
+ */
+function colocateWithMain(type: WorkerType): k8s.PodAffinity | undefined {
+  if (!type.singleWriter) return undefined;
+  return {
+    requiredDuringSchedulingIgnoredDuringExecution: [
+      { topologyKey: 'kubernetes.io/hostname', labelSelector: { matchLabels: { ...MAIN_SELECTOR } } },
+    ],
+  };
+}
+
 const SMALL = { requests: { cpu: '10m', memory: '32Mi' }, limits: { cpu: '200m', memory: '128Mi' } };
 
 interface PodFiles {
@@ -207,7 +224,7 @@ export class SynapseChart extends ComponentChart {
   }
 
   private addMain(platform: Platform, main: SynapseProcess, configHash: string): void {
-    const selector = { 'app.kubernetes.io/name': 'synapse', 'app.kubernetes.io/component': 'main' };
+    const selector = { ...MAIN_SELECTOR };
     const files = synapseFiles(platform, false);
     // The one single instance: a Deployment (not a StatefulSet) so a lost node is replaced as soon as
     // the pod is evicted, Recreate so two mains never run at once, short not-ready tolerations.
@@ -281,6 +298,7 @@ export class SynapseChart extends ComponentChart {
       selector,
       labels: componentLabels('synapse', type.pool),
       replicas: workerCount(config, type),
+      podAffinity: colocateWithMain(type),
       identity: { runAsUser: SYNAPSE_UID },
       podAnnotations: { 'matrix-platform/config-hash': configHash },
       terminationGracePeriodSeconds: 60,

@@ -2,6 +2,7 @@ import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import type { PlatformConfig } from '../lib/config';
 import { type Platform, SYNAPSE_ROUTER } from '../lib/model';
+import { SIZING } from '../lib/model/sizing';
 import { images } from '../lib/versions';
 import { componentLabels, configMap, container, contentHash, httpProbe, service, Workload } from './workload';
 import { type HttpMethod, type ResolvedRoute, resolveRoutes } from '../lib/model/routes';
@@ -142,7 +143,7 @@ export function buildHaproxyConfig(config: PlatformConfig): string {
 /** The official haproxy image runs as user haproxy (uid 99). */
 const HAPROXY_UID = 99;
 const ROUTER_CONFIG_MAP = `${SYNAPSE_ROUTER.name}-config`;
-const ROUTER_RESOURCES = { requests: { cpu: '500m', memory: '256Mi' }, limits: { cpu: '2', memory: '512Mi' } };
+const ROUTER_RESOURCES = SIZING.synapseRouter;
 
 /** HAProxy Deployment (config.synapse.routerReplicas, spread, PDB), its generated config and the SYNAPSE_ROUTER Service. */
 export class HaproxyRouter extends Construct {

@@ -158,6 +158,14 @@ export function spreadConstraints(selector: Record<string, string>, spread: Spre
   };
 }
 
+function withPodAffinity(
+  placement: Pick<k8s.PodSpec, 'affinity' | 'topologySpreadConstraints'>,
+  podAffinity: k8s.PodAffinity | undefined,
+): Pick<k8s.PodSpec, 'affinity' | 'topologySpreadConstraints'> {
+  if (!podAffinity) return placement;
+  return { ...placement, affinity: { ...placement.affinity, podAffinity } };
+}
+
 export type WorkloadKind = 'Deployment' | 'StatefulSet' | 'DaemonSet';
 
 export interface WorkloadProps {
@@ -174,6 +182,8 @@ export interface WorkloadProps {
   readonly volumes?: k8s.Volume[];
   readonly identity: PodIdentity;
   readonly spread?: Spread;
+  /** Required/preferred pod affinity (for example: share a node, and so a failure domain, with another pod). */
+  readonly podAffinity?: k8s.PodAffinity;
   readonly podAnnotations?: Record<string, string>;
   readonly nodeSelector?: Record<string, string>;
   readonly tolerations?: k8s.Toleration[];
@@ -211,7 +221,7 @@ export class Workload extends Construct {
       ...(props.nodeSelector ? { nodeSelector: props.nodeSelector } : {}),
       ...(props.tolerations ? { tolerations: props.tolerations } : {}),
       ...(props.priorityClassName ? { priorityClassName: props.priorityClassName } : {}),
-      ...(props.kind === 'DaemonSet' ? {} : spreadConstraints(props.selector, spread)),
+      ...(props.kind === 'DaemonSet' ? {} : withPodAffinity(spreadConstraints(props.selector, spread), props.podAffinity)),
       ...(props.terminationGracePeriodSeconds !== undefined
         ? { terminationGracePeriodSeconds: props.terminationGracePeriodSeconds }
         : {}),

@@ -2,7 +2,8 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { capacityReport, defaultNodes, GiB, nodePlan, type Obj, place, type PodDemand, TiB } from '../lib/model/capacity';
+import { ACCEPTED_SINGLE_POINTS, capacityReport, CONTROL_LOOP_ONLY, defaultNodes, GiB, nodePlan, type Obj, place, type PodDemand, TiB } from '../lib/model/capacity';
+import { poolName, SINGLE_WRITER_TYPES, SYNAPSE_NAMESPACE } from '../lib/model/workers';
 import { configWith, render, ROOT } from './helpers';
 
 const TSX = path.join(ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs');
@@ -54,6 +55,25 @@ describe('placement', () => {
     expect(placement.pods.filter((pod) => pod.demand.service === 'a/agent' && pod.node)).toHaveLength(21);
   });
 
+  test('required pod affinity places a follower on its anchor\'s node, with room for both; without an anchor it stays unplaced', () => {
+    const anchor = demand({ service: 'ns/main', labels: { app: 'main' }, cpu: 20_000, memory: 10 * GiB });
+    const follower = demand({ service: 'ns/writer', labels: { app: 'writer' }, cpu: 3_000, colocateWith: [{ matchLabels: { app: 'main' } }] });
+    const filler = demand({ service: 'ns/filler', replicas: 5, cpu: 2_000 });
+    const placement = place([anchor, follower, filler], nodes);
+    const nodeOf = (service: string) => placement.pods.find((pod) => pod.demand.service === service)?.node;
+    expect(nodeOf('ns/writer')).toBeDefined();
+    expect(nodeOf('ns/writer')).toBe(nodeOf('ns/main'));
+    const used = placement.used.get(nodeOf('ns/main')!)!;
+    expect(used.cpu).toBeLessThanOrEqual(nodes.find((node) => node.name === nodeOf('ns/main'))!.cpu);
+    const orphan = place([demand({ service: 'ns/lonely', colocateWith: [{ matchLabels: { app: 'absent' } }] })], nodes);
+    expect(orphan.pods.every((pod) => pod.node === undefined)).toBe(true);
+  });
+
+  test('least allocated tie-break: a pod that fits a small and a large node goes to the large one', () => {
+    const placement = place([demand({ service: 'db/postgres', cpu: 16_000, memory: 64 * GiB })], nodes);
+    expect(placement.pods[0].node).toMatch(/^database-/);
+  });
+
   test('preferred spreading puts replicas on different nodes when room allows', () => {
     const placement = place([demand({ service: 'a/web', replicas: 3 })], nodes);
     expect(new Set(placement.pods.map((pod) => pod.node)).size).toBe(3);
@@ -61,12 +81,45 @@ describe('placement', () => {
 });
 
 describe('npm run plan', () => {
-  test('the default config places every pod within the CPU budget; node loss analysis lists services per node', () => {
+  const mainDomain = SINGLE_WRITER_TYPES.map((type) => `${SYNAPSE_NAMESPACE}/${poolName(type)}`).sort();
+
+  test('the default config fits: every pod placed, CPU, memory and storage within the budget', () => {
     const { objects, config } = render();
     const report = capacityReport(config, objects as unknown as Obj[]);
     expect(report.unplaced).toEqual([]);
-    expect(report.requested.cpu).toBeLessThanOrEqual(report.budget.cpu);
-    expect(report.nodeLoss.some((loss) => loss.services.includes('matrix/synapse-main'))).toBe(true);
+    expect(report.fits).toBe(true);
+    for (const key of ['cpu', 'memory', 'storage'] as const) expect(report.requested[key]).toBeLessThanOrEqual(report.budget[key]);
+    // Sized for 20k users: at least a third of the budget outside the calls pools, which the calls stack fills.
+    expect(report.requested.cpu).toBeGreaterThan(report.budget.cpu / 3);
+    expect(report.requested.memory).toBeGreaterThan(report.budget.memory / 3);
+  });
+
+  test('a single node loss takes down only Synapse main\'s failure domain (plus the reasoned control-loop list)', () => {
+    const { objects, config } = render();
+    const report = capacityReport(config, objects as unknown as Obj[]);
+    expect(report.singlePoints.defects).toEqual([]);
+    expect(report.singlePoints.accepted).toEqual([...ACCEPTED_SINGLE_POINTS]);
+    expect(report.singlePoints.pinned).toEqual({ 'matrix/synapse-main': mainDomain });
+    const allowed = new Set([...ACCEPTED_SINGLE_POINTS, ...mainDomain, ...CONTROL_LOOP_ONLY.map((entry) => entry.service)]);
+    for (const loss of report.nodeLoss) for (const service of loss.services) expect(allowed).toContain(service);
+    // Main and its writers are lost together, on one node.
+    const mainNode = report.nodeLoss.find((loss) => loss.services.includes('matrix/synapse-main'))!;
+    expect(mainNode.services).toEqual(expect.arrayContaining(mainDomain));
+    for (const entry of report.singlePoints.controlLoops) expect(entry.reason.length).toBeGreaterThan(40);
+  });
+
+  test('after any node loss every pod reschedules, except quorum members with nowhere else to go', () => {
+    const { objects, config } = render();
+    const report = capacityReport(config, objects as unknown as Obj[]);
+    for (const entry of report.rescheduling) {
+      for (const pod of entry.unplaced) expect(pod.demand.requiredHostnameSpread).toBe(true);
+    }
+  });
+
+  test('configs that break redundancy are reported as defects', () => {
+    const { objects, config } = render({ synapse: { workers: { receipts: { count: 1 } } }, monitoring: { grafana: { replicas: 1 } } });
+    const report = capacityReport(config, objects as unknown as Obj[]);
+    expect(report.singlePoints.defects).toEqual(['matrix/synapse-receipts', 'monitoring/prometheus-grafana']);
   });
 
   test('--write output is deterministic and docs/capacity.md is up to date', () => {

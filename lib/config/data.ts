@@ -88,7 +88,9 @@ export const objectStorageSchema = z
       .strictObject({
         servers: replicas(4, 'MinIO servers in the pool.').default(4),
         volumesPerServer: replicas(1, 'Volumes per MinIO server.').default(4),
-        volumeSize: storageSize.default('1Ti'),
+        volumeSize: storageSize
+          .default('768Gi')
+          .describe('Size of each MinIO volume (servers x volumesPerServer volumes); the default keeps every PVC within the 15.2 TiB budget.'),
         parity: z
           .string()
           .regex(/^EC:[0-9]+$/, 'an erasure-code parity such as EC:4')

@@ -10,7 +10,12 @@ export const monitoringSchema = z
         storageSize: storageSize.default('100Gi'),
       })
       .prefault({}),
-    grafana: z.strictObject({ replicas: replicas(1, 'Grafana replicas.').default(1), storageSize: storageSize.default('10Gi') }).prefault({}),
+    grafana: z
+      .strictObject({
+        replicas: replicas(1, 'Grafana replicas; above 1 Grafana keeps no volume (dashboards and datasources are provisioned).').default(2),
+        storageSize: storageSize.default('10Gi').describe('Grafana volume, used only with one replica.'),
+      })
+      .prefault({}),
     loki: z
       .strictObject({
         retention: retentionDuration.default('30d'),

@@ -21,6 +21,7 @@ const workerPool = (defaultCount: number, minimum: number, what: string, maximum
  * 2 event persisters, plus the pools a 20k-user server needs (see docs/synapse-workers.md).
  * typing, to_device, account_data and presence accept exactly one writer in Synapse (0 keeps the stream on main);
  * events and receipts accept several. run_background_tasks_on and update_user_directory_from_worker name one process.
+ * Those single processes share Synapse main's node (one failure domain); pushers and receipts writers (2 each) spread.
  */
 export const workersSchema = z
   .strictObject({
@@ -31,13 +32,13 @@ export const workersSchema = z
     federationSender: workerPool(2, 1, 'outbound federation senders'),
     eventPersister: workerPool(2, 1, 'event persisters (events stream writers)'),
     mediaRepository: workerPool(2, 1, 'media repository workers'),
-    pusher: workerPool(1, 1, 'pushers'),
+    pusher: workerPool(2, 1, 'pushers (pusher_instances, sharded by user)'),
     background: workerPool(1, 1, 'background-task workers', 1),
     userDirectory: workerPool(1, 0, 'user directory workers', 1),
     typing: workerPool(1, 0, 'typing stream writers', 1),
     toDevice: workerPool(1, 0, 'to-device stream writers', 1),
     accountData: workerPool(1, 0, 'account-data stream writers', 1),
-    receipts: workerPool(1, 0, 'receipts stream writers'),
+    receipts: workerPool(2, 0, 'receipts stream writers'),
     presence: workerPool(1, 0, 'presence stream writers', 1),
   })
   .prefault({});

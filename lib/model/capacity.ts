@@ -1,5 +1,7 @@
 import * as yaml from 'js-yaml';
 import type { PlatformConfig } from '../config';
+import { PROMETHEUS_STACK } from './endpoints';
+import { NAMESPACES } from './platform';
 
 /**
  * Capacity planning over the rendered dist/: every pod of every workload (our own Deployments,
@@ -79,6 +81,7 @@ interface PodAffinityTerm {
   namespaces?: string[];
 }
 export interface Affinity {
+  podAffinity?: { requiredDuringSchedulingIgnoredDuringExecution?: PodAffinityTerm[] };
   nodeAffinity?: { requiredDuringSchedulingIgnoredDuringExecution?: { nodeSelectorTerms: { matchExpressions?: LabelSelector['matchExpressions'] }[] } };
   podAntiAffinity?: {
     requiredDuringSchedulingIgnoredDuringExecution?: PodAffinityTerm[];
@@ -148,6 +151,11 @@ export interface PodDemand {
   readonly nodeAffinity?: LabelSelector['matchExpressions'];
   /** Never two pods of the service on one node. */
   readonly requiredHostnameSpread: boolean;
+  /**
+   * Required pod affinity on kubernetes.io/hostname: these pods run only on a node that already runs a
+   * pod matching one of the selectors (in `namespace`), so they share that pod's failure domain.
+   */
+  readonly colocateWith?: LabelSelector[];
   readonly toleratesControlPlane: boolean;
   /** Where the numbers come from. */
   readonly source: 'rendered' | 'cnpg' | 'minio' | 'helm-estimate';
@@ -188,9 +196,17 @@ function toleratesControlPlane(spec: PodSpecView): boolean {
   );
 }
 
+function requiredHostnameAffinity(spec: PodSpecView): LabelSelector[] | undefined {
+  const terms = (spec.affinity?.podAffinity?.requiredDuringSchedulingIgnoredDuringExecution ?? []).filter(
+    (term) => term.topologyKey === 'kubernetes.io/hostname' && term.labelSelector,
+  );
+  return terms.length > 0 ? terms.map((term) => term.labelSelector as LabelSelector) : undefined;
+}
+
 export function demandOf(workload: RenderedWorkload): PodDemand {
   const spec = workload.template.spec;
   const requests = podRequests(spec);
+  const colocateWith = requiredHostnameAffinity(spec);
   return {
     service: `${workload.namespace}/${workload.name}`,
     description: `${workload.kind} ${workload.namespace}/${workload.name}`,
@@ -202,6 +218,7 @@ export function demandOf(workload: RenderedWorkload): PodDemand {
     nodeSelector: spec.nodeSelector ?? {},
     nodeAffinity: spec.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms?.[0]?.matchExpressions,
     requiredHostnameSpread: hasRequiredHostnameSpread(spec),
+    ...(colocateWith ? { colocateWith } : {}),
     toleratesControlPlane: toleratesControlPlane(spec),
     source: 'rendered',
   };
@@ -458,6 +475,21 @@ function matchesExpressions(labels: Record<string, string>, expressions: LabelSe
   });
 }
 
+function matchesSelector(labels: Record<string, string>, selector: LabelSelector): boolean {
+  return Object.entries(selector.matchLabels ?? {}).every(([key, value]) => labels[key] === value) && matchesExpressions(labels, selector.matchExpressions);
+}
+
+/** The services whose pods a co-located demand must share a node with (same namespace, as the API defaults). */
+export function colocationAnchors(demand: PodDemand, demands: readonly PodDemand[]): PodDemand[] {
+  return demands.filter(
+    (candidate) =>
+      candidate !== demand &&
+      candidate.replicas !== undefined &&
+      candidate.namespace === demand.namespace &&
+      (demand.colocateWith ?? []).every((selector) => matchesSelector(candidate.labels, selector)),
+  );
+}
+
 export function nodeAccepts(node: NodeSpec, demand: PodDemand): boolean {
   if (node.controlPlane && !(demand.replicas === undefined && demand.toleratesControlPlane)) return false;
   if (!Object.entries(demand.nodeSelector).every(([key, value]) => node.labels[key] === value)) return false;
@@ -478,8 +510,11 @@ export interface Placement {
 /**
  * First-fit decreasing with spreading: DaemonSet pods first on every node they accept, then the
  * other pods by decreasing CPU then memory; each goes to the accepting node with room that holds
- * the fewest pods of its service (kube-scheduler's spreading), ties broken by node order. Required
- * hostname spreading forbids a second pod of the service on a node.
+ * the fewest pods of its service (kube-scheduler's topology spreading), then the least allocated one
+ * after placement (its default LeastAllocated score), ties broken by node order. Required hostname
+ * spreading forbids a second pod of the service on a node. Pods with required hostname pod affinity
+ * are placed with the first pod of the service they follow (its anchor), on a node with room for the
+ * whole group; without an anchor pod they stay unplaced, as they would stay Pending.
  */
 export function place(demands: readonly PodDemand[], nodes: readonly NodeSpec[]): Placement {
   const used = new Map(nodes.map((node) => [node.name, { cpu: 0, memory: 0, pods: 0 }]));
@@ -496,24 +531,51 @@ export function place(demands: readonly PodDemand[], nodes: readonly NodeSpec[])
     }
     pods.push({ demand, ordinal, node: node?.name });
   };
-  const fits = (node: NodeSpec, demand: PodDemand) => {
+  const fits = (node: NodeSpec, cpu: number, memory: number) => {
     const usage = used.get(node.name)!;
-    return usage.cpu + demand.cpu <= node.cpu && usage.memory + demand.memory <= node.memory;
+    return usage.cpu + cpu <= node.cpu && usage.memory + memory <= node.memory;
+  };
+  const allocatedAfter = (node: NodeSpec, cpu: number, memory: number) => {
+    const usage = used.get(node.name)!;
+    return ((usage.cpu + cpu) / node.cpu + (usage.memory + memory) / node.memory) / 2;
   };
   for (const demand of demands.filter((candidate) => candidate.replicas === undefined)) {
-    nodes.filter((node) => nodeAccepts(node, demand)).forEach((node, index) => assign(demand, index, fits(node, demand) ? node : undefined));
+    nodes.filter((node) => nodeAccepts(node, demand)).forEach((node, index) => assign(demand, index, fits(node, demand.cpu, demand.memory) ? node : undefined));
   }
+  // Followers (required pod affinity) travel with the first pod of their anchor service.
+  const followers = new Map<PodDemand, PodDemand[]>();
+  const orphans: PodDemand[] = [];
+  for (const demand of demands.filter((candidate) => candidate.replicas !== undefined && candidate.colocateWith)) {
+    const anchor = colocationAnchors(demand, demands).find((candidate) => !candidate.colocateWith && (candidate.replicas ?? 0) > 0);
+    if (anchor) followers.set(anchor, [...(followers.get(anchor) ?? []), demand]);
+    else orphans.push(demand);
+  }
+  const groupOf = (demand: PodDemand, ordinal: number) => {
+    const members = ordinal === 0 ? (followers.get(demand) ?? []) : [];
+    return members.reduce(
+      (total, member) => ({ cpu: total.cpu + member.cpu * (member.replicas ?? 0), memory: total.memory + member.memory * (member.replicas ?? 0) }),
+      { cpu: demand.cpu, memory: demand.memory },
+    );
+  };
   const replicated = demands
-    .filter((demand) => demand.replicas !== undefined)
-    .flatMap((demand) => Array.from({ length: demand.replicas ?? 0 }, (_, ordinal) => ({ demand, ordinal })))
-    .sort((a, b) => b.demand.cpu - a.demand.cpu || b.demand.memory - a.demand.memory || a.demand.service.localeCompare(b.demand.service) || a.ordinal - b.ordinal);
-  for (const { demand, ordinal } of replicated) {
+    .filter((demand) => demand.replicas !== undefined && !demand.colocateWith)
+    .flatMap((demand) => Array.from({ length: demand.replicas ?? 0 }, (_, ordinal) => ({ demand, ordinal, group: groupOf(demand, ordinal) })))
+    .sort((a, b) => b.group.cpu - a.group.cpu || b.group.memory - a.group.memory || a.demand.service.localeCompare(b.demand.service) || a.ordinal - b.ordinal);
+  for (const { demand, ordinal, group } of replicated) {
+    const members = ordinal === 0 ? (followers.get(demand) ?? []) : [];
     const candidates = nodes
-      .filter((node) => nodeAccepts(node, demand) && fits(node, demand))
-      .map((node, index) => ({ node, index, count: perServiceNode.get(`${demand.service}@${node.name}`) ?? 0 }))
+      .filter((node) => nodeAccepts(node, demand) && members.every((member) => nodeAccepts(node, member)) && fits(node, group.cpu, group.memory))
+      .map((node, index) => ({ node, index, count: perServiceNode.get(`${demand.service}@${node.name}`) ?? 0, allocated: allocatedAfter(node, group.cpu, group.memory) }))
       .filter((candidate) => !demand.requiredHostnameSpread || candidate.count === 0)
-      .sort((a, b) => a.count - b.count || a.index - b.index);
-    assign(demand, ordinal, candidates[0]?.node);
+      .sort((a, b) => a.count - b.count || a.allocated - b.allocated || a.index - b.index);
+    const node = candidates[0]?.node;
+    assign(demand, ordinal, node);
+    for (const member of members) {
+      for (let memberOrdinal = 0; memberOrdinal < (member.replicas ?? 0); memberOrdinal++) assign(member, memberOrdinal, node);
+    }
+  }
+  for (const orphan of orphans) {
+    for (let ordinal = 0; ordinal < (orphan.replicas ?? 0); ordinal++) assign(orphan, ordinal, undefined);
   }
   return { pods, used };
 }
@@ -529,8 +591,58 @@ export interface CapacityReport {
   readonly nodes: { node: NodeSpec; cpu: number; memory: number; pods: number }[];
   /** Worker node -> services left with no running replica if that node is lost. */
   readonly nodeLoss: { node: string; services: string[] }[];
+  /** Every service that some single node loss leaves without a replica, classified. */
+  readonly singlePoints: SinglePoints;
+  /** Worker node -> pods that find no node when that node's pods are placed again on the others. */
+  readonly rescheduling: { node: string; unplaced: PlacedPod[] }[];
   readonly demands: PodDemand[];
 }
+
+export interface SinglePoints {
+  /** ACCEPTED_SINGLE_POINTS that are single points in this plan. */
+  readonly accepted: string[];
+  /** Services pinned by required hostname pod affinity to a service, by that service: its failure domain. */
+  readonly pinned: Record<string, string[]>;
+  /** CONTROL_LOOP_ONLY entries that are single points in this plan. */
+  readonly controlLoops: ControlLoopOnly[];
+  /** Anything else: a defect to fix in the manifests. */
+  readonly defects: string[];
+}
+
+/** Services whose loss on one node is accepted (the spec runs exactly one Synapse main). */
+export const ACCEPTED_SINGLE_POINTS: readonly string[] = ['matrix/synapse-main'];
+
+export interface ControlLoopOnly {
+  readonly service: string;
+  /** Why it runs once, and why losing it for a reschedule does not affect traffic. */
+  readonly reason: string;
+}
+
+/**
+ * Single-replica services that carry no traffic: while one is rescheduled after a node loss nothing
+ * users see stops, only reconciliation waits. Each one runs once because its chart offers no safe
+ * second replica (verified at the pinned chart versions; see the chart files' key lists).
+ */
+export const CONTROL_LOOP_ONLY: readonly ControlLoopOnly[] = [
+  {
+    service: `${NAMESPACES.metallb.name}/metallb-controller`,
+    reason:
+      'MetalLB chart 0.16.1 has no replica key: the controller Deployment template renders no replicas, so it runs one. ' +
+      'It assigns addresses to new LoadBalancer Services and serves the CR webhook; the speakers keep announcing assigned addresses without it.',
+  },
+  {
+    service: `${PROMETHEUS_STACK.namespace}/${PROMETHEUS_STACK.releaseName}-operator`,
+    reason:
+      'kube-prometheus-stack 88.5.3 hard-codes replicas: 1 (templates/prometheus-operator/deployment.yaml). ' +
+      'It reconciles Prometheus objects and rules; running Prometheus pods keep scraping and evaluating without it.',
+  },
+  {
+    service: `${PROMETHEUS_STACK.namespace}/${PROMETHEUS_STACK.releaseName}-kube-state-metrics`,
+    reason:
+      'A metrics exporter: two unsharded replicas export every series twice (sums in rules and dashboards double), autosharding splits ' +
+      'the series so a lost shard loses part of them. Losing it leaves a gap in kube_* metrics, nothing else.',
+  },
+];
 
 export function capacityReport(config: PlatformConfig, objects: readonly Obj[]): CapacityReport {
   const plan = nodePlan(config);
@@ -557,6 +669,38 @@ export function capacityReport(config: PlatformConfig, objects: readonly Obj[]):
         return running.length > 0 && running.every((pod) => pod.node === node.name);
       }),
     }));
+  const lost = [...new Set(nodeLoss.flatMap((loss) => loss.services))].sort();
+  const pinnedTo = new Map<string, string>();
+  for (const demand of demands.filter((candidate) => candidate.colocateWith)) {
+    const anchor = colocationAnchors(demand, demands).find((candidate) => !candidate.colocateWith);
+    if (anchor) pinnedTo.set(demand.service, anchor.service);
+  }
+  const accepted = ACCEPTED_SINGLE_POINTS.filter((service) => lost.includes(service));
+  const pinned: Record<string, string[]> = {};
+  for (const service of lost) {
+    const anchor = pinnedTo.get(service);
+    // Pinned to an accepted single point: part of its failure domain, never a separate one.
+    if (anchor && ACCEPTED_SINGLE_POINTS.includes(anchor)) pinned[anchor] = [...(pinned[anchor] ?? []), service];
+  }
+  const pinnedServices = Object.values(pinned).flat();
+  const controlLoops = CONTROL_LOOP_ONLY.filter((entry) => lost.includes(entry.service));
+  const singlePoints: SinglePoints = {
+    accepted,
+    pinned,
+    controlLoops,
+    defects: lost.filter(
+      (service) => !ACCEPTED_SINGLE_POINTS.includes(service) && !pinnedServices.includes(service) && !controlLoops.some((entry) => entry.service === service),
+    ),
+  };
+  const rescheduling = plan.nodes
+    .filter((node) => !node.controlPlane)
+    .map((node) => ({
+      node: node.name,
+      unplaced: place(
+        demands,
+        plan.nodes.filter((candidate) => candidate.name !== node.name),
+      ).pods.filter((pod) => pod.node === undefined),
+    }));
   const fits =
     unplaced.length === 0 && requested.cpu <= plan.budget.cpu && requested.memory <= plan.budget.memory && requested.storage <= plan.budget.storage;
   return {
@@ -567,6 +711,8 @@ export function capacityReport(config: PlatformConfig, objects: readonly Obj[]):
     fits,
     nodes: plan.nodes.map((node) => ({ node, ...placement.used.get(node.name)! })),
     nodeLoss,
+    singlePoints,
+    rescheduling,
     demands,
   };
 }
@@ -578,8 +724,6 @@ const gib = (bytes: number) => `${(bytes / GiB).toFixed(1)} GiB`;
 const tib = (bytes: number) => `${(bytes / TiB).toFixed(2)} TiB`;
 const percent = (part: number, whole: number) => (whole > 0 ? `${Math.round((part / whole) * 100)}%` : 'n/a');
 
-/** Services whose loss on one node is accepted (the spec runs exactly one Synapse main). */
-export const ACCEPTED_SINGLE_POINTS = ['matrix/synapse-main'];
 
 export function formatReport(report: CapacityReport, configName: string): string {
   const lines: string[] = [];
@@ -599,11 +743,44 @@ export function formatReport(report: CapacityReport, configName: string): string
     for (const pod of report.unplaced) lines.push(`- ${pod.demand.description} #${pod.ordinal} (${cpuText(pod.demand.cpu)}, ${gib(pod.demand.memory)})`);
     lines.push('');
   }
+  const points = report.singlePoints;
+  const describe = (service: string) =>
+    points.pinned[service]
+      ? `${service} (+ co-located single writers: ${points.pinned[service].join(', ')})`
+      : points.controlLoops.some((entry) => entry.service === service)
+        ? `${service} (control loop only)`
+        : service;
+  const pinnedServices = Object.values(points.pinned).flat();
   lines.push('## Single node loss', '', 'Services left with no running replica when one worker node is lost (before rescheduling):', '');
   lines.push('| node | services left without a replica |', '| --- | --- |');
-  for (const loss of report.nodeLoss) lines.push(`| ${loss.node} | ${loss.services.length > 0 ? loss.services.join(', ') : 'none'} |`);
-  const defects = [...new Set(report.nodeLoss.flatMap((loss) => loss.services))].filter((service) => !ACCEPTED_SINGLE_POINTS.includes(service)).sort();
-  lines.push('', `Accepted single points: ${ACCEPTED_SINGLE_POINTS.join(', ')}. Others: ${defects.length > 0 ? defects.join(', ') : 'none'}.`, '');
+  for (const loss of report.nodeLoss) {
+    const shown = loss.services.filter((service) => !pinnedServices.includes(service) || !loss.services.some((other) => points.pinned[other]?.includes(service)));
+    lines.push(`| ${loss.node} | ${shown.length > 0 ? shown.map(describe).join(', ') : 'none'} |`);
+  }
+  lines.push('');
+  lines.push(`Accepted single points: ${points.accepted.length > 0 ? points.accepted.map(describe).join(', ') : 'none'}.`, '');
+  lines.push(
+    'Pods pinned to an accepted single point by required pod affinity (kubernetes.io/hostname) share its node and so its failure domain:',
+    'a node loss takes them down only together with it, never on their own.',
+    '',
+  );
+  lines.push('Control loop only: no traffic impact while it is rescheduled:', '');
+  if (points.controlLoops.length === 0) lines.push('- none');
+  for (const entry of points.controlLoops) lines.push(`- ${entry.service}: ${entry.reason}`);
+  lines.push('', `**Other single points (defects): ${points.defects.length > 0 ? points.defects.join(', ') : 'none'}.**`, '');
+  lines.push('## Rescheduling after a node loss', '', 'Whether every pod still finds a node when one worker node is gone (requests, selectors and affinity as above):', '');
+  lines.push('| node lost | pods without a node |', '| --- | --- |');
+  for (const entry of report.rescheduling) {
+    const left = (pod: PlacedPod) => entry.unplaced.filter((other) => other.demand === pod.demand).length;
+    const text = entry.unplaced.map((pod) => `${pod.demand.service} #${pod.ordinal} (${(pod.demand.replicas ?? 0) - left(pod)} of ${pod.demand.replicas} still run)`);
+    lines.push(`| ${entry.node} | ${text.length > 0 ? text.join(', ') : 'none'} |`);
+  }
+  lines.push(
+    '',
+    'A pod left without a node here waits for the node to return; with required anti-affinity (PostgreSQL instances) that is',
+    'expected when the pool has no spare node: the service keeps running on its other replicas.',
+    '',
+  );
   lines.push('## Nodes', '', '| node | pool | CPU requested | memory requested | pods |', '| --- | --- | --- | --- | --- |');
   for (const entry of report.nodes) {
     lines.push(
@@ -628,7 +805,12 @@ export function formatReport(report: CapacityReport, configName: string): string
     '  create beyond these (Envoy proxy fleet, ingress admission jobs) are counted only where our values size them.',
     '- Placement: DaemonSets first, then first-fit decreasing by CPU and memory requests, honouring nodeSelector,',
     '  required node affinity, required hostname anti-affinity and DoNotSchedule hostname spreading; otherwise each pod',
-    '  goes to the node holding the fewest pods of its service. Control-plane nodes take only DaemonSets that tolerate them.',
+    '  goes to the node holding the fewest pods of its service, then to the least allocated one. Required hostname pod',
+    '  affinity places a pod with the first pod it follows, on a node with room for both. Control-plane nodes take only',
+    '  DaemonSets that tolerate them.',
+    '- Single points are computed from the placement; a pod pinned by required pod affinity to an accepted single point',
+    '  is reported as part of that failure domain (from the rendered affinity, not from a list).',
+    '- Rescheduling: the whole placement is repeated without the lost node (DaemonSet pods of that node are gone).',
     '- Storage is compared with the budget in total; where PersistentVolumes live (local or network) is not modelled.',
     '',
   );

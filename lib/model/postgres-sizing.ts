@@ -1,5 +1,6 @@
 import type { PlatformConfig } from '../config';
 import type { Resources } from '../config/primitives';
+import { SIZING } from './sizing';
 import { totalDatabaseConnections } from './workers';
 
 /**
@@ -49,10 +50,7 @@ export function postgresMaxConnections(totalSynapseConnections: number): number 
 }
 
 /** Default PostgreSQL pod size for 20,000 concurrent users (config.database.resources overrides it). */
-export const POSTGRES_SIZING: Resources = {
-  requests: { cpu: '4', memory: '16Gi' },
-  limits: { cpu: '8', memory: '16Gi' },
-};
+export const POSTGRES_SIZING: Resources = SIZING.postgres;
 
 const UNIT_BYTES: Record<string, number> = {
   '': 1,

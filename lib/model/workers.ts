@@ -63,6 +63,13 @@ export interface WorkerType {
   readonly streams: readonly StreamName[];
   /** Synapse accepts one writer only for these streams (WorkerConfig validation). */
   readonly maxCount?: number;
+  /**
+   * Synapse allows exactly one instance of this process (a single-writer stream, the background-task
+   * process, the user-directory updater), so it cannot be replicated. It is pinned to Synapse main's
+   * node (required pod affinity): a node loss takes these down only together with main, one failure
+   * domain instead of several (docs/synapse-workers.md).
+   */
+  readonly singleWriter?: boolean;
   readonly duty?: Duty;
   /** True when the duty takes a single instance name rather than a list. */
   readonly dutyIsSingle?: boolean;
@@ -80,10 +87,14 @@ const size = (requestCpu: string, requestMemory: string, limitCpu: string, limit
 });
 
 /**
- * Sizing table for 20,000 concurrent users (overridable per pool in config). Sync and initial sync
- * hold large in-memory caches; stream writers are light; main keeps what nothing else can do.
+ * Sizing table for 20,000 concurrent users (overridable per pool in config: synapse.mainResources,
+ * synapse.workers.<type>.resources). A Synapse process runs Python code on one core at a time (GIL),
+ * so requests stay near 1-2 cores and limits leave room for bursts and the database thread pool;
+ * memory is what grows with users (sync and state caches). Sync and initial sync hold the largest
+ * caches; presence of 20k users and the event persisters are the heaviest writers; the other stream
+ * writers are light. Main keeps what nothing else can do (replication hub, admin API, migrations).
  */
-export const MAIN_SIZING: Resources = size('2', '4Gi', '4', '8Gi');
+export const MAIN_SIZING: Resources = size('4', '8Gi', '8', '16Gi');
 
 /** Worker types in a fixed order (output order, instance_map order). */
 export const WORKER_TYPES: readonly WorkerType[] = [
@@ -94,7 +105,7 @@ export const WORKER_TYPES: readonly WorkerType[] = [
     httpResources: ['client'],
     streams: [],
     balance: 'access-token',
-    sizing: size('1', '2Gi', '2', '4Gi'),
+    sizing: size('2', '8Gi', '4', '16Gi'),
   },
   {
     id: 'initialSync',
@@ -103,7 +114,7 @@ export const WORKER_TYPES: readonly WorkerType[] = [
     httpResources: ['client'],
     streams: [],
     balance: 'access-token',
-    sizing: size('1', '3Gi', '2', '6Gi'),
+    sizing: size('2', '8Gi', '4', '16Gi'),
   },
   {
     id: 'generic',
@@ -112,7 +123,7 @@ export const WORKER_TYPES: readonly WorkerType[] = [
     httpResources: ['client'],
     streams: [],
     balance: 'roundrobin',
-    sizing: size('500m', '1Gi', '2', '3Gi'),
+    sizing: size('1', '2Gi', '2', '4Gi'),
   },
   {
     id: 'federationReader',
@@ -121,7 +132,7 @@ export const WORKER_TYPES: readonly WorkerType[] = [
     httpResources: ['federation'],
     streams: [],
     balance: 'client-address',
-    sizing: size('500m', '1Gi', '2', '3Gi'),
+    sizing: size('1', '2Gi', '2', '4Gi'),
   },
   {
     id: 'federationSender',
@@ -131,7 +142,7 @@ export const WORKER_TYPES: readonly WorkerType[] = [
     streams: [],
     duty: 'federation_sender_instances',
     balance: 'roundrobin',
-    sizing: size('500m', '1Gi', '2', '2Gi'),
+    sizing: size('1', '2Gi', '2', '4Gi'),
   },
   {
     id: 'eventPersister',
@@ -140,7 +151,7 @@ export const WORKER_TYPES: readonly WorkerType[] = [
     httpResources: ['health'],
     streams: ['events'],
     balance: 'roundrobin',
-    sizing: size('1', '2Gi', '2', '4Gi'),
+    sizing: size('2', '4Gi', '4', '8Gi'),
   },
   {
     id: 'mediaRepository',
@@ -154,7 +165,7 @@ export const WORKER_TYPES: readonly WorkerType[] = [
     workerSettings: { enable_media_repo: true },
     mediaStore: true,
     balance: 'roundrobin',
-    sizing: size('500m', '1Gi', '2', '4Gi'),
+    sizing: size('1', '2Gi', '4', '4Gi'),
   },
   {
     id: 'pusher',
@@ -164,7 +175,7 @@ export const WORKER_TYPES: readonly WorkerType[] = [
     streams: [],
     duty: 'pusher_instances',
     balance: 'roundrobin',
-    sizing: size('250m', '512Mi', '1', '1Gi'),
+    sizing: size('500m', '1Gi', '1', '2Gi'),
   },
   {
     id: 'background',
@@ -175,8 +186,9 @@ export const WORKER_TYPES: readonly WorkerType[] = [
     maxCount: 1,
     duty: 'run_background_tasks_on',
     dutyIsSingle: true,
+    singleWriter: true,
     balance: 'roundrobin',
-    sizing: size('500m', '1Gi', '2', '4Gi'),
+    sizing: size('1', '2Gi', '2', '4Gi'),
   },
   {
     id: 'userDirectory',
@@ -187,8 +199,9 @@ export const WORKER_TYPES: readonly WorkerType[] = [
     maxCount: 1,
     duty: 'update_user_directory_from_worker',
     dutyIsSingle: true,
+    singleWriter: true,
     balance: 'roundrobin',
-    sizing: size('250m', '512Mi', '1', '2Gi'),
+    sizing: size('500m', '2Gi', '1', '4Gi'),
   },
   {
     id: 'typing',
@@ -197,8 +210,9 @@ export const WORKER_TYPES: readonly WorkerType[] = [
     httpResources: ['client'],
     streams: ['typing'],
     maxCount: 1,
+    singleWriter: true,
     balance: 'roundrobin',
-    sizing: size('250m', '512Mi', '1', '1Gi'),
+    sizing: size('500m', '1Gi', '1', '2Gi'),
   },
   {
     id: 'toDevice',
@@ -207,8 +221,9 @@ export const WORKER_TYPES: readonly WorkerType[] = [
     httpResources: ['client'],
     streams: ['to_device'],
     maxCount: 1,
+    singleWriter: true,
     balance: 'roundrobin',
-    sizing: size('250m', '512Mi', '1', '2Gi'),
+    sizing: size('1', '2Gi', '2', '4Gi'),
   },
   {
     id: 'accountData',
@@ -217,8 +232,9 @@ export const WORKER_TYPES: readonly WorkerType[] = [
     httpResources: ['client'],
     streams: ['account_data'],
     maxCount: 1,
+    singleWriter: true,
     balance: 'roundrobin',
-    sizing: size('250m', '512Mi', '1', '1Gi'),
+    sizing: size('500m', '1Gi', '1', '2Gi'),
   },
   {
     id: 'receipts',
@@ -227,7 +243,7 @@ export const WORKER_TYPES: readonly WorkerType[] = [
     httpResources: ['client'],
     streams: ['receipts'],
     balance: 'roundrobin',
-    sizing: size('250m', '512Mi', '1', '1Gi'),
+    sizing: size('500m', '1Gi', '1', '2Gi'),
   },
   {
     id: 'presence',
@@ -236,10 +252,14 @@ export const WORKER_TYPES: readonly WorkerType[] = [
     httpResources: ['client'],
     streams: ['presence'],
     maxCount: 1,
+    singleWriter: true,
     balance: 'roundrobin',
-    sizing: size('500m', '1Gi', '2', '2Gi'),
+    sizing: size('2', '4Gi', '4', '8Gi'),
   },
 ];
+
+/** Worker types Synapse allows only once, pinned to main's node (see WorkerType.singleWriter). */
+export const SINGLE_WRITER_TYPES: readonly WorkerType[] = WORKER_TYPES.filter((type) => type.singleWriter);
 
 export function workerType(id: WorkerTypeId): WorkerType {
   const found = WORKER_TYPES.find((candidate) => candidate.id === id);
