@@ -82,8 +82,25 @@ describeWithCrds('schema validation', () => {
     expect(check([service]).problems).toEqual([]);
   });
 
-  test.each(['flux', 'argocd', 'helm-controller'])('the whole rendered platform validates with the %s engine', (engine) => {
-    const { files } = render({ gitops: { engine } });
+  const variants: [string, Record<string, unknown>][] = [
+    ['flux engine', { gitops: { engine: 'flux' } }],
+    ['argocd engine', { gitops: { engine: 'argocd' } }],
+    ['helm-controller engine', { gitops: { engine: 'helm-controller' } }],
+    ['ingress-nginx edge', { edge: { controller: 'ingress-nginx' } }],
+    [
+      'external S3, external-secrets, BGP, no calls',
+      {
+        objectStorage: { provider: 'external', external: { endpoint: 'https://s3.example.net', region: 'eu-west-1' } },
+        secrets: { provider: 'external-secrets', externalSecrets: { storeName: 'vault', storeKind: 'SecretStore' } },
+        loadBalancer: { mode: 'bgp', bgp: { myAsn: 64512, peers: [{ address: '192.168.1.1', asn: 64513 }] } },
+        calls: { enabled: false },
+      },
+    ],
+    ['restore from backup', { database: { restore: { enabled: true }, backup: { serverName: 'synapse-postgres-2' } } }],
+  ];
+
+  test.each(variants)('the whole rendered platform validates: %s', (_name, overrides) => {
+    const { files } = render(overrides);
     const report = validateFiles(files);
     expect(report.skipped).toEqual([]);
     expect(report.problems.map((problem) => `${problem.file}: ${problem.object}: ${problem.message}`)).toEqual([]);
