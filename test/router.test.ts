@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { BACKEND_HEADER, buildHaproxyConfig } from '../constructs/haproxy-router';
+import { BACKEND_HEADER, buildHaproxyConfig, ROOM_BACKEND_SUFFIX } from '../constructs/haproxy-router';
 import { type HttpMethod, resolveRoutes, ROUTES, routeRequest } from '../lib/model/routes';
 import { poolName, WORKER_TYPES, workerType } from '../lib/model/workers';
 import { configWith, find, findOne, render } from './helpers';
@@ -16,7 +16,17 @@ const CASES: [HttpMethod, string, string][] = [
   ['GET', `${C}/v3/events?from=s1`, 'sync'],
   ['GET', `${C}/v3/initialSync`, 'sync'],
   ['GET', `${C}/v3/rooms/!abc:example.org/initialSync`, 'sync'],
-  ['GET', `${C}/v3/rooms/!abc:example.org/messages?dir=b`, 'main'],
+  ['GET', `${C}/v3/rooms/!abc:example.org/messages?dir=b`, 'generic'],
+  ['POST', `${C}/unstable/org.matrix.simplified_msc3575/sync?pos=12&timeout=30000`, 'sync'],
+  ['GET', `${C}/unstable/sync`, 'sync'],
+  ['GET', `${C}/v1/room_summary/!abc:example.org`, 'generic'],
+  ['GET', `${C}/unstable/org.matrix.msc4143/rtc/transports`, 'generic'],
+  ['PUT', `${C}/v3/rooms/!abc:example.org/invite/txn3`, 'generic'],
+  ['PUT', `${C}/v3/createRoom/txn4`, 'generic'],
+  ['GET', `${C}/unstable/org.matrix.msc4140/delayed_events/syd_abc`, 'generic'],
+  ['POST', `${C}/unstable/org.matrix.msc4140/delayed_events/syd_abc/restart`, 'generic'],
+  ['POST', `${C}/unstable/org.matrix.msc4140/delayed_events/syd_abc/cancel`, 'main'],
+  ['GET', '/_matrix/federation/v1/openid/userinfo?access_token=x', 'federationReader'],
   ['PUT', `${C}/v3/rooms/!abc:example.org/send/m.room.message/txn1`, 'generic'],
   ['POST', `${C}/v3/createRoom`, 'generic'],
   ['GET', `${C}/v3/rooms/!abc:example.org/members`, 'generic'],
@@ -58,8 +68,9 @@ const CASES: [HttpMethod, string, string][] = [
   ['PUT', '/_matrix/federation/v2/send_join/!abc:example.org/$event', 'federationReader'],
   ['POST', '/_matrix/key/v2/query', 'federationReader'],
   ['GET', '/_matrix/federation/v1/version', 'federationReader'],
-  ['GET', '/_matrix/key/v2/server', 'main'],
-  ['POST', '/_matrix/federation/v1/user/keys/query', 'main'],
+  ['GET', '/_matrix/key/v2/server', 'federationReader'],
+  ['POST', '/_matrix/federation/v1/user/keys/query', 'federationReader'],
+  ['POST', '/_matrix/federation/v1/user/keys/claim', 'federationReader'],
   ['GET', '/_synapse/admin/v2/users/@alice:example.org', 'main'],
   ['GET', '/_synapse/admin/v1/rooms/!abc:example.org', 'generic'],
   ['POST', '/_synapse/admin/v1/register', 'main'],
@@ -118,7 +129,9 @@ describe('generated haproxy.cfg', () => {
     const rules = cfg.split('\n').filter((line) => line.trim().startsWith('use_backend'));
     const routes = resolveRoutes(config);
     expect(rules).toHaveLength(routes.length);
-    routes.forEach((route, index) => expect(rules[index]).toContain(`use_backend ${poolName(route.target)} `));
+    routes.forEach((route, index) =>
+      expect(rules[index]).toContain(`use_backend ${poolName(route.target)}${route.stickyByRoom ? ROOM_BACKEND_SUFFIX : ''} `),
+    );
     expect(cfg).toContain('default_backend synapse-main');
     expect(cfg).toMatch(/acl route_push_rules_read path_reg \^\/_matrix\/client/);
     expect(rules.find((line) => line.includes('route_push_rules_read'))).toContain('method_get');
@@ -137,10 +150,20 @@ describe('generated haproxy.cfg', () => {
     expect(cfg).toMatch(/use_backend synapse-initial-sync if route_sync !has_since/);
   });
 
-  test('sync is sticky by access token, federation by the client address from X-Forwarded-For', () => {
+  test('sync is sticky per user, pagination per room, federation by the client address from X-Forwarded-For', () => {
     const cfg = buildHaproxyConfig(configWith());
     const block = (name: string) => cfg.split(/^backend /m).find((text) => text.startsWith(`${name}\n`)) ?? '';
-    expect(block('synapse-sync')).toContain('balance hash var(txn.access_token)');
+    // docs/workers.md: hash the user part of the access token (syt_<base64 localpart>_...), so a user's
+    // devices and refreshed tokens stay on one sync process.
+    expect(block('synapse-sync')).toContain('balance hash var(txn.sync_user)');
+    expect(cfg).toContain('acl synapse_token var(txn.access_token) -m reg ^(Bearer.)?syt_[^_]+_');
+    expect(cfg).toContain('http-request set-var(txn.sync_user) var(txn.access_token),field(2,_) if synapse_token');
+    expect(cfg).toContain('http-request set-var(txn.sync_user) var(txn.access_token) unless synapse_token');
+    // /messages: every request for one room on one process (consistent hash of the room ID).
+    expect(cfg).toMatch(/use_backend synapse-generic-by-room if route_messages\n/);
+    expect(block('synapse-generic-by-room')).toContain('balance hash var(txn.room_id)');
+    expect(block('synapse-generic-by-room')).toContain('hash-type consistent');
+    expect(block('synapse-generic-by-room').match(/server synapse-generic-\d+ /g)).toHaveLength(4);
     expect(block('synapse-federation-reader')).toContain('balance hash var(txn.client_address)');
     expect(cfg).toContain('req.hdr(Authorization)');
     expect(cfg).toContain('url_param(access_token)');
@@ -150,7 +173,8 @@ describe('generated haproxy.cfg', () => {
   test('server lines match the configured pool sizes', () => {
     const cfg = haproxyConfig({ synapse: { workers: { sync: { count: 3 }, generic: { count: 6 } } } });
     expect(cfg.match(/server synapse-sync-\d+ /g)).toHaveLength(3);
-    expect(cfg.match(/server synapse-generic-\d+ /g)).toHaveLength(6);
+    // The generic pool and its by-room twin (pagination) list the same six processes.
+    expect(cfg.match(/server synapse-generic-\d+ /g)).toHaveLength(12);
   });
 
   const HAPROXY = '/usr/sbin/haproxy';

@@ -26,7 +26,18 @@ export interface RouteSpec {
   readonly methods?: readonly HttpMethod[];
   /** Sync requests without a `since` query parameter go to the initial-sync pool when it exists. */
   readonly initialSyncSplit?: boolean;
+  /**
+   * Balance by the room ID in the path (consistent hash) instead of the pool's own balance: every
+   * request for one room reaches the same process (docs/workers.md, pagination).
+   */
+  readonly stickyByRoom?: boolean;
 }
+
+/**
+ * Endpoints a generic worker could serve that the router deliberately leaves on main, with the reason.
+ * scripts/check_worker_routes.py fails on any other worker-servable endpoint that reaches main.
+ */
+export const MAIN_BY_CHOICE: readonly { readonly pattern: string; readonly reason: string }[] = [];
 
 const CLIENT = '^/_matrix/client';
 const V3 = '(r0|v3|unstable)';
@@ -48,10 +59,13 @@ export const ROUTES: readonly RouteSpec[] = [
   { id: 'media-admin-users', pattern: '^/_synapse/admin/v1/users/.*/media$', pools: ['mediaRepository'] },
 
   // Sync: sticky per user; initial syncs optionally isolated.
-  { id: 'sync', pattern: `${CLIENT}/(r0|v3)/sync$`, pools: ['sync'], initialSyncSplit: true },
-  { id: 'events', pattern: `${CLIENT}/(api/v1|r0|v3)/events$`, pools: ['sync'] },
-  { id: 'initial-sync', pattern: `${CLIENT}/(api/v1|r0|v3)/initialSync$`, pools: ['initialSync', 'sync'] },
-  { id: 'room-initial-sync', pattern: `${CLIENT}/(api/v1|r0|v3)/rooms/[^/]+/initialSync$`, pools: ['initialSync', 'sync'] },
+  { id: 'sync', pattern: `${CLIENT}/${V3}/sync$`, pools: ['sync'], initialSyncSplit: true },
+  // Simplified sliding sync (MSC4186, Element X): served by workers, sticky per user like /sync. It
+  // has no `since` (its position is `pos`), so it never goes to the initial-sync pool.
+  { id: 'sliding-sync', pattern: `${CLIENT}/unstable/org.matrix.simplified_msc3575/sync$`, pools: ['sync'] },
+  { id: 'events', pattern: `${CLIENT}/${V1V3}/events$`, pools: ['sync'] },
+  { id: 'initial-sync', pattern: `${CLIENT}/${V1V3}/initialSync$`, pools: ['initialSync', 'sync'] },
+  { id: 'room-initial-sync', pattern: `${CLIENT}/${V1V3}/rooms/[^/]+/initialSync$`, pools: ['initialSync', 'sync'] },
 
   // Stream writers: once a stream has a dedicated writer, its writes must reach that writer.
   { id: 'typing', pattern: `${CLIENT}/${V1V3}/rooms/.*/typing`, pools: ['typing'] },
@@ -91,11 +105,22 @@ export const ROUTES: readonly RouteSpec[] = [
   },
   { id: 'federation-user-devices', pattern: '^/_matrix/federation/v1/user/devices/', pools: ['federationReader'] },
   { id: 'federation-key-query', pattern: '^/_matrix/key/v2/query', pools: ['federationReader'] },
+  // Not in workers.md, but every process with a `federation` resource mounts KeyResource at /_matrix/key/v2
+  // (synapse/app/generic_worker.py): remote servers fetching our signing keys stay off main.
+  { id: 'federation-key-server', pattern: '^/_matrix/key/v2/server', pools: ['federationReader'] },
   { id: 'federation-hierarchy', pattern: '^/_matrix/federation/v1/hierarchy/', pools: ['federationReader'] },
   { id: 'federation-send', pattern: '^/_matrix/federation/v1/send/', pools: ['federationReader'] },
+  // Worker-servable in the pinned Synapse (generate_workers_map), not (yet) listed in docs/workers.md.
+  // E2EE with federated users: remote servers query and claim our users' keys.
+  { id: 'federation-user-keys', pattern: '^/_matrix/federation/v1/user/keys/(query|claim)$', pools: ['federationReader'] },
+  // OpenID userinfo: lk-jwt-service validates MatrixRTC (Element Call) OpenID tokens here.
+  { id: 'federation-openid-userinfo', pattern: '^/_matrix/federation/v1/openid/userinfo$', pools: ['federationReader'] },
+  { id: 'federation-room-complexity', pattern: '^/_matrix/federation/unstable/rooms/[^/]+/complexity$', pools: ['federationReader'] },
+  { id: 'federation-3pid-onbind', pattern: '^/_matrix/federation/v1/3pid/onbind$', pools: ['federationReader'] },
 
   // Client API on generic workers.
-  { id: 'create-room', pattern: `${CLIENT}/${V1V3}/createRoom$`, pools: ['generic'] },
+  // PUT .../createRoom/<txnId> is the idempotent form (generate_workers_map).
+  { id: 'create-room', pattern: `${CLIENT}/${V1V3}/createRoom(/[^/]*)?$`, pools: ['generic'] },
   { id: 'public-rooms', pattern: `${CLIENT}/${V1V3}/publicRooms$`, pools: ['generic'] },
   { id: 'joined-members', pattern: `${CLIENT}/${V1V3}/rooms/.*/joined_members$`, pools: ['generic'] },
   { id: 'context', pattern: `${CLIENT}/${V1V3}/rooms/.*/context/.*$`, pools: ['generic'] },
@@ -105,10 +130,17 @@ export const ROUTES: readonly RouteSpec[] = [
   { id: 'relations', pattern: `${CLIENT}/(v1|unstable)/rooms/.*/relations/`, pools: ['generic'] },
   { id: 'threads', pattern: `${CLIENT}/v1/rooms/.*/threads$`, pools: ['generic'] },
   { id: 'room-summary', pattern: `${CLIENT}/unstable/im.nheko.summary/summary/.*$`, pools: ['generic'] },
+  { id: 'room-summary-rooms', pattern: `${CLIENT}/unstable/im.nheko.summary/rooms/[^/]+/summary$`, pools: ['generic'] },
+  // MSC3266, stable since Synapse 1.153: room previews and Element Call look rooms up here.
+  { id: 'room-summary-v1', pattern: `${CLIENT}/v1/room_summary/.*$`, pools: ['generic'] },
+  { id: 'event-by-id', pattern: `${CLIENT}/${V1V3}/events/[^/]+$`, pools: ['generic'] },
+  { id: 'appservice-ping', pattern: `${CLIENT}/(v1|unstable)/appservice/[^/]+/ping$`, pools: ['generic'] },
+  // MSC4143 (MatrixRTC transports, Element Call): registered on workers when msc4143_enabled is set.
+  { id: 'rtc-transports', pattern: `${CLIENT}/unstable/org[.]matrix[.]msc4143/rtc/transports$`, pools: ['generic'] },
   { id: 'account-3pid', pattern: `${CLIENT}/${V3}/account/3pid$`, pools: ['generic'] },
   { id: 'whoami', pattern: `${CLIENT}/${V3}/account/whoami$`, pools: ['generic'] },
   { id: 'deactivate', pattern: `${CLIENT}/${V3}/account/deactivate$`, pools: ['generic'] },
-  { id: 'delete-devices', pattern: `${CLIENT}/(r0|v3)/delete_devices$`, pools: ['generic'] },
+  { id: 'delete-devices', pattern: `${CLIENT}/${V3}/delete_devices$`, pools: ['generic'] },
   { id: 'devices', pattern: `${CLIENT}/${V1V3}/devices(/|$)`, pools: ['generic'] },
   { id: 'versions', pattern: `${CLIENT}/versions$`, pools: ['generic'] },
   { id: 'turn-server', pattern: `${CLIENT}/${V1V3}/voip/turnServer$`, pools: ['generic'] },
@@ -136,7 +168,7 @@ export const ROUTES: readonly RouteSpec[] = [
   { id: 'register-available', pattern: `${CLIENT}/${V3}/register/available$`, pools: ['generic'] },
   {
     id: 'registration-token-validity',
-    pattern: `${CLIENT}/v1/register/m.login.registration_token/validity$`,
+    pattern: `${CLIENT}/(v1|unstable)/register/m.login.registration_token/validity$`,
     pools: ['generic'],
   },
   { id: 'password-policy', pattern: `${CLIENT}/${V3}/password_policy$`, pools: ['generic'] },
@@ -144,7 +176,8 @@ export const ROUTES: readonly RouteSpec[] = [
   { id: 'redact', pattern: `${CLIENT}/${V1V3}/rooms/.*/redact`, pools: ['generic'] },
   { id: 'send', pattern: `${CLIENT}/${V1V3}/rooms/.*/send`, pools: ['generic'] },
   { id: 'state-event', pattern: `${CLIENT}/${V1V3}/rooms/.*/state/`, pools: ['generic'] },
-  { id: 'membership', pattern: `${CLIENT}/${V1V3}/rooms/.*/(join|invite|leave|ban|unban|kick)$`, pools: ['generic'] },
+  // With an optional transaction ID (PUT, generate_workers_map).
+  { id: 'membership', pattern: `${CLIENT}/${V1V3}/rooms/.*/(join|invite|leave|ban|unban|kick)(/[^/]*)?$`, pools: ['generic'] },
   { id: 'join', pattern: `${CLIENT}/${V1V3}/join/`, pools: ['generic'] },
   { id: 'knock', pattern: `${CLIENT}/${V1V3}/knock/`, pools: ['generic'] },
   { id: 'profile', pattern: `${CLIENT}/${V1V3}/profile/`, pools: ['generic'] },
@@ -152,12 +185,16 @@ export const ROUTES: readonly RouteSpec[] = [
   { id: 'push-rules-read', pattern: `${CLIENT}/${V1V3}/pushrules/`, pools: ['generic'], methods: GET_ONLY },
   {
     id: 'delayed-events-read',
-    pattern: `${CLIENT}/unstable/org.matrix.msc4140/delayed_events`,
+    pattern: `${CLIENT}/unstable/org[.]matrix[.]msc4140/delayed_events(/[^/]+)?$`,
     pools: ['generic'],
     methods: GET_ONLY,
   },
-  // Pagination: all requests for one room must reach the same process: a single-server pool would be
-  // needed. They stay on main instead (docs/synapse-workers.md).
+  // Restart is the one delayed-event write a worker serves (Synapse 1.144); cancel/send/update stay on main.
+  { id: 'delayed-events-restart', pattern: `${CLIENT}/unstable/org[.]matrix[.]msc4140/delayed_events/[^/]+/restart$`, pools: ['generic'], methods: ['POST'] },
+  // Pagination: all requests for one room must reach the same process, so the router hashes the room ID
+  // (consistent hashing: a room moves only when the pool changes). Do not run the purge history admin
+  // API on a room while it is being paginated (docs/workers.md).
+  { id: 'messages', pattern: `${CLIENT}/${V1V3}/rooms/[^/]+/messages$`, pools: ['generic'], stickyByRoom: true },
 ];
 
 /** The pool a route resolves to in this config, or undefined when none of its pools has processes. */
