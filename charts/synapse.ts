@@ -172,6 +172,16 @@ function s3Env(platform: Platform): k8s.EnvVar[] {
   ];
 }
 
+/** The object store's CA Secret, mounted where boto3 runs (aws.conf names it as ca_bundle). */
+function objectStorageCaFiles(platform: Platform): PodFiles {
+  const ca = objectStorage(platform.config).ca;
+  if (!ca) return { volumes: [], mounts: [] };
+  return {
+    volumes: [{ name: 'object-storage-ca', secret: { secretName: ca.secret, defaultMode: 0o444, items: [{ key: ca.key, path: 'ca.crt' }] } }],
+    mounts: [{ name: 'object-storage-ca', mountPath: SYNAPSE_PATHS.objectStorageCaDir, readOnly: true }],
+  };
+}
+
 function synapseProbes(startupFailures: number): Pick<k8s.Container, 'livenessProbe' | 'readinessProbe' | 'startupProbe'> {
   return {
     startupProbe: httpProbe('/health', 'http', { periodSeconds: 5, failureThreshold: startupFailures }),
@@ -275,7 +285,12 @@ export class SynapseChart extends ComponentChart {
     const files = synapseFiles(platform, true);
     const replication = type.streams.length > 0;
     const mounts = [...files.mounts];
-    if (type.mediaStore) mounts.push({ name: MEDIA_VOLUME, mountPath: SYNAPSE_PATHS.dataDir });
+    const volumes = [...files.volumes];
+    if (type.mediaStore) {
+      const ca = objectStorageCaFiles(platform);
+      mounts.push({ name: MEDIA_VOLUME, mountPath: SYNAPSE_PATHS.dataDir }, ...ca.mounts);
+      volumes.push(...ca.volumes);
+    }
     service(this, `${type.id}-service`, {
       name,
       namespace: SYNAPSE_NAMESPACE,
@@ -326,7 +341,7 @@ export class SynapseChart extends ComponentChart {
           ...synapseProbes(60),
         }),
       ],
-      volumes: files.volumes,
+      volumes,
       ...(type.mediaStore
         ? {
             volumeClaimTemplates: [
@@ -420,6 +435,7 @@ export class SynapseChart extends ComponentChart {
                         { name: MEDIA_VOLUME, mountPath: SYNAPSE_PATHS.dataDir },
                         { name: 'runtime', mountPath: SYNAPSE_PATHS.runtimeDir, readOnly: true },
                         { name: 'tmp', mountPath: '/tmp' },
+                        ...objectStorageCaFiles(platform).mounts,
                       ],
                     }),
                   ],
@@ -430,6 +446,7 @@ export class SynapseChart extends ComponentChart {
                     postgresSecretVolume(),
                     { name: 'runtime', emptyDir: { medium: 'Memory', sizeLimit: k8s.Quantity.fromString('1Mi') } },
                     { name: 'tmp', emptyDir: { sizeLimit: k8s.Quantity.fromString('1Gi') } },
+                    ...objectStorageCaFiles(platform).volumes,
                   ],
                 },
               },

@@ -35,6 +35,13 @@ export const BACKEND_HEADER = 'X-Synapse-Backend';
 
 const MAIN_BACKEND = MAIN_NAME;
 
+/** Suffix of the backend that balances a pool by room ID (routes with stickyByRoom). */
+export const ROOM_BACKEND_SUFFIX = '-by-room';
+
+function backendName(route: ResolvedRoute): string {
+  return `${poolName(route.target)}${route.stickyByRoom ? ROOM_BACKEND_SUFFIX : ''}`;
+}
+
 function aclName(route: ResolvedRoute): string {
   return `route_${route.id.replace(/[^a-z0-9]/g, '_')}`;
 }
@@ -46,7 +53,7 @@ function methodAcl(method: HttpMethod): string {
 function balanceLines(type: WorkerType): string[] {
   switch (type.balance) {
     case 'access-token':
-      return ['balance hash var(txn.access_token)', 'hash-type consistent'];
+      return ['balance hash var(txn.sync_user)', 'hash-type consistent'];
     case 'client-address':
       return ['balance hash var(txn.client_address)', 'hash-type consistent'];
     default:
@@ -112,9 +119,17 @@ export function buildHaproxyConfig(config: PlatformConfig): string {
     // is the address the edge saw, the one inbound federation is balanced by.
     '    http-request set-var(txn.client_address) req.hdr_ip(X-Forwarded-For,-1) if { req.hdr(X-Forwarded-For) -m found }',
     '    http-request set-var(txn.client_address) src unless { var(txn.client_address) -m found }',
-    // Sync stickiness: the access token identifies the user's session (header first, then query parameter).
+    // Sync stickiness per user (docs/workers.md: "extracting username part from the users access token").
+    // Synapse tokens are syt_<base64 localpart>_<random>_<crc>: hashing the localpart keeps all of a
+    // user's devices, and a device across refresh-token rotations (every 5 minutes for Element X), on
+    // one sync process. Other tokens (MAS, appservices) are hashed whole. Header first, then query parameter.
     '    http-request set-var(txn.access_token) req.hdr(Authorization) if { req.hdr(Authorization) -m found }',
     '    http-request set-var(txn.access_token) url_param(access_token) unless { var(txn.access_token) -m found }',
+    '    acl synapse_token var(txn.access_token) -m reg ^(Bearer.)?syt_[^_]+_',
+    '    http-request set-var(txn.sync_user) var(txn.access_token),field(2,_) if synapse_token',
+    '    http-request set-var(txn.sync_user) var(txn.access_token) unless synapse_token',
+    // Pagination stickiness: the room ID path segment (decoded, so encoded and raw forms agree).
+    '    http-request set-var(txn.room_id) path,url_dec,regsub(^.*/rooms/,),regsub(/.*$,)',
     '    acl has_since url_param(since) -m found',
     ...methods.map((method) => `    acl ${methodAcl(method)} method ${method}`),
     ...routes.map((route) => `    acl ${aclName(route)} path_reg ${route.pattern}`),
@@ -124,7 +139,7 @@ export function buildHaproxyConfig(config: PlatformConfig): string {
     if (route.initialSyncTarget) {
       lines.push(`    use_backend ${poolName(route.initialSyncTarget)} if ${aclName(route)}${methodCondition} !has_since`);
     }
-    lines.push(`    use_backend ${poolName(route.target)} if ${aclName(route)}${methodCondition}`);
+    lines.push(`    use_backend ${backendName(route)} if ${aclName(route)}${methodCondition}`);
   }
   lines.push(`    default_backend ${MAIN_BACKEND}`, '');
   lines.push(
@@ -132,10 +147,16 @@ export function buildHaproxyConfig(config: PlatformConfig): string {
       { name: MAIN_NAME, host: `${MAIN_NAME}.${SYNAPSE_NAMESPACE}.svc.cluster.local` },
     ]),
   );
-  const routedPools = new Set(routes.flatMap((route) => [route.target.id, ...(route.initialSyncTarget ? [route.initialSyncTarget.id] : [])]));
-  for (const type of activeWorkerTypes(config).filter((candidate) => routedPools.has(candidate.id))) {
+  const routedPools = new Set(
+    routes.filter((route) => !route.stickyByRoom).flatMap((route) => [route.target.id, ...(route.initialSyncTarget ? [route.initialSyncTarget.id] : [])]),
+  );
+  const roomPools = new Set(routes.filter((route) => route.stickyByRoom).map((route) => route.target.id));
+  for (const type of activeWorkerTypes(config)) {
     const servers = processesOf(config, type).map((process) => ({ name: process.podName, host: process.host }));
-    lines.push(...backend(poolName(type), type.pool, balanceLines(type), servers));
+    if (routedPools.has(type.id)) lines.push(...backend(poolName(type), type.pool, balanceLines(type), servers));
+    if (roomPools.has(type.id)) {
+      lines.push(...backend(`${poolName(type)}${ROOM_BACKEND_SUFFIX}`, type.pool, ['balance hash var(txn.room_id)', 'hash-type consistent'], servers));
+    }
   }
   return lines.join('\n');
 }

@@ -1,12 +1,20 @@
 #!/usr/bin/env bash
 # Checks the generated Synapse configuration with the real matrix-synapse from PyPI (the version the
-# image is built from, lib/versions.ts SYNAPSE_VERSION): `python -m synapse.config -c homeserver.yaml
-# [-c <worker>.yaml]` must report "Config parses OK!" for main and for every worker type.
+# image is built from, lib/versions.ts SYNAPSE_VERSION):
+# 1. `python -m synapse.config read media.can_load_media_repo -c homeserver.yaml [-c <worker>.yaml]`
+#    must report "Config parses OK!" for main and for every worker type, and the media repository
+#    must be loaded exactly on the processes with a `media` listener (Synapse silently ignores a
+#    media listener where the repository is disabled).
+# 2. scripts/check_worker_routes.py compares the router's table (haproxy.cfg) with the endpoints the
+#    pinned Synapse registers on main and on a generic worker (generate_workers_map's enumeration).
 #
 # Usage: scripts/check-synapse-config.sh [--all] [DIST_DIR]
 #   --all      check every worker file, not one per worker type
 #   DIST_DIR   synthesized output (default: dist)
 # Env: SYNAPSE_CHECK_VENV (default .tmp/synapse-check-venv) is created on first use and reused.
+#      SYNAPSE_CHECK_PLANT=config|media|route plants a known defect into the extracted files, to prove
+#      that the check fails on it (config: a stream writer missing from instance_map; media: the media
+#      worker loses enable_media_repo; route: PUT push rules sent to a generic worker).
 #
 # The ConfigMaps name paths inside the pods. They are rewritten into a temporary directory:
 #   /config/          -> $WORK/config/          (homeserver.yaml, log.yaml, aws.conf)
@@ -45,7 +53,7 @@ trap 'rm -rf "$WORK"' EXIT
 import pathlib, re, sys, yaml
 
 dist, work = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2])
-wanted = {"synapse-config": work / "config", "synapse-workers": work / "worker-config"}
+wanted = {"synapse-config": work / "config", "synapse-workers": work / "worker-config", "synapse-router-config": work / "router"}
 found = {}
 for path in sorted(dist.rglob("*.yaml")):
     for doc in yaml.safe_load_all(path.read_text()):
@@ -59,7 +67,8 @@ in_pod = re.compile(r"(?<=[:-] )/(worker-config|config|secrets|run/synapse|data|
 for name, target in wanted.items():
     target.mkdir(parents=True, exist_ok=True)
     for key, text in found[name].items():
-        text = in_pod.sub(lambda match: f"{work}/{match.group(1)}/", text)
+        if name != "synapse-router-config":
+            text = in_pod.sub(lambda match: f"{work}/{match.group(1)}/", text)
         (target / key).write_text(text)
 PY
 
@@ -74,25 +83,53 @@ done
 echo "*:5432:synapse:synapse:fake" > "$WORK/run/synapse/pgpass"
 chmod 0600 "$WORK/run/synapse/pgpass"
 
+case "${SYNAPSE_CHECK_PLANT:-}" in
+  "") ;;
+  config) printf 'stream_writers:\n  typing: [not-in-instance-map]\n' >> "$WORK/config/homeserver.yaml" ;;
+  media) sed -i '/^enable_media_repo: true$/d' "$WORK"/worker-config/synapse-media-*.yaml ;;
+  route) sed -i 's/^\(    use_backend synapse-generic if route_push_rules_read\) method_get$/\1/' "$WORK/router/haproxy.cfg" ;;
+  *) echo "unknown SYNAPSE_CHECK_PLANT=$SYNAPSE_CHECK_PLANT" >&2; exit 2 ;;
+esac
+
+# check LABEL LAST_CONFIG_FILE -c FILE...: parses the process config and compares where Synapse loads
+# the media repository with whether the process has a `media` listener.
 check() {
-  local label="$1"; shift
-  local output
-  if output="$(cd "$WORK" && "$PY" -m synapse.config "$@" 2>&1)" && grep -q "Config parses OK" <<<"$output"; then
-    echo "ok   $label"
+  local label="$1" last="$2"; shift 2
+  local output expected loaded
+  expected=False
+  if grep -qE '^ *- media$' "$last"; then expected=True; fi
+  if output="$(cd "$WORK" && "$PY" -m synapse.config read media.can_load_media_repo "$@" 2>&1)" && grep -q "Config parses OK" <<<"$output"; then
+    loaded="$(sed -n 's/^media.can_load_media_repo: //p' <<<"$output")"
+    if [[ "$loaded" == "$expected" ]]; then
+      echo "ok   $label (media repository: $loaded)"
+    else
+      echo "FAIL $label: media repository loaded: $loaded, media listener: $expected"; FAILED=1
+    fi
   else
     echo "FAIL $label"; echo "$output" | tail -20; FAILED=1
   fi
 }
 
 FAILED=0
-check "main" -c "$WORK/config/homeserver.yaml"
+check "main" "$WORK/config/homeserver.yaml" -c "$WORK/config/homeserver.yaml"
 declare -A seen=()
 for file in "$WORK"/worker-config/*.yaml; do
   name="$(basename "$file" .yaml)"
   type="${name%-*}"
   if [[ $ALL -eq 0 && -n "${seen[$type]:-}" ]]; then continue; fi
   seen[$type]=1
-  check "$name" -c "$WORK/config/homeserver.yaml" -c "$file"
+  check "$name" "$file" -c "$WORK/config/homeserver.yaml" -c "$file"
 done
+echo "checked main and ${#seen[@]} worker types"
+
+# The router's table against the endpoints Synapse registers (needs the MAIN_BY_CHOICE list from the model).
+(cd "$ROOT" && npx --no-install tsx -e \
+  'import { MAIN_BY_CHOICE } from "./lib/model/routes"; console.log(JSON.stringify(MAIN_BY_CHOICE));') > "$WORK/main-by-choice.json"
+if ! (cd "$WORK" && "$PY" "$ROOT/scripts/check_worker_routes.py" "$WORK/config/homeserver.yaml" "$WORK/router/haproxy.cfg" \
+  "$WORK/main-by-choice.json" 2> "$WORK/routes.stderr"); then
+  grep -v "already registered" "$WORK/routes.stderr" | tail -20 || true
+  FAILED=1
+fi
+
 if [[ $FAILED -ne 0 ]]; then echo "synapse config check failed" >&2; exit 1; fi
 echo "synapse config check passed (matrix-synapse $SYNAPSE_VERSION)"

@@ -1,10 +1,13 @@
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
 import * as yaml from 'js-yaml';
+import { parseBytes } from '../lib/model/capacity';
 import { buildPlatform } from '../lib/model';
 import { resolveRoutes } from '../lib/model/routes';
 import { buildHomeserverConfig, buildWorkerConfigs, SYNAPSE_PATHS } from '../lib/model/synapse-config';
 import { activeWorkerTypes, poolName, synapseProcesses, totalDatabaseConnections, WORKER_TYPES } from '../lib/model/workers';
 import type { KubeObject } from '../lib/synth';
-import { configWith, find, findOne, render } from './helpers';
+import { configWith, find, findOne, render, ROOT } from './helpers';
 
 type Any = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -47,6 +50,31 @@ describe.each(VARIANTS)('Synapse invariants (%s)', (_name, overrides) => {
       expect(worker.worker_listeners.some((listener: Any) => listener.resources?.[0]?.names.includes('replication'))).toBe(true);
     }
     expect(homeserver.stream_writers.events).toHaveLength(config.synapse.workers.eventPersister.count);
+  });
+
+  test('media workers write quarantined_media_changes (Synapse >= 1.152: quarantine APIs fail elsewhere)', () => {
+    const media = Object.keys(workerFiles).filter((file) => file.startsWith('synapse-media-')).map((file) => file.replace(/\.yaml$/, ''));
+    expect(media).toHaveLength(config.synapse.workers.mediaRepository.count);
+    expect(homeserver.stream_writers.quarantined_media_changes).toEqual(media);
+    for (const name of media) expect(homeserver.instance_map[name]).toEqual(expect.objectContaining({ port: 9093 }));
+  });
+
+  test('caches: every process sized from its own memory limit, autotuning below the limit', () => {
+    const processes = synapseProcesses(config);
+    for (const process of processes) {
+      const caches = process.type ? (yaml.load(workerFiles[`${process.instanceName}.yaml`]) as Any).caches : homeserver.caches;
+      const limit = parseBytes(process.resources.limits.memory);
+      const mib = (value: string) => Number(value.replace(/M$/, '')) * 2 ** 20;
+      expect(caches.global_factor).toBeGreaterThanOrEqual(1);
+      expect(Object.keys(caches.cache_autotuning).sort()).toEqual(['max_cache_memory_usage', 'min_cache_ttl', 'target_cache_memory_usage']);
+      expect(mib(caches.cache_autotuning.max_cache_memory_usage)).toBeLessThan(limit);
+      expect(mib(caches.cache_autotuning.target_cache_memory_usage)).toBeLessThan(mib(caches.cache_autotuning.max_cache_memory_usage));
+    }
+  });
+
+  test('application services are notified from the background worker, not main', () => {
+    expect(homeserver.notify_appservices_from_worker).toBe(homeserver.run_background_tasks_on);
+    expect(homeserver.notify_appservices_from_worker).toBe('synapse-background-0');
   });
 
   test('every process has a metrics listener and a unique worker_name matching its file', () => {
@@ -114,6 +142,52 @@ describe.each(VARIANTS)('Synapse invariants (%s)', (_name, overrides) => {
 });
 
 describe('Synapse config edge cases', () => {
+  test('turn_uris always name the TURN port, also a non-default one', () => {
+    const uris = (overrides: Record<string, unknown>) => {
+      const { objects } = render(overrides);
+      return (yaml.load(configMapData(objects, 'synapse-config')['homeserver.yaml']) as Any).turn_uris as string[];
+    };
+    expect(uris({}).filter((uri) => uri.startsWith('turn:'))).toEqual([
+      'turn:203.0.113.17:3478?transport=udp',
+      'turn:203.0.113.17:3478?transport=tcp',
+      'turn:203.0.113.18:3478?transport=udp',
+      'turn:203.0.113.18:3478?transport=tcp',
+    ]);
+    const other = uris({ calls: { coturn: { listeningPort: 3479, tlsListeningPort: 5350 } } });
+    expect(other.filter((uri) => uri.startsWith('turn:')).every((uri) => uri.includes(':3479?transport='))).toBe(true);
+    expect(other).toContain('turns:turn.example.org:5350?transport=tcp');
+  });
+
+  test.each([
+    ['minio (private CA)', {}, true],
+    ['external (public CA)', { objectStorage: { provider: 'external', external: { endpoint: 'https://s3.example.net' } } }, false],
+  ])('S3 clients trust the object store CA: %s', (_name, overrides, privateCa) => {
+    const { objects } = render(overrides);
+    const awsConf = configMapData(objects, 'synapse-config')['aws.conf'];
+    expect(awsConf.includes(`ca_bundle = ${SYNAPSE_PATHS.objectStorageCa}`)).toBe(privateCa);
+    const media = (findOne(objects, 'StatefulSet', 'synapse-media', 'matrix') as Any).spec.template.spec;
+    const job = (find(objects, 'CronJob', undefined, 'matrix')[0] as Any).spec.jobTemplate.spec.template.spec;
+    for (const pod of [media, job]) {
+      const mounted = pod.containers[0].volumeMounts.some((mount: Any) => mount.mountPath === SYNAPSE_PATHS.objectStorageCaDir);
+      expect(mounted).toBe(privateCa);
+      if (privateCa) expect(pod.volumes.find((volume: Any) => volume.name === 'object-storage-ca').secret.secretName).toBe('object-storage-ca');
+    }
+  });
+
+  test('cache sizes follow a per-pool memory override', () => {
+    const resources = { requests: { cpu: '1', memory: '4Gi' }, limits: { cpu: '2', memory: '10Gi' } };
+    const platform = buildPlatform(configWith({ synapse: { workers: { sync: { count: 1, resources } } } }));
+    const sync = buildWorkerConfigs(platform).get('synapse-sync-0.yaml') as Any;
+    expect(sync.caches.global_factor).toBe(5);
+    expect(sync.caches.cache_autotuning.max_cache_memory_usage).toBe('7168M');
+  });
+
+  test('the Synapse image preloads jemalloc (cache_autotuning reads jemalloc statistics; the pods bypass start.py)', () => {
+    const dockerfile = readFileSync(path.join(ROOT, 'images/synapse/Dockerfile'), 'utf8');
+    expect(dockerfile).toMatch(/^ENV LD_PRELOAD=\/usr\/local\/lib\/libjemalloc\.so\.2$/m);
+    expect(dockerfile).toContain('ln -s "/usr/lib/$(uname -m)-linux-gnu/libjemalloc.so.2" /usr/local/lib/libjemalloc.so.2');
+  });
+
   test('single-writer streams reject more than one writer', () => {
     expect(() => configWith({ synapse: { workers: { typing: { count: 2 } } } })).toThrow(/typing/);
     expect(() => configWith({ synapse: { workers: { presence: { count: 2 } } } })).toThrow(/presence/);

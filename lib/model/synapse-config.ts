@@ -1,4 +1,6 @@
 import type { Platform } from '.';
+import type { Resources } from '../config/primitives';
+import { parseBytes } from './capacity';
 import { objectStorage, POSTGRES, SYNAPSE_REDIS_PROXY } from './endpoints';
 import {
   activeWorkerTypes,
@@ -29,6 +31,9 @@ export const SYNAPSE_PATHS = {
   homeserver: '/config/homeserver.yaml',
   logConfig: '/config/log.yaml',
   awsConfig: '/config/aws.conf',
+  /** The object store's private CA (objectStorage(config).ca), on media workers and the upload job. */
+  objectStorageCaDir: '/secrets/object-storage-ca',
+  objectStorageCa: '/secrets/object-storage-ca/ca.crt',
   /** Not under /config: a mount inside a ConfigMap mount would need a directory in a read-only volume. */
   workersDir: '/worker-config',
   secretsDir: '/secrets/synapse',
@@ -83,10 +88,11 @@ export function callsHomeserverSettings(platform: Platform): HomeserverFragment 
   const { config, hosts } = platform;
   const coturn = config.calls.coturn;
   if (!config.calls.enabled || !coturn) return {};
-  const listeningPort = coturn.listeningPort === 3478 ? '' : `:${coturn.listeningPort}`;
+  // The port is always explicit: clients default to 3478 only when it is missing, and any other
+  // calls.coturn.listeningPort must reach them.
   const turnUris = coturn.nodes.flatMap((node) => [
-    `turn:${bracketIpv6(node.externalIp)}${listeningPort}?transport=udp`,
-    `turn:${bracketIpv6(node.externalIp)}${listeningPort}?transport=tcp`,
+    `turn:${bracketIpv6(node.externalIp)}:${coturn.listeningPort}?transport=udp`,
+    `turn:${bracketIpv6(node.externalIp)}:${coturn.listeningPort}?transport=tcp`,
   ]);
   turnUris.push(`turns:${hosts.turn}:${coturn.tlsListeningPort}?transport=tcp`);
   return {
@@ -101,6 +107,34 @@ export function callsHomeserverSettings(platform: Platform): HomeserverFragment 
 /** MatrixRTC (Element Call) settings: owned by the calls contributor. */
 export function matrixRtcSettings(_platform: Platform): HomeserverFragment {
   return {};
+}
+
+const MiB = 2 ** 20;
+
+/**
+ * Cache settings of one process, derived from its memory limit (the sizing table or the per-pool
+ * override). Synapse's default (global_factor 0.5, no memory bound) is sized for small servers; at
+ * 20k users the event, state and membership caches decide how much reaches PostgreSQL. The factor
+ * grows with the memory a process has (0.5 per GiB of limit, between 1 and 8) and cache_autotuning
+ * bounds it: cache eviction starts when the jemalloc heap of the whole process passes 70 % of the
+ * limit and continues down to 55 %, leaving room for request buffers and sync responses below the
+ * OOM kill. Autotuning reads jemalloc statistics: the project image preloads jemalloc
+ * (images/synapse/Dockerfile), which the upstream image only does in its start.py.
+ */
+export function cacheSettings(resources: Resources): YamlObject {
+  const limit = parseBytes(resources.limits.memory);
+  const mebibytes = (fraction: number) => `${Math.floor((limit * fraction) / MiB)}M`;
+  const globalFactor = Math.min(8, Math.max(1, Math.round((limit / 2 ** 30) * 0.5 * 10) / 10));
+  return {
+    global_factor: globalFactor,
+    expire_caches: true,
+    cache_entry_ttl: '30m',
+    cache_autotuning: {
+      max_cache_memory_usage: mebibytes(0.7),
+      target_cache_memory_usage: mebibytes(0.55),
+      min_cache_ttl: '5m',
+    },
+  };
 }
 
 function databaseSection(cpMax: number): YamlObject {
@@ -169,9 +203,8 @@ function streamWriters(platform: Platform): YamlObject {
 function duties(platform: Platform): YamlObject {
   const result: Partial<Record<Duty, string | string[]>> = {};
   for (const type of activeWorkerTypes(platform.config)) {
-    if (!type.duty) continue;
     const names = processesOf(platform.config, type).map((process) => process.instanceName);
-    result[type.duty] = type.dutyIsSingle ? names[0] : names;
+    for (const duty of type.duties ?? []) result[duty] = type.dutyIsSingle ? names[0] : names;
   }
   return result;
 }
@@ -211,6 +244,8 @@ export function buildHomeserverConfig(platform: Platform, extraFragments: Homese
     listeners: [httpListener(['client', 'federation']), replicationListener, metricsListener],
     enable_metrics: true,
     database: databaseSection(main.cpMax),
+    // Main's caches; every worker file replaces `caches` with its own (the merge is per top-level key).
+    caches: cacheSettings(main.resources),
     redis: {
       enabled: true,
       host: SYNAPSE_REDIS_PROXY.host,
@@ -249,6 +284,7 @@ export function buildWorkerConfig(process: SynapseProcess): YamlObject {
     worker_name: process.instanceName,
     worker_listeners: listeners,
     worker_log_config: SYNAPSE_PATHS.logConfig,
+    caches: cacheSettings(process.resources),
     ...type.workerSettings,
   };
 }
@@ -302,6 +338,9 @@ export function buildAwsConfig(platform: Platform): string {
     'request_checksum_calculation = when_required',
     'response_checksum_validation = when_required',
   ];
+  // A private CA (the in-cluster MinIO tenant): without it every S3 call of the storage provider and of
+  // s3_media_upload fails certificate verification.
+  if (storage.ca) lines.push(`ca_bundle = ${SYNAPSE_PATHS.objectStorageCa}`);
   if (storage.forcePathStyle) lines.push('s3 =', '    addressing_style = path');
   return `${lines.join('\n')}\n`;
 }

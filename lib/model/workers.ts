@@ -29,7 +29,7 @@ export const SYNAPSE_PORTS = {
 export const SYNAPSE_NAMESPACE = NAMESPACES.matrix.name;
 
 /** Streams whose writers can be moved off main (the subset this platform uses). */
-export type StreamName = 'events' | 'typing' | 'to_device' | 'account_data' | 'receipts' | 'presence';
+export type StreamName = 'events' | 'typing' | 'to_device' | 'account_data' | 'receipts' | 'presence' | 'quarantined_media_changes';
 
 /** Listener resource names (synapse/config/server.py KNOWN_RESOURCES). */
 export type ListenerResource = 'client' | 'federation' | 'media' | 'health';
@@ -50,6 +50,7 @@ export type Duty =
   | 'pusher_instances'
   | 'run_background_tasks_on'
   | 'update_user_directory_from_worker'
+  | 'notify_appservices_from_worker'
   | 'media_instance_running_background_jobs';
 
 export interface WorkerType {
@@ -70,8 +71,8 @@ export interface WorkerType {
    * domain instead of several (docs/synapse-workers.md).
    */
   readonly singleWriter?: boolean;
-  readonly duty?: Duty;
-  /** True when the duty takes a single instance name rather than a list. */
+  readonly duties?: readonly Duty[];
+  /** True when the duties take a single instance name rather than a list. */
   readonly dutyIsSingle?: boolean;
   /** Settings in this type's worker files that override the shared homeserver.yaml. */
   readonly workerSettings?: Readonly<Record<string, unknown>>;
@@ -140,7 +141,7 @@ export const WORKER_TYPES: readonly WorkerType[] = [
     description: 'Outbound federation; main stops sending once federation_sender_instances is set.',
     httpResources: ['health'],
     streams: [],
-    duty: 'federation_sender_instances',
+    duties: ['federation_sender_instances'],
     balance: 'roundrobin',
     sizing: size('1', '2Gi', '2', '4Gi'),
   },
@@ -158,8 +159,12 @@ export const WORKER_TYPES: readonly WorkerType[] = [
     pool: 'media',
     description: 'Media upload, download and thumbnails, backed by S3 (synapse-s3-storage-provider).',
     httpResources: ['media'],
-    streams: [],
-    duty: 'media_instance_running_background_jobs',
+    // The quarantine admin APIs are registered only where the media repository runs, and write the
+    // quarantined_media_changes stream: since Synapse 1.152 a process that is not one of its writers
+    // fails them (an assertion in RoomStore). docs/upgrade.md: "Workers which quarantine media must be
+    // stream writers".
+    streams: ['quarantined_media_changes'],
+    duties: ['media_instance_running_background_jobs'],
     dutyIsSingle: true,
     // homeserver.yaml sets enable_media_repo: false so main and other workers do not load it.
     workerSettings: { enable_media_repo: true },
@@ -173,18 +178,19 @@ export const WORKER_TYPES: readonly WorkerType[] = [
     description: 'Push notifications to push gateways.',
     httpResources: ['health'],
     streams: [],
-    duty: 'pusher_instances',
+    duties: ['pusher_instances'],
     balance: 'roundrobin',
     sizing: size('500m', '1Gi', '1', '2Gi'),
   },
   {
     id: 'background',
     pool: 'background',
-    description: 'Periodic and replication-triggered background tasks, off main.',
+    description: 'Periodic and replication-triggered background tasks and application-service notifications, off main.',
     httpResources: ['health'],
     streams: [],
     maxCount: 1,
-    duty: 'run_background_tasks_on',
+    // Application-service notifications (bridges, the MatrixRTC authorisation service) off main too.
+    duties: ['run_background_tasks_on', 'notify_appservices_from_worker'],
     dutyIsSingle: true,
     singleWriter: true,
     balance: 'roundrobin',
@@ -197,7 +203,7 @@ export const WORKER_TYPES: readonly WorkerType[] = [
     httpResources: ['client'],
     streams: [],
     maxCount: 1,
-    duty: 'update_user_directory_from_worker',
+    duties: ['update_user_directory_from_worker'],
     dutyIsSingle: true,
     singleWriter: true,
     balance: 'roundrobin',
