@@ -221,6 +221,9 @@ class Pod:
         return pattern.sub(lambda m: str(self.mounts[m.group(1)]), text)
 
     def rewrite(self, text: str) -> str:
+        s3 = self.stack.state.get("s3")
+        if s3:  # the MinIO endpoint (https, port 443) becomes SeaweedFS's plain-HTTP endpoint
+            text = text.replace(s3["original_endpoint"], s3["endpoint"])
         return self.rewrite_paths(self.stack.addresses.rewrite(text))
 
     # Volumes ---------------------------------------------------------------------------------------
@@ -229,16 +232,16 @@ class Pod:
         volumes = {v["name"]: v for v in self.spec.get("volumes", [])}
         for container in containers:
             for mount in container.get("volumeMounts", []):
-                self.mounts[mount["mountPath"]] = self.root / "volumes" / mount["name"]
+                self.mounts[mount["mountPath"]] = self.claimed_dir(volumes.get(mount["name"])) or self.root / "volumes" / mount["name"]
         marker = self.root / ".prepared"
         if marker.exists():
             return
         names = sorted({m["name"] for c in containers for m in c.get("volumeMounts", [])})
         for name in names:
-            target = self.root / "volumes" / name
-            target.mkdir(parents=True, exist_ok=True)
             volume = volumes.get(name)
-            if volume is None:  # volumeClaimTemplate: a per-pod persistent directory
+            target = self.claimed_dir(volume) or self.root / "volumes" / name
+            target.mkdir(parents=True, exist_ok=True)
+            if volume is None or "persistentVolumeClaim" in volume:  # volumeClaimTemplate: a per-pod persistent directory
                 continue
             if "configMap" in volume:
                 data = self.stack.dist.config_map(volume["configMap"]["name"], self.namespace)
@@ -259,6 +262,16 @@ class Pod:
                     (target / path).write_text(value)
                     os.chmod(target / path, 0o600)
         marker.write_text("")
+
+    def claimed_dir(self, volume: dict | None) -> Path | None:
+        """A PersistentVolumeClaim `<template>-<pod>` of a StatefulSet: that pod's volume directory (the same data)."""
+        if not volume or "persistentVolumeClaim" not in volume:
+            return None
+        claim = volume["persistentVolumeClaim"]["claimName"]
+        for pod_dir in sorted((self.stack.work / "pods").iterdir()):
+            if claim.endswith("-" + pod_dir.name):
+                return pod_dir / "volumes" / claim[: -len(pod_dir.name) - 1]
+        raise SystemExit(f"error: claim {claim} of {self.name} belongs to no started pod")
 
     # Environment and command ---------------------------------------------------------------------
     def env(self, container: dict) -> dict[str, str]:
@@ -324,6 +337,10 @@ class Stack:
         elif name == "object-storage-credentials":
             value = {"AWS_ACCESS_KEY_ID": self._shared("s3-id", lambda: "it" + secrets.token_hex(8)),
                      "AWS_SECRET_ACCESS_KEY": self._shared("s3-secret", token)}
+        elif name == "object-storage-ca":  # the local S3 server speaks plain HTTP; a valid throw-away CA keeps boto3's ca_bundle loadable
+            pem = subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                                  "-subj", "/CN=matrix-it-ca", "-days", "1", "-keyout", "/dev/null"], capture_output=True, text=True, check=True).stdout
+            value = {"ca.crt": pem}
         elif name.endswith("-app"):  # CNPG `<cluster>-app` Secret: username, password and a pgpass line
             password = self._shared("pg", token)
             cluster = name[: -len("-app")]
@@ -391,7 +408,7 @@ class Stack:
                                        "-volume.max=0", "-volume.port=18080", "-master.port=19334", "-filer.port=18889"],
                          {}, data)
         endpoint = f"http://{ip}:{S3_PORT}"
-        self.state["s3"] = {"endpoint": endpoint, "host": host, "bucket": storage["bucket"], "region": storage.get("region_name", "us-east-1"),
+        self.state["s3"] = {"endpoint": endpoint, "original_endpoint": storage["endpoint_url"], "host": host, "bucket": storage["bucket"], "region": storage.get("region_name", "us-east-1"),
                             "access_key": creds["AWS_ACCESS_KEY_ID"], "secret_key": creds["AWS_SECRET_ACCESS_KEY"]}
 
     def create_bucket(self) -> None:
@@ -501,6 +518,33 @@ class Stack:
         self.state["secrets"] = {"registration_shared_secret_file": str(self.work / "pods" / "main" / "volumes" / "secrets" / "registration_shared_secret"),
                                  "turn": self._secrets.get("__shared__", {}).get("turn")}
         (self.work / "stack.json").write_text(json.dumps(self.state, indent=1))
+        secrets_file = self.work / "secrets.json"
+        secrets_file.write_text(json.dumps(self._secrets))
+        os.chmod(secrets_file, 0o600)
+
+    @classmethod
+    def load(cls, work: Path) -> "Stack":
+        """The running stack as `up` left it: same addresses, secrets and process table."""
+        state = json.loads((work / "stack.json").read_text())
+        stack = cls(work, Path(state["dist"]))
+        stack.state = state
+        stack.addresses.table = state["addresses"]
+        stack._secrets = json.loads((work / "secrets.json").read_text())
+        stack.procs.specs = state["specs"]
+        return stack
+
+    def run_job(self, cronjob: str) -> subprocess.CompletedProcess:
+        """Runs one Job of a CronJob now, like `kubectl create job --from=cronjob/<name>`."""
+        workload = self.dist.find("CronJob", cronjob)
+        pod = Pod(self, workload, f"{cronjob}-manual-{int(time.time())}", None)
+        container = pod.spec["containers"][0]
+        pod.prepare([*pod.spec.get("initContainers", []), container])
+        pod.run_init_containers()
+        env = pod.env(container)
+        argv = pod.command(container, env)
+        cwd = pod.root / "cwd"
+        cwd.mkdir(exist_ok=True)
+        return subprocess.run(argv, env={"PATH": f"{VENV_BIN}:{os.environ['PATH']}", **env}, cwd=cwd, capture_output=True, text=True, timeout=300)
 
 
 def default_processes(dist: Dist) -> list[str]:
