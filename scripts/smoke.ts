@@ -3,6 +3,7 @@
  *
  *   npm run smoke -- --url https://matrix.example.org --server-name example.org \
  *     --registration-secret-file ./registration_shared_secret [--well-known-url URL] [--skip lk-jwt,...]
+ *     [--forwarded-for ADDR]   (tests only: a client address for a router that has no edge in front)
  *
  * Registers a throw-away user with the registration shared secret (the admin register nonce + HMAC
  * flow), logs in, creates a room, sends and syncs, uploads and downloads media, fetches TURN
@@ -20,6 +21,8 @@ interface Options {
   wellKnownUrl: string;
   skip: Set<string>;
   timeoutMs: number;
+  /** X-Forwarded-For to send: only for testing against a router without an edge in front (per-address rate limits). */
+  forwardedFor?: string;
 }
 
 export const STEPS = [
@@ -47,7 +50,7 @@ function parseArgs(argv: string[]): Options {
   const serverName = value('--server-name');
   const secretFile = value('--registration-secret-file');
   if (!url || !serverName || !secretFile) {
-    console.error('usage: npm run smoke -- --url <client base URL> --server-name <name> --registration-secret-file <file> [--well-known-url URL] [--skip step,...] [--timeout-ms N]');
+    console.error('usage: npm run smoke -- --url <client base URL> --server-name <name> --registration-secret-file <file> [--well-known-url URL] [--skip step,...] [--timeout-ms N] [--forwarded-for ADDR]');
     console.error(`steps: ${STEPS.join(', ')}`);
     process.exit(2);
   }
@@ -65,6 +68,7 @@ function parseArgs(argv: string[]): Options {
     wellKnownUrl: value('--well-known-url') ?? `https://${serverName}/.well-known/matrix/client`,
     skip,
     timeoutMs: Number(value('--timeout-ms') ?? 30000),
+    forwardedFor: value('--forwarded-for'),
   };
 }
 
@@ -72,8 +76,9 @@ class StepError extends Error {}
 
 async function call(options: Options, method: string, url: string, init: { token?: string; json?: unknown; body?: Uint8Array; contentType?: string } = {}): Promise<Response> {
   const headers: Record<string, string> = {};
+  if (options.forwardedFor) headers['X-Forwarded-For'] = options.forwardedFor;
   if (init.token) headers.Authorization = `Bearer ${init.token}`;
-  let body: BodyInit | undefined;
+  let body: RequestInit['body'];
   if (init.json !== undefined) {
     headers['Content-Type'] = 'application/json';
     body = JSON.stringify(init.json);

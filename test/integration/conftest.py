@@ -42,10 +42,16 @@ def record(method: str, url: str, response: requests.Response) -> None:
 class Matrix:
     """Minimal client-server API client; every request goes through the router and is recorded."""
 
+    _clients = 0
+
     def __init__(self, base: str, server_name: str):
         self.base = base.rstrip("/")
         self.server_name = server_name
         self.session = requests.Session()
+        # Each test client appears as its own address, as it would behind the edge (which sets
+        # X-Forwarded-For): Synapse's per-address login rate limit then applies per client.
+        Matrix._clients += 1
+        self.session.headers["X-Forwarded-For"] = f"127.0.201.{Matrix._clients}"
         self.token: str | None = None
         self.user_id: str | None = None
         self.device_id: str | None = None

@@ -45,14 +45,15 @@ def well_known_url(stack):
     server.shutdown()
 
 
-def run_smoke(stack: dict, secret_file: str, well_known_url: str) -> subprocess.CompletedProcess:
+def run_smoke(stack: dict, secret_file: str, well_known_url: str, client_address: str) -> subprocess.CompletedProcess:
     return subprocess.run(["npx", "--no-install", "tsx", "scripts/smoke.ts", "--url", stack["router_url"], "--server-name", stack["server_name"],
-                           "--registration-secret-file", secret_file, "--well-known-url", well_known_url, "--skip", "lk-jwt"],
+                           "--registration-secret-file", secret_file, "--well-known-url", well_known_url, "--skip", "lk-jwt",
+                           "--forwarded-for", client_address],
                           cwd=ROOT, capture_output=True, text=True, timeout=180)
 
 
 def test_smoke_script_passes_against_the_local_stack(stack, well_known_url):
-    result = run_smoke(stack, stack["secrets"]["registration_shared_secret_file"], well_known_url)
+    result = run_smoke(stack, stack["secrets"]["registration_shared_secret_file"], well_known_url, "127.0.200.1")
     print(result.stdout)
     assert result.returncode == 0, f"npm run smoke failed:\n{result.stdout}\n{result.stderr[-1500:]}"
     for step in ("register", "login", "create-room", "send", "sync", "media-upload", "media-download", "turn", "well-known", "deactivate"):
@@ -62,6 +63,6 @@ def test_smoke_script_passes_against_the_local_stack(stack, well_known_url):
 def test_smoke_script_fails_with_a_wrong_registration_secret(stack, well_known_url, tmp_path):
     wrong = tmp_path / "wrong-secret"
     wrong.write_text("not-the-secret")
-    result = run_smoke(stack, str(wrong), well_known_url)
+    result = run_smoke(stack, str(wrong), well_known_url, "127.0.200.2")
     assert result.returncode == 1, f"smoke passed with a wrong secret:\n{result.stdout}"
     assert any(line.startswith("FAIL") and "register" in line for line in result.stdout.splitlines()), result.stdout
