@@ -16,6 +16,13 @@ import { componentLabels, configMap, container, contentHash, execProbe, service,
  * host name, port and path from the environment variables listed in VALKEY_SCRIPT_ENVIRONMENT.
  * No secret is ever written into the ConfigMap: the scripts append `requirepass`, `masterauth` and
  * `sentinel auth-pass` at start from the mounted Secret file into a memory-backed emptyDir.
+ *
+ * Sentinels require the same password as the data nodes (`requirepass` in sentinel.conf): an
+ * unauthenticated Sentinel would let any pod that reaches port 26379 read the topology or run
+ * SENTINEL FAILOVER / SENTINEL SET. Sentinel uses its own requirepass when it talks to the other
+ * Sentinels, so every Sentinel of a cluster must have the same one (Redis/Valkey Sentinel docs).
+ * Clients therefore authenticate to the Sentinels too (LiveKit: redis.sentinel_password, see
+ * ValkeyClusterEndpoints.sentinelPasswordSecret in lib/model/endpoints.ts).
  */
 
 export const VALKEY_UID = 999; // the `valkey` user of the official image
@@ -28,6 +35,10 @@ export const VALKEY_EXPORTER_PORT = METRICS_PORTS.redisExporter;
 /** Sentinel timings: a master is considered down after 5 s; a failover attempt times out after 60 s. */
 export const SENTINEL_DOWN_AFTER_MS = 5000;
 export const SENTINEL_FAILOVER_TIMEOUT_MS = 60000;
+
+/** Writes need one replica at most this many seconds behind (valkey.conf min-replicas-*). */
+export const MIN_REPLICAS_TO_WRITE = 1;
+export const MIN_REPLICAS_MAX_LAG_SECONDS = 10;
 
 /** A majority of the Sentinels must agree that the master is down. */
 export function sentinelQuorum(sentinels: number): number {
@@ -115,20 +126,21 @@ bounded() {
   fi
 }
 
-# sentinel_cli HOST PORT ARGS...: Sentinels take no password.
-sentinel_cli() {
-  host=$1
-  port=$2
-  shift 2
-  bounded -h "$host" -p "$port" --raw "$@"
-}
-
-# node_cli HOST PORT ARGS...: data nodes; the password travels in the environment, never in argv.
-node_cli() {
+# authed_cli HOST PORT ARGS...: data nodes and Sentinels share one password; it travels in the
+# environment, never in argv.
+authed_cli() {
   host=$1
   port=$2
   shift 2
   REDISCLI_AUTH="$VALKEY_PASSWORD" VALKEYCLI_AUTH="$VALKEY_PASSWORD" bounded -h "$host" -p "$port" --raw "$@"
+}
+
+sentinel_cli() {
+  authed_cli "$@"
+}
+
+node_cli() {
+  authed_cli "$@"
 }
 
 # Prints "host port" of the master the first answering Sentinel knows; fails when none knows one.
@@ -213,7 +225,13 @@ cp "$VALKEY_CONFIG_TEMPLATE" "$config"
 } >>"$config"
 
 if discover_master; then
-  :
+  set -- $MASTER
+  # The Sentinels may still name this node if it restarted before they noticed (down-after). If
+  # another node already acts as master meanwhile, join it rather than be a second master.
+  if is_self "$1" "$2" && OTHER=$(node_master); then
+    MASTER=$OTHER
+    MASTER_SOURCE="another data node reports role:master although the Sentinels still name this node"
+  fi
 elif is_self "$VALKEY_BOOTSTRAP_HOST" "$VALKEY_BOOTSTRAP_PORT"; then
   MASTER=""
   MASTER_SOURCE="nobody knows a master and this is the bootstrap node"
@@ -256,6 +274,7 @@ config="$VALKEY_RUN_DIR/sentinel.conf"
 cp "$VALKEY_CONFIG_TEMPLATE" "$config"
 {
   printf 'port %s\\n' "$SENTINEL_PORT"
+  printf 'requirepass "%s"\\n' "$VALKEY_PASSWORD"
   printf 'sentinel announce-ip %s\\n' "$SENTINEL_ANNOUNCE_HOST"
   printf 'sentinel announce-port %s\\n' "$SENTINEL_PORT"
   printf 'sentinel monitor %s %s %s %s\\n' "$VALKEY_MASTER_NAME" "$1" "$2" "$SENTINEL_QUORUM"
@@ -290,13 +309,18 @@ export function valkeyConf(memoryLimit: string): string {
     'timeout 0',
     `maxmemory ${maxmemory}mb`,
     'maxmemory-policy noeviction',
+    // A master cut off from every replica (a partition, or a former master that still believes it
+    // is one) stops accepting writes after 10 s instead of accepting writes a failover discards.
+    // With at least two replicas (config minimum 3 data pods) one may be down without effect.
+    `min-replicas-to-write ${MIN_REPLICAS_TO_WRITE}`,
+    `min-replicas-max-lag ${MIN_REPLICAS_MAX_LAG_SECONDS}`,
     '',
   ].join('\n');
 }
 
 /** sentinel.conf: host names instead of pod IPs (pods get new IPs on restart). */
 export const SENTINEL_CONF = [
-  '# Sentinel. sentinel-start.sh appends port, announce address and the monitor/auth-pass lines.',
+  '# Sentinel. sentinel-start.sh appends port, requirepass, announce address and the monitor/auth-pass lines.',
   'bind * -::*',
   'protected-mode no',
   'daemonize no',
@@ -379,13 +403,13 @@ export class ValkeySentinel extends Construct {
       { name: 'password', mountPath: PASSWORD_DIR, readOnly: true },
     ];
     // Liveness/readiness: PING with the password read from the mounted file, never from argv.
-    const ping = (port: number, auth: boolean) =>
+    const ping = (port: number) =>
       execProbe([
         'sh',
         '-c',
-        `${auth ? `REDISCLI_AUTH="$(cat ${PASSWORD_DIR}/password)" VALKEYCLI_AUTH="$(cat ${PASSWORD_DIR}/password)" ` : ''}valkey-cli -p ${port} ping | grep -q PONG`,
+        `REDISCLI_AUTH="$(cat ${PASSWORD_DIR}/password)" VALKEYCLI_AUTH="$(cat ${PASSWORD_DIR}/password)" valkey-cli -p ${port} ping | grep -q PONG`,
       ]);
-    const exporter = (name: string, port: number, listen: number, withPassword: boolean) =>
+    const exporter = (name: string, port: number, listen: number) =>
       container({
         name,
         image: images.redisExporter,
@@ -393,9 +417,7 @@ export class ValkeySentinel extends Construct {
         env: [
           { name: 'REDIS_ADDR', value: `redis://localhost:${port}` },
           { name: 'REDIS_EXPORTER_WEB_LISTEN_ADDRESS', value: `:${listen}` },
-          ...(withPassword
-            ? [{ name: 'REDIS_PASSWORD', valueFrom: { secretKeyRef: { name: cluster.passwordSecret, key: 'password' } } }]
-            : []),
+          { name: 'REDIS_PASSWORD', valueFrom: { secretKeyRef: { name: cluster.passwordSecret, key: 'password' } } },
         ],
         ports: [{ name: 'metrics', containerPort: listen }],
         livenessProbe: tcpProbe('metrics'),
@@ -429,11 +451,11 @@ export class ValkeySentinel extends Construct {
           ],
           ports: [{ name: 'valkey', containerPort: cluster.port }],
           volumeMounts: [...mounts, { name: 'data', mountPath: DATA_DIR }],
-          startupProbe: ping(cluster.port, true),
-          livenessProbe: ping(cluster.port, true),
-          readinessProbe: ping(cluster.port, true),
+          startupProbe: ping(cluster.port),
+          livenessProbe: ping(cluster.port),
+          readinessProbe: ping(cluster.port),
         }),
-        exporter('metrics', cluster.port, VALKEY_EXPORTER_PORT, true),
+        exporter('metrics', cluster.port, VALKEY_EXPORTER_PORT),
       ],
       volumes,
       volumeClaimTemplates: [
@@ -476,10 +498,10 @@ export class ValkeySentinel extends Construct {
           ],
           ports: [{ name: 'sentinel', containerPort: cluster.sentinelPort }],
           volumeMounts: mounts,
-          livenessProbe: ping(cluster.sentinelPort, false),
-          readinessProbe: ping(cluster.sentinelPort, false),
+          livenessProbe: ping(cluster.sentinelPort),
+          readinessProbe: ping(cluster.sentinelPort),
         }),
-        exporter('metrics', cluster.sentinelPort, VALKEY_EXPORTER_PORT, false),
+        exporter('metrics', cluster.sentinelPort, VALKEY_EXPORTER_PORT),
       ],
       volumes,
     });

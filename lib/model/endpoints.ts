@@ -28,6 +28,15 @@ export interface ValkeyClusterEndpoints {
   readonly sentinelPort: number;
   /** Secret (in the Valkey namespace and copied to each consumer's namespace) holding `password`. */
   readonly passwordSecret: string;
+  /**
+   * Secret (in the Valkey namespace) whose key `password` the Sentinels require (`requirepass` on
+   * every Sentinel, constructs/valkey-sentinel.ts). It is the data nodes' password, so a consumer
+   * uses the same copy in its own namespace for both: for LiveKit that is SECRET_NAMES.livekitRedis
+   * key `password`, given as LIVEKIT_REDIS_PASSWORD *and* LIVEKIT_REDIS_SENTINEL_PASSWORD
+   * (redis.sentinel_password). NOTE to the calls chart: without the Sentinel password LiveKit's
+   * go-redis Sentinel client gets NOAUTH and cannot find the master (test/valkey.test.ts checks it).
+   */
+  readonly sentinelPasswordSecret: string;
   /** Headless Service of the data pods and of the sentinels. */
   readonly headlessService: string;
   readonly sentinelService: string;
@@ -41,6 +50,7 @@ function valkeyCluster(namespace: string): ValkeyClusterEndpoints {
     port: 6379,
     sentinelPort: 26379,
     passwordSecret: 'valkey-auth',
+    sentinelPasswordSecret: 'valkey-auth',
     headlessService: 'valkey-headless',
     sentinelService: 'valkey-sentinel',
   };
@@ -90,6 +100,9 @@ export const LOKI = {
     return `http://${serviceHost(this.name, this.namespace)}:${this.port}`;
   },
 } as const;
+
+/** cert-manager's Helm release; its chart labels the controller pods with it (metrics.ts scrapes them). */
+export const CERT_MANAGER = { releaseName: 'cert-manager', namespace: NAMESPACES.certManager.name } as const;
 
 /** kube-prometheus-stack release `prometheus`: the operator, Prometheus and Grafana live here. */
 export const PROMETHEUS_STACK = { releaseName: 'prometheus', namespace: NAMESPACES.monitoring.name } as const;
