@@ -45,6 +45,9 @@ REWRITES = [
     "binaries: python -> the suite's virtualenv python, haproxy -> /usr/sbin/haproxy, valkey-server/valkey-cli ->"
     " redis-server/redis-cli (VALKEY_SERVER/VALKEY_CLI, variables the scripts document)",
     "PostgreSQL: max_connections from the CNPG Cluster; database created from its bootstrap.initdb",
+    "HAProxy global maxconn lowered to fit this machine's open-file hard limit (only when it is lower than needed)",
+    "coturn: the node table's public address -> the node's loopback address; listening-ip/relay-ip set to it",
+    "Secrets: values generated per run (throw-away CA and TLS certificates)",
 ]
 
 SVC_HOST = re.compile(r"\b[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*\.svc\.cluster\.local\b")
@@ -101,6 +104,12 @@ class Processes:
         self.work = work
         self.pgid_file = work / "pgids"
         self.specs: dict[str, dict] = {}
+        self.popen: dict[str, subprocess.Popen] = {}
+
+    def exited(self, name: str) -> bool:
+        """True when the process has exited (polling our own child also reaps it, so no zombie looks alive)."""
+        proc = self.popen.get(name)
+        return proc.poll() is not None if proc else not group_alive(self.specs[name]["pid"])
 
     def start(self, name: str, argv: list[str], env: dict[str, str], cwd: Path, user: str | None = None) -> subprocess.Popen:
         log = self.work / "logs" / f"{name}.log"
@@ -111,6 +120,7 @@ class Processes:
                                 start_new_session=True, user=user, group=user)
         with open(self.pgid_file, "a") as f:
             f.write(f"{proc.pid} {name}\n")
+        self.popen[name] = proc
         self.specs[name] = {"argv": argv, "env": env, "cwd": str(cwd), "user": user, "pid": proc.pid, "log": str(log)}
         return proc
 
@@ -282,7 +292,8 @@ class Pod:
                 env[entry["name"]] = self.rewrite(value)
             elif "fieldRef" in entry.get("valueFrom", {}):
                 field = entry["valueFrom"]["fieldRef"]["fieldPath"]
-                env[entry["name"]] = {"metadata.name": self.name, "metadata.namespace": self.namespace}[field]
+                env[entry["name"]] = {"metadata.name": self.name, "metadata.namespace": self.namespace,
+                                      "spec.nodeName": getattr(self, "node_name", "node")}[field]
             elif "secretKeyRef" in entry.get("valueFrom", {}):
                 ref = entry["valueFrom"]["secretKeyRef"]
                 env[entry["name"]] = self.stack.secret(ref["name"])[ref["key"]]
@@ -337,6 +348,12 @@ class Stack:
         elif name == "object-storage-credentials":
             value = {"AWS_ACCESS_KEY_ID": self._shared("s3-id", lambda: "it" + secrets.token_hex(8)),
                      "AWS_SECRET_ACCESS_KEY": self._shared("s3-secret", token)}
+        elif name == "coturn-tls":  # self-signed certificate for the TLS listener (the suite tests plain TURN)
+            key_file = self.work / "coturn-tls.key"
+            pem = subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                                  "-subj", "/CN=turn.example.org", "-days", "1", "-keyout", str(key_file)], capture_output=True, text=True, check=True).stdout
+            value = {"tls.crt": pem, "tls.key": key_file.read_text()}
+            key_file.unlink()
         elif name == "object-storage-ca":  # the local S3 server speaks plain HTTP; a valid throw-away CA keeps boto3's ca_bundle loadable
             pem = subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
                                   "-subj", "/CN=matrix-it-ca", "-days", "1", "-keyout", "/dev/null"], capture_output=True, text=True, check=True).stdout
@@ -459,6 +476,36 @@ class Stack:
         status_port = next(int(p["containerPort"]) for p in container["ports"] if p["name"] in ("status",))
         self.state["processes"][name] = {"ip": ip, "status": f"http://{ip}:{status_port}", "kind": "haproxy"}
 
+    def start_coturn(self) -> None:
+        """coturn as on one TURN node: the node table's external address of that node becomes a loopback address."""
+        workload = next((d for d in self.dist.docs if d["kind"] == "DaemonSet" and d["metadata"]["name"] == "coturn"), None)
+        if workload is None:
+            return
+        ns = workload["metadata"]["namespace"]
+        table = self.dist.config_map(f"{workload['metadata']['name']}-config", ns)["nodes"]
+        node, external = table.split()[0], table.split()[1]
+        ip = self.addresses.ip(f"coturn-{node}.node.local")
+        pod = Pod(self, workload, f"coturn-{node}", ip)
+        pod.node_name = node
+        container = pod.spec["containers"][0]
+
+        def hook(name: str, text: str) -> str:
+            if name == "nodes":  # this node's public address -> its loopback address
+                return text.replace(external, ip)
+            if name.endswith(".conf"):  # listen and relay on that address only
+                return text + f"listening-ip={ip}\nrelay-ip={ip}\n"
+            return text
+        pod.prepare([*pod.spec.get("initContainers", []), container], file_hook=hook)
+        pod.run_init_containers()
+        env = pod.env(container)
+        argv = pod.command(container, env)
+        self.procs.start(pod.name, argv, env, pod.root)
+        port = next(int(p["containerPort"]) for p in container["ports"] if p["name"] == "turn-udp")
+        self.state["processes"][pod.name] = {"ip": ip, "port": port, "kind": "coturn", "external": external}
+        self.state["coturn"] = {"process": pod.name, "ip": ip, "port": port,
+                                "secret": self.secret(next(v["secret"]["secretName"] for v in pod.spec["volumes"] if v["name"] == "turn-secret"))["secret"]}
+        wait_for("coturn", lambda: tcp_open(ip, port), 30, log=str(self.work / "logs" / f"{pod.name}.log"))
+
     def synapse_pod(self, process: str) -> tuple[Pod, dict]:
         if process == "main":
             workload = self.dist.find("Deployment", "synapse-main", SYNAPSE_NS)
@@ -507,10 +554,29 @@ class Stack:
         pgid = self.procs.specs[process]["pid"]
 
         def healthy():
-            if not group_alive(pgid):
+            if self.procs.exited(process):
                 raise SystemExit(f"error: synapse {process} exited during start-up\n" + "\n".join(Path(log).read_text().splitlines()[-40:]))
             return http_ok(f"http://{info['ip']}:8008/health")
         wait_for(f"synapse {process} /health", healthy, timeout, log=log)
+
+    def wait_synapses(self, names: list[str], timeout: float = 240) -> None:
+        """Waits for every process at once and fails as soon as one of them exits (a config error, say)."""
+        pending = list(names)
+        deadline = time.time() + timeout
+        while pending:
+            for name in list(pending):
+                log = Path(self.procs.specs[name]["log"])
+                if self.procs.exited(name):
+                    raise SystemExit(f"error: synapse {name} exited during start-up; last lines of {log}:\n"
+                                     + "\n".join(log.read_text(errors="replace").splitlines()[-25:]))
+                try:
+                    if http_ok(f"http://{self.state['processes'][name]['ip']}:8008/health"):
+                        pending.remove(name)
+                except OSError:
+                    pass
+            if time.time() > deadline:
+                raise SystemExit(f"error: timed out after {timeout:.0f}s waiting for /health of {', '.join(pending)}")
+            time.sleep(0.3)
 
     def save(self) -> None:
         self.state["addresses"] = self.addresses.table
@@ -580,7 +646,8 @@ def up(work: Path, dist_path: Path, which: str) -> None:
         stack.start_valkey()
         redis_host = stack.homeserver["redis"]["host"]
         stack.start_haproxy("redis-proxy", redis_host.split(".")[0], redis_host.split(".")[1], redis_host)
-        mark("postgres, seaweedfs, valkey+sentinels, redis haproxy (started)")
+        stack.start_coturn()
+        mark("postgres, seaweedfs, valkey+sentinels, redis haproxy, coturn (started)")
         stack.create_bucket()
         mark("s3 bucket")
         stack.start_synapse("main")
@@ -588,8 +655,7 @@ def up(work: Path, dist_path: Path, which: str) -> None:
         mark("synapse main (schema)")
         for process in processes[1:]:
             stack.start_synapse(process)
-        for process in processes[1:]:
-            stack.wait_synapse(process)
+        stack.wait_synapses(processes[1:])
         mark(f"{len(processes) - 1} synapse workers")
         router = next(d for d in stack.dist.docs if d["kind"] == "Deployment" and d["metadata"]["name"] == "synapse-router")
         stack.start_haproxy("router", "synapse-router", router["metadata"]["namespace"], f"synapse-router.{router['metadata']['namespace']}.svc.cluster.local")
@@ -629,15 +695,25 @@ def wait_router_states(state: dict, timeout: float = 60) -> None:
     wait_for("router health checks to settle", settled, timeout, interval=1)
 
 
-def down(work: Path) -> None:
+def down(work: Path, grace: float = 10.0) -> None:
+    """SIGTERM to every process group this harness started (all at once), SIGKILL to what is left after `grace` seconds."""
     pgid_file = work / "pgids"
     if not pgid_file.exists():
         return
-    entries = [line.split(" ", 1) for line in pgid_file.read_text().splitlines() if line.strip()]
-    # Synapse first, data stores last: a clean shutdown order avoids noisy reconnect logs.
-    order = sorted(entries, key=lambda e: (e[1].startswith(("postgres", "valkey", "seaweedfs")), e[1]))
-    for pgid, _name in order:
-        kill_group(int(pgid))
+    pgids = [int(line.split(" ", 1)[0]) for line in pgid_file.read_text().splitlines() if line.strip()]
+    for pgid in pgids:
+        try:
+            os.killpg(pgid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+    deadline = time.time() + grace
+    while time.time() < deadline and any(group_alive(pgid) for pgid in pgids):
+        time.sleep(0.2)
+    for pgid in pgids:
+        try:
+            os.killpg(pgid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
 
 
 def main() -> None:
