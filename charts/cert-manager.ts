@@ -6,7 +6,8 @@
  *   gatewayAPI.enabled read from pkg/apis/config/controller/v1alpha1/types.go at v1.21.1),
  *   webhook.{replicaCount,podDisruptionBudget.enabled,podDisruptionBudget.minAvailable,resources,topologySpreadConstraints},
  *   cainjector.{replicaCount,podDisruptionBudget.enabled,podDisruptionBudget.minAvailable,resources,topologySpreadConstraints},
- *   prometheus.enabled.
+ *   prometheus.enabled (templates/deployment.yaml: container port `http-metrics` 9402 on the controller; the
+ *   chart's ServiceMonitor/PodMonitor stay off, lib/model/metrics.ts operatorScrapeTargets scrapes it).
  * The chart's default securityContext/containerSecurityContext already are runAsNonRoot, seccomp
  * RuntimeDefault, no privilege escalation, drop ALL, read-only root filesystem.
  */
@@ -20,11 +21,11 @@ import {
 } from '../imports/cert-manager.io';
 import { ComponentChart } from '../constructs/component-chart';
 import { HelmReleaseWrapper } from '../constructs/helm-release';
-import { NAMESPACES, type Platform } from '../lib/model';
+import { CERT_MANAGER, NAMESPACES, type Platform } from '../lib/model';
 import { EDGE_GATEWAY, GATEWAY_LISTENERS, INGRESS_NGINX, publicCertificates } from '../lib/model/edge-routes';
 import { charts } from '../lib/versions';
 
-const RELEASE = 'cert-manager';
+const RELEASE = CERT_MANAGER.releaseName;
 
 /** Let's Encrypt ACME endpoints, by the names tls.issuer selects. */
 export const CLUSTER_ISSUERS = {
@@ -60,7 +61,7 @@ export class CertManagerChart extends ComponentChart {
     const envoy = platform.config.edge.controller === 'envoy-gateway';
     new HelmReleaseWrapper(this, 'release', {
       releaseName: RELEASE,
-      namespace: NAMESPACES.certManager.name,
+      namespace: CERT_MANAGER.namespace,
       chart: charts.certManager,
       gitops: platform.config.gitops,
       stage: this.stage,

@@ -30,6 +30,9 @@ export const HAPROXY_PASSWORD_ENV = 'VALKEY_PASSWORD';
  * with AUTH + INFO replication expecting role:master, so exactly the current master is UP.
  * A demoted master fails the check within two seconds and its client sessions are cut, so Synapse
  * reconnects to the new master rather than writing to a read-only replica.
+ * Every server starts DOWN (`init-state down`, HAProxy 3.1+): by default HAProxy considers servers UP
+ * until their first checks fail, so for about two seconds after every start of a proxy pod it would
+ * spread Synapse's connections over the replicas too (READONLY errors on long-lived connections).
  */
 export function buildRedisProxyConfig(nodeHosts: readonly string[], valkeyPort: number): string {
   return [
@@ -78,7 +81,7 @@ export function buildRedisProxyConfig(nodeHosts: readonly string[], valkeyPort: 
     '    tcp-check send "QUIT\\r\\n"',
     '    tcp-check expect string +OK',
     '    default-server check inter 1s fall 2 rise 2 on-marked-down shutdown-sessions resolvers kubedns init-addr last,libc,none resolve-prefer ipv4',
-    ...nodeHosts.map((host, ordinal) => `    server valkey-${ordinal} ${host}:${valkeyPort}`),
+    ...nodeHosts.map((host, ordinal) => `    server valkey-${ordinal} ${host}:${valkeyPort} init-state down`),
     '',
   ].join('\n');
 }

@@ -2,6 +2,7 @@ import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import type { Platform } from '../lib/model';
 import { type EdgeAccess, edgeHosts, INGRESS_NGINX, separateFederationPort } from '../lib/model/edge-routes';
+import { METRICS_PORTS } from '../lib/model/metrics';
 import { charts } from '../lib/versions';
 import { HelmReleaseWrapper } from './helm-release';
 
@@ -14,7 +15,10 @@ import { HelmReleaseWrapper } from './helm-release';
  *   controller.config (ConfigMap: use-forwarded-headers, compute-full-forwarded-for, proxy-body-size),
  *   controller.ingressClassResource.{name,enabled,default}, controller.ingressClass,
  *   controller.publishService.enabled, controller.service.external.enabled (controller-service.yaml),
- *   allowSnippetAnnotations.
+ *   controller.allowSnippetAnnotations (under controller, not at the top level: a top-level key is ignored),
+ *   controller.metrics.{enabled, port} (templates/_params.tpl passes --enable-metrics only when enabled, and
+ *   controller-deployment.yaml declares the `metrics` container port only then; the controller's own
+ *   default is --enable-metrics=false, cmd flags at controller-v1.15.1), controller.metrics.service.enabled.
  * Annotations verified in docs/user-guide/nginx-configuration/annotations.md at controller-v1.15.1:
  *   nginx.ingress.kubernetes.io/whitelist-source-range, proxy-read-timeout, proxy-send-timeout.
  *
@@ -46,9 +50,11 @@ export class IngressNginxRelease extends Construct {
       gitops: config.gitops,
       stage,
       values: {
-        allowSnippetAnnotations: false,
         controller: {
           kind: 'Deployment',
+          allowSnippetAnnotations: false,
+          // Metrics are off by default; the PodMonitor of lib/model/metrics.ts scrapes the pods' declared port.
+          metrics: { enabled: true, port: METRICS_PORTS.ingressNginx, service: { enabled: false } },
           replicaCount: config.edge.replicas,
           maxUnavailable: 1,
           ingressClass: INGRESS_NGINX.className,

@@ -259,7 +259,10 @@ describe('client addresses', () => {
   test('nginx: forwarded headers from clients are ignored and X-Forwarded-For is the peer', () => {
     const values = spec(findOne(renderEdge('ingress-nginx').objects, 'HelmRelease', 'ingress-nginx')).values;
     expect(values.controller.config).toMatchObject({ 'use-forwarded-headers': 'false', 'compute-full-forwarded-for': 'false' });
-    expect(values.allowSnippetAnnotations).toBe(false);
+    // Under controller: a top-level allowSnippetAnnotations is not read by chart 4.15.1.
+    expect(values.controller.allowSnippetAnnotations).toBe(false);
+    expect(values).not.toHaveProperty('allowSnippetAnnotations');
+    expect(values.controller.metrics).toMatchObject({ enabled: true, port: 10254 });
   });
 
   test('the envoy HTTP listener only redirects (ACME challenge routes come from cert-manager)', () => {

@@ -1,55 +1,10 @@
 import { renderedWorkloads, type Obj } from '../lib/model/capacity';
-import { guardedNamespaces } from '../lib/model/network-policies';
+import { buildPlatform } from '../lib/model';
+import { publicCertificates } from '../lib/model/edge-routes';
+import { ACME_SOLVER, guardedNamespaces } from '../lib/model/network-policies';
 import { SYNAPSE_PORTS } from '../lib/model/workers';
 import { render } from './helpers';
-
-/**
- * A small NetworkPolicy evaluator (ingress only, as the generated policies are): a connection is
- * allowed when no policy selects the destination pod, or when one that does has an ingress rule
- * whose peers and ports match. Host-network and off-cluster sources carry no pod labels.
- */
-
-interface Pod {
-  readonly namespace: string;
-  readonly labels: Record<string, string>;
-  readonly hostNetwork?: boolean;
-}
-
-type Selector = { matchLabels?: Record<string, string>; matchExpressions?: { key: string; operator: string; values?: string[] }[] };
-
-function matches(selector: Selector | undefined, labels: Record<string, string>): boolean {
-  if (!selector) return true;
-  const okLabels = Object.entries(selector.matchLabels ?? {}).every(([key, value]) => labels[key] === value);
-  const okExpressions = (selector.matchExpressions ?? []).every((expression) =>
-    expression.operator === 'In' ? (expression.values ?? []).includes(labels[expression.key]) : expression.operator === 'Exists' ? expression.key in labels : false,
-  );
-  return okLabels && okExpressions;
-}
-
-export function allowed(policies: readonly Obj[], source: Pod, destination: Pod, port: number): boolean {
-  const selecting = policies.filter(
-    (policy) =>
-      policy.metadata?.namespace === destination.namespace &&
-      ((policy.spec as { policyTypes?: string[] }).policyTypes ?? ['Ingress']).includes('Ingress') &&
-      matches((policy.spec as { podSelector: Selector }).podSelector, destination.labels),
-  );
-  if (selecting.length === 0) return true;
-  return selecting.some((policy) =>
-    ((policy.spec as { ingress?: { from?: { namespaceSelector?: Selector; podSelector?: Selector }[]; ports?: { port: number }[] }[] }).ingress ?? []).some((rule) => {
-      const portOk = !rule.ports || rule.ports.some((entry) => entry.port === port);
-      const peerOk =
-        !rule.from ||
-        rule.from.some((peer) => {
-          if (source.hostNetwork) return false;
-          const namespaceOk = peer.namespaceSelector
-            ? matches(peer.namespaceSelector, { 'kubernetes.io/metadata.name': source.namespace })
-            : source.namespace === destination.namespace;
-          return namespaceOk && matches(peer.podSelector, source.labels);
-        });
-      return portOk && peerOk;
-    }),
-  );
-}
+import { allowed, type Pod } from './network-evaluator';
 
 const synapse = (component: string): Pod => ({ namespace: 'matrix', labels: { 'app.kubernetes.io/name': 'synapse', 'app.kubernetes.io/component': component } });
 const router: Pod = { namespace: 'matrix', labels: { 'app.kubernetes.io/name': 'synapse-router', 'app.kubernetes.io/component': 'router' } };
@@ -122,6 +77,17 @@ describe.each<[string, Record<string, unknown>]>([
     expect(allowed(policies, prometheus, synapse('sync'), SYNAPSE_PORTS.http)).toBe(false);
     expect(allowed(policies, grafana, synapse('sync'), SYNAPSE_PORTS.metrics)).toBe(false);
     expect(allowed(policies, prometheus, postgres, 9187)).toBe(true);
+  });
+
+  test('HTTP-01: the edge reaches cert-manager solver pods wherever the certificates live', () => {
+    const platform = buildPlatform(config);
+    for (const namespace of new Set(publicCertificates(platform).map((certificate) => certificate.namespace))) {
+      const solver: Pod = { namespace, labels: { ...ACME_SOLVER.labels, 'acme.cert-manager.io/http-domain': '1', 'acme.cert-manager.io/http-token': '2' } };
+      expect([namespace, allowed(policies, edge, solver, ACME_SOLVER.port)]).toEqual([namespace, true]);
+      // Only the solver port, only from the edge.
+      expect(allowed(policies, edge, solver, 8080) && guardedNamespaces(config).includes(namespace)).toBe(false);
+      if (guardedNamespaces(config).includes(namespace)) expect(allowed(policies, grafana, solver, ACME_SOLVER.port)).toBe(false);
+    }
   });
 
   test('every rendered pod in a guarded namespace is reachable on each container port by someone', () => {

@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { buildRedisProxyConfig, HAPROXY_PASSWORD_ENV } from '../charts/valkey';
 import { SENTINEL_CONF, SENTINEL_START_SH, VALKEY_LIB_SH, VALKEY_START_SH, valkeyConf } from '../constructs/valkey-sentinel';
 import { SYNAPSE_REDIS_PROXY } from '../lib/model';
+import { forLocalHaproxy, HAPROXY } from './haproxy-local';
 import { METRICS_PORTS } from '../lib/model/metrics';
 
 /**
@@ -21,7 +22,6 @@ import { METRICS_PORTS } from '../lib/model/metrics';
 
 const REDIS_SERVER = '/usr/bin/redis-server';
 const REDIS_CLI = '/usr/bin/redis-cli';
-const HAPROXY = '/usr/sbin/haproxy';
 const missing = [REDIS_SERVER, REDIS_CLI, HAPROXY].filter((binary) => !existsSync(binary));
 const PASSWORD = 'loopback-test-password';
 const MASTER_NAME = 'valkey-master';
@@ -54,6 +54,15 @@ async function waitFor(what: string, condition: () => boolean, timeoutMs: number
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (condition()) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+async function waitForAsync(what: string, condition: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await condition()) return;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   throw new Error(`timed out waiting for ${what}`);
@@ -160,7 +169,7 @@ async function waitFor(what: string, condition: () => boolean, timeoutMs: number
       expect(cli(NODE_HOSTS[0], NODE_PORT, ['SET', 'probe', 'before-failover'])).toBe('OK');
 
       // The Synapse Redis proxy, generated config, on loopback ports.
-      const proxyConfig = buildRedisProxyConfig(NODE_HOSTS, NODE_PORT)
+      const proxyConfig = forLocalHaproxy(buildRedisProxyConfig(NODE_HOSTS, NODE_PORT))
         .replace(`bind :${SYNAPSE_REDIS_PROXY.port}`, `bind 127.0.0.1:${PROXY_PORT}`)
         .replace(`bind :${METRICS_PORTS.haproxy}`, `bind 127.0.0.1:${PROXY_STATUS_PORT}`)
         .replace('    log stdout format raw local0 info\n', '');
@@ -171,7 +180,18 @@ async function waitFor(what: string, condition: () => boolean, timeoutMs: number
       });
       processes.push(haproxy);
       const viaProxy = () => /role:(\w+)/.exec(cli('127.0.0.1', PROXY_PORT, ['INFO', 'replication']))?.[1];
-      await waitFor('proxy routes to the master', () => viaProxy() === 'master', 4000);
+      // Exactly one server UP (the master), as the proxy's own metrics say.
+      const activeServers = async () => {
+        try {
+          const text = await (await fetch(`http://127.0.0.1:${PROXY_STATUS_PORT}/metrics`)).text();
+          return /^haproxy_backend_active_servers\{proxy="valkey-master"\} (\d+)/m.exec(text)?.[1];
+        } catch {
+          return undefined;
+        }
+      };
+      await waitForAsync('the proxy to see exactly the master', async () => (await activeServers()) === '1', 5000);
+      // Every new connection lands on the master (round robin would show a replica among several).
+      for (let attempt = 0; attempt < 6; attempt += 1) expect(viaProxy()).toBe('master');
       expect(cli('127.0.0.1', PROXY_PORT, ['GET', 'probe'])).toBe('before-failover');
 
       // Kill the master; the Sentinels promote a replica.
@@ -191,7 +211,7 @@ async function waitFor(what: string, condition: () => boolean, timeoutMs: number
       expect(cli(NODE_HOSTS[0], NODE_PORT, ['GET', 'probe'])).toBe('before-failover');
 
       // Synapse's only address now leads to the new master, and writes go through.
-      await waitFor('proxy follows the failover', () => viaProxy() === 'master', 4000);
+      await waitForAsync('the proxy to follow the failover', async () => (await activeServers()) === '1' && viaProxy() === 'master', 5000);
       expect(cli('127.0.0.1', PROXY_PORT, ['SET', 'probe', 'after-failover'])).toBe('OK');
       expect(cli(promoted, NODE_PORT, ['GET', 'probe'])).toBe('after-failover');
     } catch (error) {

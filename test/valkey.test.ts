@@ -6,6 +6,7 @@ import { buildRedisProxyConfig, HAPROXY_PASSWORD_ENV } from '../charts/valkey';
 import { sentinelQuorum, valkeyNodeHosts, VALKEY_EXPORTER_PORT } from '../constructs/valkey-sentinel';
 import { buildPlatform, sentinelAddresses, SYNAPSE_REDIS_PROXY, VALKEY_LIVEKIT, VALKEY_SYNAPSE } from '../lib/model';
 import { scrapeTargets } from '../lib/model/metrics';
+import { forLocalHaproxy, HAPROXY } from './haproxy-local';
 import { configWith, find, findOne, render } from './helpers';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
@@ -203,14 +204,13 @@ describe('Synapse Redis proxy (HAProxy)', () => {
     expect(cfg).toContain('tcp-check send "AUTH ${VALKEY_PASSWORD}\\r\\n"');
     expect(cfg).toContain('tcp-check send "INFO replication\\r\\n"');
     expect(cfg).toContain('tcp-check expect string role:master');
-    const servers = cfg.match(/^\s+server valkey-\d+ (\S+)$/gm) ?? [];
+    const servers = cfg.match(/^\s+server valkey-\d+ (\S+) init-state down$/gm) ?? [];
     expect(servers).toHaveLength(config.valkey.synapse.replicas);
     for (const host of valkeyNodeHosts(VALKEY_SYNAPSE, 5)) expect(cfg).toContain(`${host}:${VALKEY_SYNAPSE.port}`);
     expect(cfg).not.toMatch(/requirepass|AUTH [^$]/);
   });
 
   test('haproxy -c accepts the generated config', () => {
-    const HAPROXY = '/usr/sbin/haproxy';
     if (!existsSync(HAPROXY)) {
       console.warn(`SKIPPED: ${HAPROXY} not found; haproxy -c was not run on the Redis proxy config`);
       return;
@@ -218,7 +218,7 @@ describe('Synapse Redis proxy (HAProxy)', () => {
     for (const replicas of [3, 5]) {
       const dir = mkdtempSync(path.join(tmpdir(), 'redis-proxy-'));
       const file = path.join(dir, 'haproxy.cfg');
-      writeFileSync(file, buildRedisProxyConfig(valkeyNodeHosts(VALKEY_SYNAPSE, replicas), VALKEY_SYNAPSE.port));
+      writeFileSync(file, forLocalHaproxy(buildRedisProxyConfig(valkeyNodeHosts(VALKEY_SYNAPSE, replicas), VALKEY_SYNAPSE.port)));
       const output = execFileSync(HAPROXY, ['-c', '-f', file], {
         encoding: 'utf8',
         env: { ...process.env, [HAPROXY_PASSWORD_ENV]: 'not-a-secret' },

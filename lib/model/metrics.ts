@@ -1,5 +1,6 @@
 import type { PlatformConfig } from '../config';
 import {
+  CERT_MANAGER,
   LIVEKIT,
   MINIO_TENANT,
   POSTGRES,
@@ -45,8 +46,13 @@ export interface ScrapeTarget {
  * on these numbers; defined here so the scrape object and the workload cannot disagree.
  */
 export const METRICS_PORTS = {
-  /** HAProxy `http-request use-service prometheus-exporter` frontend (router and Redis proxy). */
+  /** HAProxy `http-request use-service prometheus-exporter` frontend of the Redis proxy. */
   haproxy: 8405,
+  /**
+   * The Synapse router's status frontend (/healthz and /metrics): constructs/haproxy-router.ts
+   * ROUTER_PORTS.status. test/scrape-targets.test.ts matches it against the rendered router pods.
+   */
+  synapseRouter: 8404,
   /** oliver006/redis_exporter default listen port. */
   redisExporter: 9121,
   /** CloudNativePG instance manager exporter (container port `metrics`). */
@@ -61,6 +67,8 @@ export const METRICS_PORTS = {
   envoyProxy: 19001,
   /** ingress-nginx controller metrics (controller.metrics.enabled). */
   ingressNginx: 10254,
+  /** cert-manager controller (chart prometheus.enabled: container port `http-metrics`). */
+  certManager: 9402,
 } as const;
 
 export const HAPROXY_METRICS_PATH = '/metrics';
@@ -100,7 +108,7 @@ function valkeyTarget(cluster: ValkeyClusterEndpoints): ScrapeTarget {
     name: `${cluster.name}-exporter`,
     namespace: cluster.namespace,
     selector: selectorOf(cluster.name),
-    // Pods without the exporter port (sentinels) are dropped by the port match.
+    // Data pods and Sentinels both carry a redis_exporter on this port (redis_* and redis_sentinel_* series).
     port: METRICS_PORTS.redisExporter,
     path: '/metrics',
     kind: 'PodMonitor',
@@ -151,7 +159,7 @@ export function appScrapeTargets(config: PlatformConfig): ScrapeTarget[] {
       name: SYNAPSE_ROUTER.name,
       namespace: SYNAPSE_ROUTER.namespace,
       selector: selectorOf(SYNAPSE_ROUTER.name),
-      port: METRICS_PORTS.haproxy,
+      port: METRICS_PORTS.synapseRouter,
       path: HAPROXY_METRICS_PATH,
       kind: 'PodMonitor',
     },
@@ -205,12 +213,31 @@ export function edgeScrapeTargets(config: PlatformConfig): ScrapeTarget[] {
   ];
 }
 
+/**
+ * Platform operators whose metrics the alerts need: cert-manager's certificate expiry
+ * (certmanager_certificate_expiration_timestamp_seconds). The chart's own ServiceMonitor is off
+ * (scraping is declared only here); its controller pods carry these labels (templates/deployment.yaml, v1.21.1).
+ */
+export function operatorScrapeTargets(): ScrapeTarget[] {
+  return [
+    {
+      name: 'cert-manager',
+      namespace: CERT_MANAGER.namespace,
+      selector: { 'app.kubernetes.io/name': 'cert-manager', 'app.kubernetes.io/instance': CERT_MANAGER.releaseName, 'app.kubernetes.io/component': 'controller' },
+      port: METRICS_PORTS.certManager,
+      path: '/metrics',
+      kind: 'PodMonitor',
+    },
+  ];
+}
+
 /** Every component's contribution, in a fixed order. Add a component by adding its function here. */
 const SCRAPE_TARGET_SOURCES: readonly ((config: PlatformConfig) => ScrapeTarget[])[] = [
   synapseScrapeTargets,
   appScrapeTargets,
   dataScrapeTargets,
   edgeScrapeTargets,
+  operatorScrapeTargets,
 ];
 
 export function scrapeTargets(platform: Platform): ScrapeTarget[] {

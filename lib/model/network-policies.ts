@@ -1,5 +1,7 @@
 import type { PlatformConfig } from '../config';
 import { ADMIN_UI, ELEMENT_WEB, LK_JWT, MINIO_TENANT, POSTGRES, SYNAPSE_REDIS_PROXY, SYNAPSE_ROUTER, VALKEY_LIVEKIT, VALKEY_SYNAPSE } from './endpoints';
+import { publicCertificates } from './edge-routes';
+import { buildPlatform } from './index';
 import { METRICS_PORTS } from './metrics';
 import { activeNamespaces, NAMESPACES } from './platform';
 import { SYNAPSE_NAMESPACE, SYNAPSE_PORTS } from './workers';
@@ -52,10 +54,17 @@ export const POD_LABELS = {
   prometheus: byName('prometheus'),
 } as const;
 
+/**
+ * cert-manager's HTTP-01 solver pods: label and listen port (cert-manager v1.21.1
+ * pkg/apis/acme/v1/types.go SolverIdentificationLabelKey, pkg/issuer/acme/http/http.go acmeSolverListenPort).
+ * cert-manager creates them in the Certificate's namespace.
+ */
+export const ACME_SOLVER = { labels: { 'acme.cert-manager.io/http01-solver': 'true' }, port: 8089 } as const;
+
 /** CloudNativePG instance manager status port (operator -> instances, instance <-> instance). */
 export const CNPG_STATUS_PORT = 8000;
 /** The router's status/metrics port (constructs/haproxy-router.ts ROUTER_PORTS.status). */
-export const ROUTER_STATUS_PORT = 8404;
+export const ROUTER_STATUS_PORT = METRICS_PORTS.synapseRouter;
 /** MinIO S3 API inside the tenant (the `minio` Service on 443 forwards to it). */
 export const MINIO_S3_PORT = 9000;
 
@@ -104,7 +113,7 @@ export function flows(config: PlatformConfig): Flow[] {
     ...valkeyInternalFlows('synapse', VALKEY_SYNAPSE.namespace),
     // Prometheus scrapes the metrics ports of every guarded component.
     { id: 'prometheus-to-synapse', description: 'Prometheus -> Synapse metrics', from: [prometheus], to: { namespace: matrix, pods: POD_LABELS.synapse }, ports: [{ port: SYNAPSE_PORTS.metrics }] },
-    { id: 'prometheus-to-router', description: 'Prometheus -> router status/metrics', from: [prometheus], to: { namespace: matrix, pods: POD_LABELS.router }, ports: [{ port: ROUTER_STATUS_PORT }, { port: METRICS_PORTS.haproxy }] },
+    { id: 'prometheus-to-router', description: 'Prometheus -> router status/metrics', from: [prometheus], to: { namespace: matrix, pods: POD_LABELS.router }, ports: [{ port: ROUTER_STATUS_PORT }] },
     { id: 'prometheus-to-postgres', description: 'Prometheus -> CNPG exporter', from: [prometheus], to: { namespace: POSTGRES.namespace, pods: POD_LABELS.postgres }, ports: [{ port: METRICS_PORTS.cnpg }] },
     { id: 'prometheus-to-redis-synapse', description: 'Prometheus -> redis_exporter and HAProxy metrics', from: [prometheus], to: { namespace: VALKEY_SYNAPSE.namespace, pods: {} }, ports: [{ port: METRICS_PORTS.redisExporter }, { port: METRICS_PORTS.haproxy }] },
   ];
@@ -121,6 +130,21 @@ export function flows(config: PlatformConfig): Flow[] {
       },
       { id: 'prometheus-to-redis-livekit', description: 'Prometheus -> redis_exporter', from: [prometheus], to: { namespace: VALKEY_LIVEKIT.namespace, pods: {} }, ports: [{ port: METRICS_PORTS.redisExporter }] },
     );
+  }
+  // With ingress-nginx the host certificates live in the hosts' namespaces (edge-routes.ts
+  // certificateNamespace), so the HTTP-01 solver pods start there and the edge must reach them.
+  // (With Envoy Gateway they live with the Gateway, outside every guarded namespace.)
+  if (config.edge.controller === 'ingress-nginx') {
+    const certificateNamespaces = new Set(publicCertificates(buildPlatform(config)).map((certificate) => certificate.namespace));
+    for (const namespace of guardedNamespaces(config).filter((name) => certificateNamespaces.has(name))) {
+      result.push({
+        id: 'edge-to-acme-solver',
+        description: 'edge -> cert-manager HTTP-01 solver pods (Let\'s Encrypt challenges through the Ingress)',
+        from: [edge],
+        to: { namespace, pods: ACME_SOLVER.labels },
+        ports: [{ port: ACME_SOLVER.port }],
+      });
+    }
   }
   if (config.objectStorage.provider === 'minio') {
     result.push({
