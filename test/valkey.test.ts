@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { buildRedisProxyConfig, HAPROXY_PASSWORD_ENV } from '../charts/valkey';
 import { sentinelQuorum, valkeyNodeHosts, VALKEY_EXPORTER_PORT } from '../constructs/valkey-sentinel';
 import { buildPlatform, sentinelAddresses, SYNAPSE_REDIS_PROXY, VALKEY_LIVEKIT, VALKEY_SYNAPSE } from '../lib/model';
+import { alertRuleGroups } from '../lib/model/alert-rules';
 import { scrapeTargets } from '../lib/model/metrics';
 import { forLocalHaproxy, HAPROXY } from './haproxy-local';
 import { configWith, find, findOne, render } from './helpers';
@@ -116,6 +117,10 @@ describe('two Valkey Sentinel clusters', () => {
     const cm = findOne(render().objects, 'ConfigMap', 'valkey-config', VALKEY_SYNAPSE.namespace) as Any;
     expect(cm.data['valkey.conf']).toMatch(/^min-replicas-to-write 1$/m);
     expect(cm.data['valkey.conf']).toMatch(/^min-replicas-max-lag 10$/m);
+    // So a master without replicas is an outage of writes, alerted as such.
+    const rule = alertRuleGroups(buildPlatform(configWith())).flatMap((group) => group.rules).find((candidate) => candidate.alert === 'ValkeyMasterWithoutReplicas');
+    expect(rule).toMatchObject({ severity: 'critical', for: '2m' });
+    expect(rule!.description).toMatch(/refuses writes/);
   });
 
   test('every LiveKit consumer of the Sentinels also gets the Sentinel password', () => {

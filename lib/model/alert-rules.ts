@@ -134,10 +134,10 @@ function dataRules(platform: Platform): AlertRule[] {
     {
       alert: 'ValkeyMasterWithoutReplicas',
       expr: `max by (namespace) (redis_connected_slaves{namespace=~"${valkeyNamespaces}"}) < 1`,
-      for: '10m',
-      severity: 'warning',
+      for: '2m',
+      severity: 'critical',
       summary: 'The Valkey master in {{ $labels.namespace }} has no connected replica',
-      description: 'A master failure now loses data and has no failover target.',
+      description: 'The master refuses writes while no replica is in sync (min-replicas-to-write 1), and a master failure has no failover target. Check the replica pods.',
     },
   ];
 }
