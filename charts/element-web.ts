@@ -2,6 +2,7 @@ import type { Construct } from 'constructs';
 import { ComponentChart } from '../constructs/component-chart';
 import { componentLabels, configMap, container, contentHash, httpProbe, service, Workload } from '../constructs/workload';
 import { ELEMENT_WEB, type Platform } from '../lib/model';
+import { elementWebCallSettings } from '../lib/model/calls';
 import { images } from '../lib/versions';
 
 /**
@@ -15,7 +16,6 @@ const ELEMENT_UID = 101;
 
 export function elementWebConfig(platform: Platform): Record<string, unknown> {
   const { config, hosts } = platform;
-  const calls = config.calls.enabled;
   return {
     default_server_config: {
       'm.homeserver': { base_url: `https://${hosts.matrix}`, server_name: hosts.serverName },
@@ -25,16 +25,8 @@ export function elementWebConfig(platform: Platform): Record<string, unknown> {
     disable_custom_urls: false,
     default_federate: true,
     permalink_prefix: `https://${hosts.element}`,
-    ...(calls
-      ? {
-          // Element Call finds the SFU through the homeserver's well-known rtc_foci (MSC4143).
-          features: { feature_group_calls: true, feature_video_rooms: true, feature_element_call_video_rooms: true },
-          element_call: {
-            brand: 'Element Call',
-            ...(config.calls.elementCallUrl ? { guest_spa_url: config.calls.elementCallUrl } : {}),
-          },
-        }
-      : { features: { feature_group_calls: false } }),
+    // Element Call settings (features, element_call) come from the calls model: lib/model/calls.ts.
+    ...elementWebCallSettings(platform),
   };
 }
 

@@ -7,6 +7,8 @@ import { EdgeChart, EdgeOperatorChart, EdgeRoutesChart } from './edge';
 import { SynapseChart } from './synapse';
 import { ElementWebChart } from './element-web';
 import { AdminUiChart } from './admin-ui';
+import { CoturnChart } from './coturn';
+import { LivekitChart } from './livekit';
 import { SecretsChart } from './secrets';
 import { NetworkPoliciesChart } from './network-policies';
 import { MonitoringChart } from './monitoring';
@@ -38,6 +40,10 @@ export function addCharts(app: App, platform: Platform): void {
   new SynapseChart(app, platform);
   new ElementWebChart(app, platform);
   new AdminUiChart(app, platform);
+  if (platform.config.calls.enabled) {
+    new CoturnChart(app, platform);
+    new LivekitChart(app, platform);
+  }
   new MonitoringChart(app, platform);
   new LoggingChart(app, platform);
   new DashboardsChart(app, platform);

@@ -69,9 +69,12 @@ export const images = {
   redisExporter: { repository: 'docker.io/oliver006/redis_exporter', tag: 'v1.89.0' },
   elementWeb: { repository: 'docker.io/vectorim/element-web', tag: 'v1.12.30' },
   ketesa: { repository: 'ghcr.io/etkecc/ketesa', tag: 'v1.4.0' },
-  livekit: { repository: 'docker.io/livekit/livekit-server', tag: 'v1.9.4' },
-  lkJwtService: { repository: 'ghcr.io/element-hq/lk-jwt-service', tag: '0.3.0' },
-  coturn: { repository: 'docker.io/coturn/coturn', tag: '4.7.0' },
+  /** Newest livekit-server on the Go module proxy (v1.13.11, 2026-10-25); config keys checked against its pkg/config. */
+  livekit: { repository: 'docker.io/livekit/livekit-server', tag: 'v1.13.11' },
+  /** 0.6.0 (ess-helm 2db0eb9c): delegated MatrixRTC leave via MSC4140 delayed events and /sfu_webhook. Tags have no `v`. */
+  lkJwtService: { repository: 'ghcr.io/element-hq/lk-jwt-service', tag: '0.6.0' },
+  /** Newest coturn image (coturn/coturn docker/4.17.0-r0, Debian trixie, built with Prometheus support). */
+  coturn: { repository: 'docker.io/coturn/coturn', tag: '4.17.0-r0' },
   /** Serves the /.well-known/matrix documents (official image, run unprivileged with our own nginx.conf). */
   wellKnownNginx: { repository: 'docker.io/library/nginx', tag: '1.30.4-alpine-slim' },
   /** PostgreSQL 18.4 as CNPG 1.30.0's default (pkg/versions), `standard` flavour: backups go through the Barman Cloud plugin sidecar. */

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ipAddress, k8sName, labelKey, labelValue, port, replicas } from './primitives';
+import { ipAddress, k8sName, labelKey, labelValue, port } from './primitives';
 
 const nodeSelectorLabel = (key: string) =>
   z
@@ -7,8 +7,14 @@ const nodeSelectorLabel = (key: string) =>
     .prefault({})
     .describe(`Node label that selects the nodes (default ${key}=true).`);
 
+/**
+ * Host-network ports of the call stack. The pods run as non-root with allowPrivilegeEscalation false,
+ * so they cannot bind privileged ports (the host's ip_unprivileged_port_start is 1024).
+ */
+const hostPort = port.min(1024, 'a port >= 1024 (the call pods run unprivileged on the host network)');
+
 const portRange = z
-  .strictObject({ start: port, end: port })
+  .strictObject({ start: hostPort, end: hostPort })
   .refine((range) => range.start <= range.end, { message: 'start <= end' });
 
 export const coturnSchema = z
@@ -24,20 +30,23 @@ export const coturnSchema = z
       )
       .min(1)
       .describe('One entry per coturn node; each gets its own TURN URIs.'),
-    listeningPort: port.default(3478),
-    tlsListeningPort: port.default(5349),
-    relayPorts: portRange.prefault({ start: 49152, end: 55999 }),
+    listeningPort: hostPort.default(3478).describe('TURN/STUN port (UDP and TCP) on each coturn node.'),
+    tlsListeningPort: hostPort.default(5349).describe('TURN over TLS port, with the coturn-tls certificate for hosts.turn.'),
+    relayPorts: portRange
+      .prefault({ start: 49152, end: 55999 })
+      .describe('UDP relay ports coturn allocates (min-port/max-port); must not overlap calls.livekit.rtcUdpPorts.'),
   })
   .describe('coturn TURN/STUN for 1:1 calls.');
 
 export const livekitSchema = z
   .strictObject({
     nodeLabel: nodeSelectorLabel('livekit'),
-    signalPort: port.default(7880).describe('HTTP/WebSocket signalling port on the host network.'),
-    rtcTcpPort: port.default(7881),
-    rtcUdpPorts: portRange.prefault({ start: 56000, end: 60000 }),
+    signalPort: hostPort.default(7880).describe('HTTP/WebSocket signalling port on the host network.'),
+    rtcTcpPort: hostPort.default(7881).describe('ICE over TCP fallback port (rtc.tcp_port).'),
+    rtcUdpPorts: portRange
+      .prefault({ start: 56000, end: 60000 })
+      .describe('ICE UDP ports (rtc.port_range_start/end); must not overlap calls.coturn.relayPorts.'),
     useExternalIp: z.boolean().default(true).describe('Discover each node\u2019s public address by STUN.'),
-    jwtReplicas: replicas(2, 'lk-jwt-service replicas.').default(2),
   })
   .prefault({})
   .describe('LiveKit SFU for group calls (Element Call).');

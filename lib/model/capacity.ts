@@ -609,8 +609,12 @@ export interface SinglePoints {
   readonly defects: string[];
 }
 
-/** Services whose loss on one node is accepted (the spec runs exactly one Synapse main). */
-export const ACCEPTED_SINGLE_POINTS: readonly string[] = ['matrix/synapse-main'];
+/**
+ * Services whose loss on one node is accepted: the spec runs exactly one Synapse main; lk-jwt-service
+ * 0.6.0 keeps delegated-leave state in memory, so it runs once (docs/calls.md) and new call joins wait
+ * for its reschedule while running calls continue on LiveKit.
+ */
+export const ACCEPTED_SINGLE_POINTS: readonly string[] = ['matrix/synapse-main', 'matrix/lk-jwt-service'];
 
 export interface ControlLoopOnly {
   readonly service: string;

@@ -120,6 +120,8 @@ export function flows(config: PlatformConfig): Flow[] {
   if (config.calls.enabled) {
     result.push(
       { id: 'edge-to-lk-jwt', description: 'edge -> lk-jwt-service', from: [edge], to: { namespace: matrix, pods: POD_LABELS.lkJwt }, ports: [{ port: LK_JWT.port }] },
+      // LiveKit (host network, node addresses) posts its webhooks to lk-jwt-service's /sfu_webhook (signed with the API key).
+      { id: 'livekit-to-lk-jwt', description: 'LiveKit (host network) -> lk-jwt-service /sfu_webhook', to: { namespace: matrix, pods: POD_LABELS.lkJwt }, ports: [{ port: LK_JWT.port }] },
       // LiveKit runs on the host network: its connections come from node addresses, which no pod or
       // namespace selector matches, so the LiveKit Valkey accepts its ports from anywhere (password-protected).
       {

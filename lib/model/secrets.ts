@@ -114,6 +114,8 @@ export function secretCatalogue(config: PlatformConfig): SecretSpec[] {
     specs.push(
       { name: SECRET_NAMES.turn, namespace: matrix, data: { secret: SECRET_VALUES.turnSharedSecret.id } },
       { name: SECRET_NAMES.turn, namespace: NAMESPACES.coturn.name, data: { secret: SECRET_VALUES.turnSharedSecret.id } },
+      // LiveKit hands out coturn credentials (rtc.turn_servers secret_file) for clients behind strict firewalls.
+      { name: SECRET_NAMES.turn, namespace: NAMESPACES.livekit.name, data: { secret: SECRET_VALUES.turnSharedSecret.id } },
       {
         name: SECRET_NAMES.livekitKeys,
         namespace: NAMESPACES.livekit.name,

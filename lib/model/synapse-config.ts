@@ -1,6 +1,7 @@
 import type { Platform } from '.';
 import type { Resources } from '../config/primitives';
 import { parseBytes } from './capacity';
+import { matrixRtcHomeserverSettings, turnUris } from './calls';
 import { objectStorage, POSTGRES, SYNAPSE_REDIS_PROXY } from './endpoints';
 import {
   activeWorkerTypes,
@@ -73,10 +74,6 @@ export type YamlObject = Record<string, unknown>;
 /** Settings the calls contributor merges into homeserver.yaml (top-level keys, last writer wins). */
 export type HomeserverFragment = YamlObject;
 
-function bracketIpv6(address: string): string {
-  return address.includes(':') ? `[${address}]` : address;
-}
-
 /**
  * TURN settings for 1:1 calls. Contract with the calls component: one turn: URI pair (udp, tcp) per
  * coturn node at its public address, one turns: URI at the TURN host name (its certificate names
@@ -85,18 +82,11 @@ function bracketIpv6(address: string): string {
  * `matrixRtcSettings` below or pass them as an extra fragment to buildHomeserverConfig.
  */
 export function callsHomeserverSettings(platform: Platform): HomeserverFragment {
-  const { config, hosts } = platform;
-  const coturn = config.calls.coturn;
-  if (!config.calls.enabled || !coturn) return {};
-  // The port is always explicit: clients default to 3478 only when it is missing, and any other
-  // calls.coturn.listeningPort must reach them.
-  const turnUris = coturn.nodes.flatMap((node) => [
-    `turn:${bracketIpv6(node.externalIp)}:${coturn.listeningPort}?transport=udp`,
-    `turn:${bracketIpv6(node.externalIp)}:${coturn.listeningPort}?transport=tcp`,
-  ]);
-  turnUris.push(`turns:${hosts.turn}:${coturn.tlsListeningPort}?transport=tcp`);
+  const { config } = platform;
+  if (!config.calls.enabled || !config.calls.coturn) return {};
+  // One URI list for Synapse and coturn's ports: owned by the calls model (lib/model/calls.ts turnUris).
   return {
-    turn_uris: turnUris,
+    turn_uris: turnUris(platform),
     turn_shared_secret_path: SYNAPSE_PATHS.turnSharedSecret,
     turn_user_lifetime: '1h',
     turn_allow_guests: false,
@@ -104,9 +94,9 @@ export function callsHomeserverSettings(platform: Platform): HomeserverFragment 
   };
 }
 
-/** MatrixRTC (Element Call) settings: owned by the calls contributor. */
-export function matrixRtcSettings(_platform: Platform): HomeserverFragment {
-  return {};
+/** MatrixRTC (Element Call) settings: owned by the calls contributor (lib/model/calls.ts). */
+export function matrixRtcSettings(platform: Platform): HomeserverFragment {
+  return matrixRtcHomeserverSettings(platform);
 }
 
 const MiB = 2 ** 20;

@@ -1,3 +1,4 @@
+import { rtcFoci } from './calls';
 import type { Platform } from './index';
 
 /**
@@ -21,11 +22,9 @@ export function wellKnownServer(platform: Platform): Record<string, unknown> {
 
 export function wellKnownClient(platform: Platform): Record<string, unknown> {
   const client: Record<string, unknown> = { 'm.homeserver': { base_url: `https://${platform.hosts.matrix}` } };
-  if (platform.config.calls.enabled) {
-    client['org.matrix.msc4143.rtc_foci'] = [
-      { type: 'livekit', livekit_service_url: `https://${platform.hosts.livekitJwt}` },
-    ];
-  }
+  // The foci list is owned by the calls model (lib/model/calls.ts); empty when calls are off.
+  const foci = rtcFoci(platform);
+  if (foci.length > 0) client['org.matrix.msc4143.rtc_foci'] = foci;
   return client;
 }
 

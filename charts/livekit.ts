@@ -1,0 +1,155 @@
+import { k8s } from 'cdk8s-plus-28';
+import type { Construct } from 'constructs';
+import * as yaml from 'js-yaml';
+import { ComponentChart } from '../constructs/component-chart';
+import { componentLabels, configMap, container, contentHash, httpProbe, service, Workload } from '../constructs/workload';
+import { LK_JWT, SECRET_NAMES, type Platform } from '../lib/model';
+import { LIVEKIT, LIVEKIT_PATHS, LIVEKIT_SIGNAL_PORT_NAME, livekitConfig } from '../lib/model/calls';
+import { METRICS_PORTS } from '../lib/model/metrics';
+import { images } from '../lib/versions';
+
+/**
+ * LiveKit SFU as our own DaemonSet (the livekit-server chart 1.9.0 has no DaemonSet mode and writes
+ * its whole config, passwords included, into a ConfigMap) and the MatrixRTC authorisation service
+ * lk-jwt-service that Element Call asks for LiveKit tokens.
+ *
+ * livekit-server v1.13.11 (cmd/server/main.go, pkg/config/config.go): config from `--config`, strict
+ * YAML; LIVEKIT_KEYS ("key: secret") replaces `keys`; every scalar config field also reads
+ * LIVEKIT_<PATH> (GenerateCLIFlags), applied after the YAML: LIVEKIT_REDIS_PASSWORD and
+ * LIVEKIT_WEBHOOK_API_KEY; NODE_IP sets rtc.node_ip; rtc.turn_servers[].secret_file must not be
+ * world-readable. GET / on the signal port answers 200 OK (406 while node stats are stale).
+ * The image has no USER: it runs as uid 10030 here, as in element-hq/ess-helm.
+ *
+ * lk-jwt-service 0.6.0 (README, config.go): LIVEKIT_URL, LIVEKIT_KEY_FROM_FILE,
+ * LIVEKIT_SECRET_FROM_FILE, LIVEKIT_FULL_ACCESS_HOMESERVERS, LIVEKIT_JWT_BIND; GET /healthz;
+ * POST /sfu_webhook receives LiveKit's webhooks. FROM scratch, no USER: uid 10033 as in ess-helm.
+ */
+const LIVEKIT_UID = 10030;
+const LK_JWT_UID = 10033;
+const LK_JWT_SECRET_DIR = '/secrets/livekit';
+
+function secretEnv(name: string, secretName: string, key: string): k8s.EnvVar {
+  return { name, valueFrom: { secretKeyRef: { name: secretName, key } } };
+}
+
+export class LivekitChart extends ComponentChart {
+  constructor(scope: Construct, platform: Platform) {
+    super(scope, 'livekit', { platform, stage: '40-apps', namespace: LIVEKIT.namespace });
+    const { config, hosts } = platform;
+    const livekit = config.calls.livekit;
+    const configYaml = yaml.dump(livekitConfig(platform), { lineWidth: -1, noRefs: true });
+    const labels = componentLabels(LIVEKIT.name, 'sfu');
+    const selector = { 'app.kubernetes.io/name': LIVEKIT.name };
+    configMap(this, 'config', {
+      name: `${LIVEKIT.name}-config`,
+      namespace: LIVEKIT.namespace,
+      data: { 'config.yaml': configYaml },
+      labels,
+    });
+    const env: k8s.EnvVar[] = [
+      // Kubernetes expands $(VAR) from earlier entries: the key pair never appears in dist/.
+      secretEnv('LK_API_KEY', SECRET_NAMES.livekitKeys, 'api-key'),
+      secretEnv('LK_API_SECRET', SECRET_NAMES.livekitKeys, 'api-secret'),
+      { name: 'LIVEKIT_KEYS', value: '$(LK_API_KEY): $(LK_API_SECRET)' },
+      // lk-jwt-service verifies webhooks signed with its own key: the same API key.
+      { name: 'LIVEKIT_WEBHOOK_API_KEY', value: '$(LK_API_KEY)' },
+      secretEnv('LIVEKIT_REDIS_PASSWORD', SECRET_NAMES.livekitRedis, 'password'),
+      // Without STUN discovery, advertise the node's own address (hostNetwork: the pod's host IP).
+      ...(livekit.useExternalIp ? [] : [{ name: 'NODE_IP', valueFrom: { fieldRef: { fieldPath: 'status.hostIP' } } }]),
+    ];
+    new Workload(this, 'workload', {
+      kind: 'DaemonSet',
+      name: LIVEKIT.name,
+      namespace: LIVEKIT.namespace,
+      selector,
+      labels,
+      identity: { runAsUser: LIVEKIT_UID },
+      hostNetwork: true,
+      nodeSelector: { [livekit.nodeLabel.key]: livekit.nodeLabel.value },
+      podAnnotations: { 'matrix-platform/config-hash': contentHash(configYaml) },
+      // SIGTERM drains: LiveKit stops taking rooms and waits for the running ones to end.
+      terminationGracePeriodSeconds: 900,
+      containers: [
+        container({
+          name: 'livekit',
+          image: images.livekit,
+          args: ['--config', LIVEKIT_PATHS.config],
+          env,
+          // 8 of a LiveKit node's 16 vCPU reserved; media forwarding may burst to nearly the whole node.
+          resources: { requests: { cpu: '8', memory: '8Gi' }, limits: { cpu: '14', memory: '24Gi' } },
+          ports: [
+            { name: LIVEKIT_SIGNAL_PORT_NAME, containerPort: livekit.signalPort, protocol: 'TCP' },
+            { name: 'rtc-tcp', containerPort: livekit.rtcTcpPort, protocol: 'TCP' },
+            // The UDP ICE range (rtcUdpPorts) is bound on the host network directly; ports are not listed one by one.
+            { name: 'metrics', containerPort: METRICS_PORTS.livekit, protocol: 'TCP' },
+          ],
+          volumeMounts: [
+            { name: 'config', mountPath: LIVEKIT_PATHS.configDir, readOnly: true },
+            { name: 'turn-secret', mountPath: LIVEKIT_PATHS.turnSecretDir, readOnly: true },
+            { name: 'tmp', mountPath: '/tmp' },
+          ],
+          readinessProbe: httpProbe('/', LIVEKIT_SIGNAL_PORT_NAME),
+          livenessProbe: httpProbe('/', LIVEKIT_SIGNAL_PORT_NAME, { initialDelaySeconds: 10, failureThreshold: 6 }),
+        }),
+      ],
+      volumes: [
+        { name: 'config', configMap: { name: `${LIVEKIT.name}-config` } },
+        // LiveKit refuses a secret_file with any "others" permission bit (LoadTURNSecrets).
+        { name: 'turn-secret', secret: { secretName: SECRET_NAMES.turn, defaultMode: 0o440 } },
+        { name: 'tmp', emptyDir: { medium: 'Memory', sizeLimit: k8s.Quantity.fromString('64Mi') } },
+      ],
+    });
+    service(this, 'service', {
+      name: LIVEKIT.name,
+      namespace: LIVEKIT.namespace,
+      selector,
+      labels,
+      ports: [{ name: LIVEKIT_SIGNAL_PORT_NAME, port: livekit.signalPort, targetPort: livekit.signalPort }],
+    });
+
+    // lk-jwt-service (matrix namespace, routed by the edge at hosts.livekitJwt).
+    const jwtLabels = componentLabels(LK_JWT.name, 'matrixrtc-auth');
+    const jwtSelector = { 'app.kubernetes.io/name': LK_JWT.name };
+    new Workload(this, 'lk-jwt', {
+      kind: 'Deployment',
+      name: LK_JWT.name,
+      namespace: LK_JWT.namespace,
+      selector: jwtSelector,
+      labels: jwtLabels,
+      // One replica: 0.6.0 keeps delegated-leave jobs in memory, and several replicas sharing that
+      // state is not documented upstream (docs/calls.md). Surge first so a rollout has no gap.
+      replicas: 1,
+      strategy: {
+        type: 'RollingUpdate',
+        rollingUpdate: { maxSurge: k8s.IntOrString.fromNumber(1), maxUnavailable: k8s.IntOrString.fromNumber(0) },
+      },
+      identity: { runAsUser: LK_JWT_UID },
+      containers: [
+        container({
+          name: 'lk-jwt-service',
+          image: images.lkJwtService,
+          env: [
+            { name: 'LIVEKIT_URL', value: `wss://${hosts.livekit}` },
+            { name: 'LIVEKIT_KEY_FROM_FILE', value: `${LK_JWT_SECRET_DIR}/api-key` },
+            { name: 'LIVEKIT_SECRET_FROM_FILE', value: `${LK_JWT_SECRET_DIR}/api-secret` },
+            { name: 'LIVEKIT_FULL_ACCESS_HOMESERVERS', value: hosts.serverName },
+            { name: 'LIVEKIT_JWT_BIND', value: `:${LK_JWT.port}` },
+          ],
+          resources: { requests: { cpu: '50m', memory: '64Mi' }, limits: { cpu: '500m', memory: '256Mi' } },
+          ports: [{ name: 'http', containerPort: LK_JWT.port, protocol: 'TCP' }],
+          volumeMounts: [{ name: 'livekit-keys', mountPath: LK_JWT_SECRET_DIR, readOnly: true }],
+          readinessProbe: httpProbe('/healthz', LK_JWT.port),
+          livenessProbe: httpProbe('/healthz', LK_JWT.port, { initialDelaySeconds: 5 }),
+        }),
+      ],
+      volumes: [{ name: 'livekit-keys', secret: { secretName: SECRET_NAMES.livekitKeys, defaultMode: 0o440 } }],
+    });
+    service(this, 'lk-jwt-service', {
+      name: LK_JWT.name,
+      namespace: LK_JWT.namespace,
+      selector: jwtSelector,
+      labels: jwtLabels,
+      ports: [{ name: 'http', port: LK_JWT.port }],
+    });
+  }
+}

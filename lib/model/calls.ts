@@ -1,0 +1,310 @@
+import type { PlatformConfig } from '../config';
+import { ipToBigInt, parseCidr } from '../config/primitives';
+import { LIVEKIT, LK_JWT, sentinelAddresses, VALKEY_LIVEKIT } from './endpoints';
+import type { Platform } from './index';
+import { METRICS_PORTS } from './metrics';
+import { NAMESPACES, serviceHost } from './platform';
+
+/**
+ * Everything the call stack derives from `config.calls`: coturn's turnserver.conf, LiveKit's
+ * config.yaml, the host ports both claim, and what other components publish about calls (Synapse
+ * turn_uris and MatrixRTC settings, the client well-known rtc_foci, Element Web's Element Call
+ * settings). One source, so `calls.enabled: false` removes all of it and nothing can disagree.
+ */
+
+export const COTURN = { name: 'coturn', namespace: NAMESPACES.coturn.name } as const;
+
+/** Files inside the coturn pod. The init container writes `runtimeConfig`; nothing else is writable. */
+export const COTURN_PATHS = {
+  templateDir: '/etc/coturn-template',
+  /** turnserver.conf without the node's external IP and without the secret (from the ConfigMap). */
+  template: '/etc/coturn-template/turnserver.conf',
+  /** `<node name> <external-ip>[/<private-ip>]` lines (from the ConfigMap). */
+  nodeTable: '/etc/coturn-template/nodes',
+  secretDir: '/secrets/turn',
+  secret: '/secrets/turn/secret',
+  tlsDir: '/etc/coturn/tls',
+  cert: '/etc/coturn/tls/tls.crt',
+  pkey: '/etc/coturn/tls/tls.key',
+  /** Memory-backed emptyDir: the rendered config (with the secret) and the pid file. */
+  runtimeDir: '/run/coturn',
+  runtimeConfig: '/run/coturn/turnserver.conf',
+  pidfile: '/run/coturn/turnserver.pid',
+} as const;
+
+/**
+ * Peer networks the relay must never reach: the cluster (pods, services, nodes on private ranges)
+ * and anything that is not a public unicast address. coturn 4.17 takes only `IP` or `IP-IP`
+ * (CIDR is a fatal error), so these CIDRs are turned into ranges by `cidrToRange`.
+ */
+export const DENIED_PEER_NETWORKS: readonly { readonly cidr: string; readonly why: string }[] = [
+  { cidr: '0.0.0.0/8', why: '"this" network' },
+  { cidr: '10.0.0.0/8', why: 'RFC 1918 private' },
+  { cidr: '100.64.0.0/10', why: 'carrier-grade NAT (RFC 6598), used by some CNIs' },
+  { cidr: '127.0.0.0/8', why: 'loopback' },
+  { cidr: '169.254.0.0/16', why: 'link-local (cloud metadata services)' },
+  { cidr: '172.16.0.0/12', why: 'RFC 1918 private' },
+  { cidr: '192.0.0.0/24', why: 'IETF protocol assignments' },
+  { cidr: '192.168.0.0/16', why: 'RFC 1918 private' },
+  { cidr: '198.18.0.0/15', why: 'benchmarking' },
+  { cidr: '224.0.0.0/4', why: 'multicast' },
+  { cidr: '240.0.0.0/4', why: 'reserved and broadcast' },
+  { cidr: '::/128', why: 'unspecified' },
+  { cidr: '::1/128', why: 'loopback' },
+  { cidr: '::ffff:0:0/96', why: 'IPv4-mapped (would bypass the IPv4 list)' },
+  { cidr: '64:ff9b::/96', why: 'NAT64 (maps to IPv4 addresses)' },
+  { cidr: 'fc00::/7', why: 'unique local' },
+  { cidr: 'fe80::/10', why: 'link-local' },
+  { cidr: 'ff00::/8', why: 'multicast' },
+];
+
+function formatIpv4(value: bigint): string {
+  return [24n, 16n, 8n, 0n].map((shift) => ((value >> shift) & 0xffn).toString()).join('.');
+}
+
+function formatIpv6(value: bigint): string {
+  // Full 8-group form: unambiguous, and coturn parses it with inet_pton.
+  return Array.from({ length: 8 }, (_, index) => ((value >> BigInt(112 - index * 16)) & 0xffffn).toString(16)).join(':');
+}
+
+/** `10.0.0.0/8` -> `10.0.0.0-10.255.255.255` (coturn's denied-peer-ip syntax). */
+export function cidrToRange(cidr: string): string {
+  const parsed = parseCidr(cidr);
+  if (!parsed) throw new Error(`not a CIDR: ${cidr}`);
+  const width = parsed.family === 4 ? 32 : 128;
+  const hostMask = (1n << BigInt(width - parsed.prefix)) - 1n;
+  const first = ipToBigInt(parsed.address) & ~hostMask;
+  const last = first | hostMask;
+  const format = parsed.family === 4 ? formatIpv4 : formatIpv6;
+  return `${format(first)}-${format(last)}`;
+}
+
+type CoturnConfig = NonNullable<PlatformConfig['calls']['coturn']>;
+
+function requireCoturn(config: PlatformConfig): CoturnConfig {
+  const coturn = config.calls.coturn;
+  if (!coturn) throw new Error('calls.coturn is required when calls are enabled (config validation enforces it)');
+  return coturn;
+}
+
+/**
+ * turnserver.conf shared by every coturn pod. Node-specific and secret lines (external-ip,
+ * static-auth-secret) are appended at pod start by COTURN_INIT_SCRIPT. Options checked against
+ * coturn 4.17.1 src/apps/relay/mainrelay.c `long_options`; `no-cli` is left out (deprecated, the CLI
+ * is off by default since 4.10), and so are `no-tlsv1`/`no-tlsv1_1` (removed in 4.7: old TLS is off
+ * by default) and `no-dtls` (4.17 starts DTLS only with `--dtls`).
+ */
+export function coturnConfig(platform: Platform): string {
+  const coturn = requireCoturn(platform.config);
+  const lines = [
+    '# Generated from config.calls.coturn. The node address and the shared secret are appended at pod start.',
+    `listening-port=${coturn.listeningPort}`,
+    `tls-listening-port=${coturn.tlsListeningPort}`,
+    `min-port=${coturn.relayPorts.start}`,
+    `max-port=${coturn.relayPorts.end}`,
+    // TURN REST API (the scheme Synapse's /voip/turnServer implements): HMAC-SHA1 over "<expiry>:<user>".
+    'use-auth-secret',
+    `realm=${platform.hosts.serverName}`,
+    'fingerprint',
+    `cert=${COTURN_PATHS.cert}`,
+    `pkey=${COTURN_PATHS.pkey}`,
+    // Clients get a relay to public peers only; TCP relay is not used by WebRTC.
+    'no-tcp-relay',
+    'no-multicast-peers',
+    ...DENIED_PEER_NETWORKS.map((network) => `denied-peer-ip=${cidrToRange(network.cidr)}`),
+    // Bound per-user and total allocations so one account cannot exhaust the relay ports.
+    'user-quota=12',
+    `total-quota=${coturn.relayPorts.end - coturn.relayPorts.start + 1}`,
+    'prometheus',
+    `prometheus-port=${METRICS_PORTS.coturn}`,
+    'log-file=stdout',
+    `pidfile=${COTURN_PATHS.pidfile}`,
+  ];
+  return `${lines.join('\n')}\n`;
+}
+
+/** `<node name> <external-ip>[/<private-ip>]`, one line per coturn node, sorted by name. */
+export function coturnNodeTable(config: PlatformConfig): string {
+  const nodes = [...requireCoturn(config).nodes].sort((a, b) => a.name.localeCompare(b.name));
+  return `${nodes.map((node) => `${node.name} ${node.externalIp}${node.privateIp ? `/${node.privateIp}` : ''}`).join('\n')}\n`;
+}
+
+/**
+ * Init step of every coturn pod (POSIX sh, run by the coturn image's /bin/sh): picks THIS node's
+ * external IP from the node table by NODE_NAME (downward API spec.nodeName) and writes the final
+ * turnserver.conf with the shared secret into the memory-backed runtime directory. Paths come from
+ * the environment so test/coturn-run.test.ts runs the very same script.
+ */
+export const COTURN_INIT_SCRIPT = `set -eu
+external=""
+while read -r name address; do
+  if [ "$name" = "$NODE_NAME" ]; then external="$address"; fi
+done < "$COTURN_NODE_TABLE"
+if [ -z "$external" ]; then
+  echo "node $NODE_NAME is not listed in calls.coturn.nodes" >&2
+  exit 1
+fi
+secret="$(cat "$TURN_SECRET_FILE")"
+if [ -z "$secret" ]; then
+  echo "the TURN shared secret is empty" >&2
+  exit 1
+fi
+umask 077
+{
+  cat "$COTURN_TEMPLATE"
+  printf 'external-ip=%s\\n' "$external"
+  printf 'static-auth-secret=%s\\n' "$secret"
+} > "$COTURN_CONFIG.tmp"
+mv "$COTURN_CONFIG.tmp" "$COTURN_CONFIG"
+echo "coturn config rendered for node $NODE_NAME (external-ip $external)"
+`;
+
+function bracketIpv6(address: string): string {
+  return address.includes(':') ? `[${address}]` : address;
+}
+
+/**
+ * Synapse `turn_uris`: udp and tcp at every coturn node's public address, and TLS at the TURN host
+ * name (the coturn-tls certificate names it; DNS must resolve it to the coturn nodes).
+ */
+export function turnUris(platform: Platform): string[] {
+  const { config, hosts } = platform;
+  if (!config.calls.enabled) return [];
+  const coturn = requireCoturn(config);
+  const uris = coturn.nodes.flatMap((node) => {
+    const address = `${bracketIpv6(node.externalIp)}:${coturn.listeningPort}`;
+    return [`turn:${address}?transport=udp`, `turn:${address}?transport=tcp`];
+  });
+  uris.push(`turns:${hosts.turn}:${coturn.tlsListeningPort}?transport=tcp`);
+  return uris;
+}
+
+export interface HostPortClaim {
+  readonly owner: string;
+  readonly protocol: 'TCP' | 'UDP';
+  readonly start: number;
+  readonly end: number;
+}
+
+/** Every host port (or range) the call stack binds on the host network. */
+export function callHostPorts(config: PlatformConfig): HostPortClaim[] {
+  if (!config.calls.enabled) return [];
+  const coturn = requireCoturn(config);
+  const livekit = config.calls.livekit;
+  const single = (owner: string, protocol: 'TCP' | 'UDP', port: number): HostPortClaim => ({ owner, protocol, start: port, end: port });
+  return [
+    single('coturn listening (udp)', 'UDP', coturn.listeningPort),
+    single('coturn listening (tcp)', 'TCP', coturn.listeningPort),
+    single('coturn tls', 'TCP', coturn.tlsListeningPort),
+    { owner: 'coturn relay', protocol: 'UDP', start: coturn.relayPorts.start, end: coturn.relayPorts.end },
+    single('coturn metrics', 'TCP', METRICS_PORTS.coturn),
+    single('livekit signal', 'TCP', livekit.signalPort),
+    single('livekit rtc tcp', 'TCP', livekit.rtcTcpPort),
+    { owner: 'livekit rtc udp', protocol: 'UDP', start: livekit.rtcUdpPorts.start, end: livekit.rtcUdpPorts.end },
+    single('livekit metrics', 'TCP', METRICS_PORTS.livekit),
+  ];
+}
+
+// ---------------------------------------------------------------------------------------------
+// LiveKit
+
+/** Files and environment inside the LiveKit pod. */
+export const LIVEKIT_PATHS = {
+  configDir: '/etc/livekit',
+  config: '/etc/livekit/config.yaml',
+  turnSecretDir: '/secrets/turn',
+  turnSecret: '/secrets/turn/secret',
+} as const;
+
+/** lk-jwt-service receives LiveKit's webhooks (delegated MatrixRTC leave, lk-jwt-service 0.6.0). */
+export function lkJwtWebhookUrl(): string {
+  return `http://${serviceHost(LK_JWT.name, LK_JWT.namespace)}:${LK_JWT.port}/sfu_webhook`;
+}
+
+/**
+ * LiveKit config.yaml. No secret is in it: API keys come from LIVEKIT_KEYS, the Redis password
+ * from LIVEKIT_REDIS_PASSWORD, the webhook key from LIVEKIT_WEBHOOK_API_KEY (generated env flags of
+ * livekit-server, applied after the YAML is parsed) and the TURN secret from a mounted file.
+ * Every key is checked against livekit-server v1.13.11 (test/calls.test.ts LIVEKIT_KNOWN_KEYS).
+ */
+export function livekitConfig(platform: Platform): Record<string, unknown> {
+  const { config, hosts } = platform;
+  const livekit = config.calls.livekit;
+  const coturn = requireCoturn(config);
+  return {
+    port: livekit.signalPort,
+    prometheus: { port: METRICS_PORTS.livekit },
+    logging: { json: true, level: 'info' },
+    rtc: {
+      tcp_port: livekit.rtcTcpPort,
+      port_range_start: livekit.rtcUdpPorts.start,
+      port_range_end: livekit.rtcUdpPorts.end,
+      use_external_ip: livekit.useExternalIp,
+      // Clients that cannot reach the SFU directly go through coturn, with credentials LiveKit
+      // derives from the shared secret (TURN REST API, same as Synapse).
+      turn_servers: [
+        { host: hosts.turn, port: coturn.tlsListeningPort, protocol: 'tls', secret_file: LIVEKIT_PATHS.turnSecret },
+        ...coturn.nodes.map((node) => ({ host: node.externalIp, port: coturn.listeningPort, protocol: 'udp', secret_file: LIVEKIT_PATHS.turnSecret })),
+      ],
+    },
+    redis: {
+      sentinel_master_name: VALKEY_LIVEKIT.masterName,
+      sentinel_addresses: sentinelAddresses(VALKEY_LIVEKIT, config.valkey.livekit.sentinels),
+    },
+    // coturn serves TURN (its own nodes, ports and certificate); LiveKit's embedded TURN stays off.
+    turn: { enabled: false },
+    // lk-jwt-service creates rooms for authorised MatrixRTC sessions; no client may create one directly.
+    room: { auto_create: false },
+    webhook: { urls: [lkJwtWebhookUrl()] },
+  };
+}
+
+/** Service and probe port of LiveKit (the edge routes hosts.livekit to the port named `signal`). */
+export const LIVEKIT_SIGNAL_PORT_NAME = 'signal';
+export { LIVEKIT };
+
+// ---------------------------------------------------------------------------------------------
+// Discovery: what Synapse, the well-known and Element Web publish about calls
+
+/** MSC4143 foci: the LiveKit authorisation service (lk-jwt-service). */
+export function rtcFoci(platform: Platform): { type: 'livekit'; livekit_service_url: string }[] {
+  if (!platform.config.calls.enabled) return [];
+  return [{ type: 'livekit', livekit_service_url: `https://${platform.hosts.livekitJwt}` }];
+}
+
+/**
+ * Synapse settings Element Call needs, checked against matrix-synapse 1.163.2 (PyPI sdist):
+ * experimental_features.msc4143_enabled (config/experimental.py, RTC transports endpoint),
+ * experimental_features.msc4222_enabled (state_after in sync v2), matrix_rtc.transports
+ * (config/matrixrtc.py: type + livekit_service_url), max_event_delay_duration (config/server.py,
+ * MSC4140 delayed events for leave-on-disconnect), rc_message and rc_delayed_event_mgmt
+ * (config/ratelimiting.py). msc3266 (room summary) is no longer an experimental flag in 1.163.
+ * Values as in element-hq/ess-helm (synapse-01-shared-underrides / -04-homeserver-overrides).
+ */
+export function matrixRtcHomeserverSettings(platform: Platform): Record<string, unknown> {
+  if (!platform.config.calls.enabled) return {};
+  return {
+    experimental_features: { msc4143_enabled: true, msc4222_enabled: true },
+    matrix_rtc: { transports: rtcFoci(platform) },
+    max_event_delay_duration: '24h',
+    // Key-sharing bursts of encrypted calls and the 5 s delayed-event heartbeat need headroom.
+    rc_message: { per_second: 0.5, burst_count: 30 },
+    rc_delayed_event_mgmt: { per_second: 1, burst_count: 20 },
+  };
+}
+
+/**
+ * Element Web config.json fragment (apps/web/src/IConfigOptions.ts, settings/Settings.tsx):
+ * group calls through the embedded Element Call, which finds the SFU through rtc_foci.
+ */
+export function elementWebCallSettings(platform: Platform): Record<string, unknown> {
+  const { config } = platform;
+  if (!config.calls.enabled) return { features: { feature_group_calls: false } };
+  return {
+    features: { feature_group_calls: true, feature_video_rooms: true, feature_element_call_video_rooms: true },
+    element_call: {
+      brand: 'Element Call',
+      ...(config.calls.elementCallUrl ? { guest_spa_url: config.calls.elementCallUrl } : {}),
+    },
+  };
+}

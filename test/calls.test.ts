@@ -1,0 +1,317 @@
+import * as yaml from 'js-yaml';
+import { elementWebConfig } from '../charts/element-web';
+import { buildPlatform, SECRET_NAMES, VALKEY_LIVEKIT, VALKEY_SYNAPSE, sentinelAddresses } from '../lib/model';
+import {
+  callHostPorts,
+  cidrToRange,
+  coturnConfig,
+  coturnNodeTable,
+  DENIED_PEER_NETWORKS,
+  livekitConfig,
+  matrixRtcHomeserverSettings,
+  rtcFoci,
+  turnUris,
+} from '../lib/model/calls';
+import { buildHomeserverConfig } from '../lib/model/synapse-config';
+import { wellKnownClient } from '../lib/model/well-known';
+import type { KubeObject } from '../lib/synth';
+import { configWith, find, findOne, render } from './helpers';
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Any = any;
+
+/**
+ * Every YAML path livekit-server v1.13.11 accepts for the keys we emit, transcribed from the struct
+ * yaml tags (strict decoding: an unknown key stops the server with "could not parse config"):
+ * - pkg/config/config.go `Config`: port, prometheus, logging, rtc, redis, turn, room, webhook
+ * - pkg/config/config.go `PrometheusConfig`: port
+ * - pkg/config/config.go `LoggingConfig` inlines protocol logger/config.go `Config`: json, level
+ * - pkg/config/config.go `RTCConfig` inlines mediatransportutil@v0.0.0-20261014192331-dd8e31a0adc0
+ *   pkg/rtcconfig/config.go `RTCConfig`: tcp_port, port_range_start, port_range_end, use_external_ip;
+ *   and adds turn_servers (`TURNServer`: host, port, protocol, secret_file)
+ * - protocol@v1.53.1-0.20261023175527-46332a036e25 redis/redis.go `RedisConfig`: sentinel_master_name, sentinel_addresses
+ * - pkg/config/config.go `TURNConfig`: enabled
+ * - pkg/config/config.go `RoomConfig`: auto_create
+ * - protocol webhook/notifier.go `WebHookConfig`: urls (api_key comes from LIVEKIT_WEBHOOK_API_KEY)
+ */
+const LIVEKIT_KNOWN_KEYS = new Set([
+  'port',
+  'prometheus',
+  'prometheus.port',
+  'logging',
+  'logging.json',
+  'logging.level',
+  'rtc',
+  'rtc.tcp_port',
+  'rtc.port_range_start',
+  'rtc.port_range_end',
+  'rtc.use_external_ip',
+  'rtc.turn_servers',
+  'rtc.turn_servers[].host',
+  'rtc.turn_servers[].port',
+  'rtc.turn_servers[].protocol',
+  'rtc.turn_servers[].secret_file',
+  'redis',
+  'redis.sentinel_master_name',
+  'redis.sentinel_addresses',
+  'turn',
+  'turn.enabled',
+  'room',
+  'room.auto_create',
+  'webhook',
+  'webhook.urls',
+]);
+
+/** Scalar env names livekit-server derives from those tags (GenerateCLIFlags: LIVEKIT_<PATH>). */
+const LIVEKIT_KNOWN_ENV = new Set(['LIVEKIT_KEYS', 'LIVEKIT_REDIS_PASSWORD', 'LIVEKIT_WEBHOOK_API_KEY', 'NODE_IP']);
+
+function keyPaths(value: unknown, prefix = ''): string[] {
+  if (Array.isArray(value)) {
+    return value.flatMap((item) => (item && typeof item === 'object' ? keyPaths(item, `${prefix}[]`) : []));
+  }
+  if (!value || typeof value !== 'object') return [];
+  return Object.entries(value).flatMap(([key, child]) => {
+    const path = prefix ? `${prefix}.${key}` : key;
+    return [path, ...keyPaths(child, path)];
+  });
+}
+
+function podSpec(object: KubeObject): Any {
+  return (object as Any).spec.template.spec;
+}
+
+const CUSTOM = {
+  calls: {
+    coturn: {
+      nodeLabel: { key: 'example.org/turn', value: 'relay' },
+      nodes: [
+        { name: 'edge-b', externalIp: '198.51.100.20', privateIp: '10.1.0.20' },
+        { name: 'edge-a', externalIp: '2001:db8::10' },
+        { name: 'edge-c', externalIp: '198.51.100.30' },
+      ],
+      listeningPort: 3479,
+      tlsListeningPort: 5350,
+      relayPorts: { start: 20000, end: 29999 },
+    },
+    livekit: {
+      nodeLabel: { key: 'example.org/sfu', value: 'yes' },
+      signalPort: 7890,
+      rtcTcpPort: 7891,
+      rtcUdpPorts: { start: 30000, end: 39999 },
+      useExternalIp: false,
+    },
+  },
+};
+
+describe.each([
+  ['example config', {}],
+  ['custom labels, ports and nodes', CUSTOM],
+])('calls (%s)', (_, overrides) => {
+  const { objects, config } = render(overrides);
+  const platform = buildPlatform(config);
+  const coturn = config.calls.coturn!;
+  const livekit = config.calls.livekit;
+
+  test('coturn: DaemonSet on the host network of the labelled nodes, secret and external IP rendered at start', () => {
+    const spec = podSpec(findOne(objects, 'DaemonSet', 'coturn', 'coturn'));
+    expect(spec.hostNetwork).toBe(true);
+    expect(spec.nodeSelector).toEqual({ [coturn.nodeLabel.key]: coturn.nodeLabel.value });
+    const init = spec.initContainers[0];
+    expect(init.env).toContainEqual({ name: 'NODE_NAME', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } });
+    const volumes = Object.fromEntries(spec.volumes.map((volume: Any) => [volume.name, volume]));
+    expect(volumes['turn-secret'].secret).toEqual({ secretName: SECRET_NAMES.turn, defaultMode: 0o440 });
+    expect(volumes.tls.secret.secretName).toBe('coturn-tls');
+    expect(volumes.runtime.emptyDir.medium).toBe('Memory');
+    const main = spec.containers[0];
+    expect(main.ports.map((entry: Any) => entry.containerPort)).toEqual(
+      expect.arrayContaining([coturn.listeningPort, coturn.tlsListeningPort, 9641]),
+    );
+  });
+
+  test('coturn: turnserver.conf from the config, node table from calls.coturn.nodes', () => {
+    const configMap = findOne(objects, 'ConfigMap', 'coturn-config', 'coturn') as Any;
+    const conf: string = configMap.data['turnserver.conf'];
+    expect(conf).toBe(coturnConfig(platform));
+    const lines = conf.trim().split('\n');
+    expect(lines).toEqual(expect.arrayContaining([
+      'use-auth-secret',
+      `realm=${config.serverName}`,
+      `listening-port=${coturn.listeningPort}`,
+      `tls-listening-port=${coturn.tlsListeningPort}`,
+      `min-port=${coturn.relayPorts.start}`,
+      `max-port=${coturn.relayPorts.end}`,
+      'prometheus',
+    ]));
+    // Never a secret or a node-specific address in the shared file; no option 4.17 dropped.
+    expect(conf).not.toMatch(/^(static-auth-secret|external-ip)\b/m);
+    expect(conf).not.toMatch(/^(no-tlsv1|no-tlsv1_1|no-cli|no-dtls)$/m);
+    const table: string = configMap.data.nodes;
+    expect(table).toBe(coturnNodeTable(config));
+    for (const node of coturn.nodes) {
+      expect(table).toContain(`${node.name} ${node.externalIp}${node.privateIp ? `/${node.privateIp}` : ''}\n`);
+    }
+  });
+
+  test('LiveKit: DaemonSet on the host network, Redis via the LiveKit Valkey sentinels, secrets only from Secrets', () => {
+    const spec = podSpec(findOne(objects, 'DaemonSet', 'livekit', 'livekit'));
+    expect(spec.hostNetwork).toBe(true);
+    expect(spec.nodeSelector).toEqual({ [livekit.nodeLabel.key]: livekit.nodeLabel.value });
+    const container = spec.containers[0];
+    const env = Object.fromEntries(container.env.map((entry: Any) => [entry.name, entry]));
+    expect(env.LIVEKIT_KEYS.value).toBe('$(LK_API_KEY): $(LK_API_SECRET)');
+    expect(env.LK_API_KEY.valueFrom.secretKeyRef).toEqual({ name: SECRET_NAMES.livekitKeys, key: 'api-key' });
+    expect(env.LIVEKIT_REDIS_PASSWORD.valueFrom.secretKeyRef).toEqual({ name: SECRET_NAMES.livekitRedis, key: 'password' });
+    for (const name of Object.keys(env).filter((entry) => entry.startsWith('LIVEKIT_') || entry === 'NODE_IP')) {
+      expect(LIVEKIT_KNOWN_ENV).toContain(name);
+    }
+    expect(Boolean(env.NODE_IP)).toBe(!livekit.useExternalIp);
+    expect(container.readinessProbe.httpGet.path).toBe('/');
+
+    const parsed = yaml.load((findOne(objects, 'ConfigMap', 'livekit-config', 'livekit') as Any).data['config.yaml']) as Any;
+    expect(parsed).toEqual(livekitConfig(platform));
+    expect(parsed.redis.sentinel_master_name).toBe(VALKEY_LIVEKIT.masterName);
+    expect(parsed.redis.sentinel_addresses).toEqual(sentinelAddresses(VALKEY_LIVEKIT, config.valkey.livekit.sentinels));
+    for (const address of parsed.redis.sentinel_addresses) {
+      expect(address).toContain(`.${VALKEY_LIVEKIT.namespace}.svc`);
+      expect(address).not.toContain(`.${VALKEY_SYNAPSE.namespace}.`);
+    }
+    expect(parsed.redis.address).toBeUndefined();
+    expect(parsed.rtc).toMatchObject({
+      tcp_port: livekit.rtcTcpPort,
+      port_range_start: livekit.rtcUdpPorts.start,
+      port_range_end: livekit.rtcUdpPorts.end,
+      use_external_ip: livekit.useExternalIp,
+    });
+    expect(parsed.port).toBe(livekit.signalPort);
+    expect(parsed.prometheus.port).toBe(6789);
+    expect(parsed.turn.enabled).toBe(false);
+    expect(parsed.room.auto_create).toBe(false);
+  });
+
+  test('LiveKit config: every emitted key exists in livekit-server v1.13.11 (strict YAML)', () => {
+    const unknown = keyPaths(livekitConfig(platform)).filter((path) => !LIVEKIT_KNOWN_KEYS.has(path));
+    expect(unknown).toEqual([]);
+  });
+
+  test('LiveKit Service for the edge: port named signal on the signal port', () => {
+    const service = findOne(objects, 'Service', 'livekit', 'livekit') as Any;
+    expect(service.spec.ports).toEqual([expect.objectContaining({ name: 'signal', port: livekit.signalPort })]);
+    expect(service.spec.selector).toEqual({ 'app.kubernetes.io/name': 'livekit' });
+  });
+
+  test('lk-jwt-service: one replica in the matrix namespace, keys from files, full access for our server', () => {
+    const deployment = findOne(objects, 'Deployment', 'lk-jwt-service', 'matrix') as Any;
+    expect(deployment.spec.replicas).toBe(1);
+    const container = deployment.spec.template.spec.containers[0];
+    const env = Object.fromEntries(container.env.map((entry: Any) => [entry.name, entry.value]));
+    expect(env).toMatchObject({
+      LIVEKIT_URL: `wss://${platform.hosts.livekit}`,
+      LIVEKIT_KEY_FROM_FILE: '/secrets/livekit/api-key',
+      LIVEKIT_SECRET_FROM_FILE: '/secrets/livekit/api-secret',
+      LIVEKIT_FULL_ACCESS_HOMESERVERS: config.serverName,
+    });
+    expect(deployment.spec.template.spec.volumes).toContainEqual({
+      name: 'livekit-keys',
+      secret: { secretName: SECRET_NAMES.livekitKeys, defaultMode: 0o440 },
+    });
+    expect(container.readinessProbe.httpGet.path).toBe('/healthz');
+    findOne(objects, 'Service', 'lk-jwt-service', 'matrix');
+  });
+
+  test('host ports: coturn and LiveKit never overlap', () => {
+    const claims = callHostPorts(config);
+    for (const [index, a] of claims.entries()) {
+      for (const b of claims.slice(index + 1)) {
+        if (a.protocol !== b.protocol) continue;
+        expect({ a, b, overlap: a.start <= b.end && b.start <= a.end }).toEqual({ a, b, overlap: false });
+      }
+    }
+  });
+
+  test('discovery: every coturn node in turn_uris, foci in the well-known and Synapse, Element Call on', () => {
+    const homeserver = buildHomeserverConfig(platform) as Any;
+    expect(homeserver.turn_uris).toEqual(turnUris(platform));
+    for (const node of coturn.nodes) {
+      const host = node.externalIp.includes(':') ? `[${node.externalIp}]` : node.externalIp;
+      for (const transport of ['udp', 'tcp']) expect(homeserver.turn_uris).toContain(`turn:${host}:${coturn.listeningPort}?transport=${transport}`);
+    }
+    expect(homeserver.turn_uris).toContain(`turns:${platform.hosts.turn}:${coturn.tlsListeningPort}?transport=tcp`);
+    expect(homeserver.experimental_features).toMatchObject({ msc4143_enabled: true, msc4222_enabled: true });
+    expect(homeserver.matrix_rtc).toEqual({ transports: rtcFoci(platform) });
+    expect(homeserver.max_event_delay_duration).toBe('24h');
+    expect(wellKnownClient(platform)['org.matrix.msc4143.rtc_foci']).toEqual([
+      { type: 'livekit', livekit_service_url: `https://${platform.hosts.livekitJwt}` },
+    ]);
+    expect(elementWebConfig(platform)).toMatchObject({ features: { feature_group_calls: true }, element_call: { brand: 'Element Call' } });
+  });
+
+  test('no secret value in any call ConfigMap or env literal', () => {
+    const callObjects = objects.filter((object) => ['coturn', 'livekit'].includes(object.metadata?.namespace ?? '') || object.metadata?.name === 'lk-jwt-service');
+    for (const configMap of find(callObjects, 'ConfigMap')) {
+      expect(JSON.stringify(configMap)).not.toMatch(/static-auth-secret|password|api_key|keys:/i);
+    }
+    for (const workload of callObjects.filter((object) => ['DaemonSet', 'Deployment'].includes(object.kind))) {
+      const spec = podSpec(workload);
+      for (const container of [...(spec.initContainers ?? []), ...spec.containers]) {
+        for (const entry of container.env ?? []) {
+          if (entry.value === undefined) continue;
+          // Literal values are config (URLs, paths, names) or $(VAR) references to Secret-backed variables.
+          expect(entry.value.replace(/\$\([A-Z_]+\)/g, '')).not.toMatch(/[A-Za-z0-9_-]{32,}/);
+        }
+      }
+    }
+  });
+});
+
+describe('calls switched off', () => {
+  const { objects, config } = render({ calls: { enabled: false } });
+  const platform = buildPlatform(config);
+
+  test('no coturn, LiveKit or lk-jwt-service object remains', () => {
+    const leftovers = objects.filter((object) => {
+      const text = `${object.metadata?.namespace ?? ''}/${object.metadata?.name ?? ''}`;
+      return /coturn|livekit|lk-jwt/.test(text) && object.kind !== 'NetworkPolicy';
+    });
+    expect(leftovers.map((object) => `${object.kind} ${object.metadata?.namespace}/${object.metadata?.name}`)).toEqual([]);
+  });
+
+  test('no turn_uris, no MatrixRTC settings, no rtc_foci, Element Call off', () => {
+    const homeserver = buildHomeserverConfig(platform) as Any;
+    expect(homeserver.turn_uris).toBeUndefined();
+    expect(homeserver.turn_shared_secret_path).toBeUndefined();
+    expect(homeserver.matrix_rtc).toBeUndefined();
+    expect(matrixRtcHomeserverSettings(platform)).toEqual({});
+    expect(turnUris(platform)).toEqual([]);
+    expect(rtcFoci(platform)).toEqual([]);
+    expect(wellKnownClient(platform)['org.matrix.msc4143.rtc_foci']).toBeUndefined();
+    expect(elementWebConfig(platform)).toMatchObject({ features: { feature_group_calls: false } });
+    expect(elementWebConfig(platform).element_call).toBeUndefined();
+    // The rendered well-known ConfigMap (edge) carries no foci either.
+    expect(JSON.stringify(objects)).not.toContain('rtc_foci');
+  });
+});
+
+describe('calls config rules', () => {
+  test.each([
+    ['coturn relay overlapping LiveKit UDP', { calls: { coturn: { relayPorts: { start: 55000, end: 57000 } } } }],
+    ['LiveKit signal inside the coturn relay range', { calls: { livekit: { signalPort: 50000 } } }],
+    ['a privileged port', { calls: { coturn: { listeningPort: 443 } } }],
+    ['a node listed twice', { calls: { coturn: { nodes: [{ name: 'a', externalIp: '203.0.113.1' }, { name: 'a', externalIp: '203.0.113.2' }] } } }],
+  ])('rejects %s', (_, overrides) => {
+    expect(() => configWith(overrides)).toThrow();
+  });
+
+  test('denied peer ranges are IP-IP ranges (coturn has no CIDR) covering the private, loopback, link-local, CGNAT and multicast space', () => {
+    expect(cidrToRange('10.0.0.0/8')).toBe('10.0.0.0-10.255.255.255');
+    expect(cidrToRange('100.64.0.0/10')).toBe('100.64.0.0-100.127.255.255');
+    expect(cidrToRange('fe80::/10')).toBe('fe80:0:0:0:0:0:0:0-febf:ffff:ffff:ffff:ffff:ffff:ffff:ffff');
+    const conf = coturnConfig(buildPlatform(configWith()));
+    const denied = conf.split('\n').filter((line) => line.startsWith('denied-peer-ip='));
+    expect(denied).toHaveLength(DENIED_PEER_NETWORKS.length);
+    for (const line of denied) expect(line).not.toContain('/');
+    for (const range of ['10.0.0.0-10.255.255.255', '172.16.0.0-172.31.255.255', '192.168.0.0-192.168.255.255', '127.0.0.0-127.255.255.255', '169.254.0.0-169.254.255.255', '100.64.0.0-100.127.255.255', '224.0.0.0-239.255.255.255']) {
+      expect(denied).toContain(`denied-peer-ip=${range}`);
+    }
+    expect(denied.some((line) => line.includes('fc00:0:0:0:0:0:0:0-fdff:'))).toBe(true);
+  });
+});
