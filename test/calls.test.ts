@@ -1,5 +1,7 @@
 import * as yaml from 'js-yaml';
 import { elementWebConfig } from '../charts/element-web';
+import { CALL_METRICS_PORTS } from '../lib/config/calls';
+import { METRICS_PORTS } from '../lib/model/metrics';
 import { buildPlatform, SECRET_NAMES, VALKEY_LIVEKIT, VALKEY_SYNAPSE, sentinelAddresses } from '../lib/model';
 import {
   callHostPorts,
@@ -296,9 +298,15 @@ describe('calls config rules', () => {
     ['coturn relay overlapping LiveKit UDP', { calls: { coturn: { relayPorts: { start: 55000, end: 57000 } } } }],
     ['LiveKit signal inside the coturn relay range', { calls: { livekit: { signalPort: 50000 } } }],
     ['a privileged port', { calls: { coturn: { listeningPort: 443 } } }],
+    ['a relay range over the coturn metrics port', { calls: { coturn: { relayPorts: { start: 9000, end: 10000 } } } }],
+    ['a LiveKit range over the LiveKit metrics port', { calls: { livekit: { rtcUdpPorts: { start: 6000, end: 7000 } } } }],
     ['a node listed twice', { calls: { coturn: { nodes: [{ name: 'a', externalIp: '203.0.113.1' }, { name: 'a', externalIp: '203.0.113.2' }] } } }],
   ])('rejects %s', (_, overrides) => {
     expect(() => configWith(overrides)).toThrow();
+  });
+
+  test('the schema knows the metrics ports the charts bind', () => {
+    expect(CALL_METRICS_PORTS).toEqual({ livekit: METRICS_PORTS.livekit, coturn: METRICS_PORTS.coturn });
   });
 
   test('denied peer ranges are IP-IP ranges (coturn has no CIDR) covering the private, loopback, link-local, CGNAT and multicast space', () => {

@@ -51,6 +51,9 @@ export const livekitSchema = z
   .prefault({})
   .describe('LiveKit SFU for group calls (Element Call).');
 
+/** Metrics ports the call pods bind on the host network (must equal lib/model/metrics.ts METRICS_PORTS). */
+export const CALL_METRICS_PORTS = { livekit: 6789, coturn: 9641 } as const;
+
 export const callsSchema = z
   .strictObject({
     enabled: z.boolean().default(true).describe('false removes every call object (coturn, LiveKit, lk-jwt-service).'),
@@ -61,6 +64,25 @@ export const callsSchema = z
       .regex(/^https:\/\/\S+$/, 'an https URL')
       .optional()
       .describe('A hosted Element Call app; when unset Element Web uses its embedded Element Call.'),
+  })
+  .superRefine((calls, context) => {
+    // The metrics ports are fixed (lib/model/metrics.ts METRICS_PORTS) and also bound on the host network.
+    if (!calls.enabled) return;
+    const ranges = [
+      ['livekit', 'rtcUdpPorts', calls.livekit.rtcUdpPorts],
+      ...(calls.coturn ? [['coturn', 'relayPorts', calls.coturn.relayPorts] as const] : []),
+    ] as const;
+    for (const [component, field, range] of ranges) {
+      for (const [owner, fixed] of Object.entries(CALL_METRICS_PORTS)) {
+        if (fixed >= range.start && fixed <= range.end) {
+          context.addIssue({
+            code: 'custom',
+            path: [component, field],
+            message: `a range without port ${fixed} (the ${owner} metrics port on the host network)`,
+          });
+        }
+      }
+    }
   })
   .prefault({})
   .describe('1:1 VoIP through TURN and group calls through LiveKit.');
