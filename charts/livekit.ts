@@ -54,6 +54,8 @@ export class LivekitChart extends ComponentChart {
       // lk-jwt-service verifies webhooks signed with its own key: the same API key.
       { name: 'LIVEKIT_WEBHOOK_API_KEY', value: '$(LK_API_KEY)' },
       secretEnv('LIVEKIT_REDIS_PASSWORD', SECRET_NAMES.livekitRedis, 'password'),
+      // The Sentinels require the cluster password too (requirepass on each Sentinel): redis.sentinel_password.
+      secretEnv('LIVEKIT_REDIS_SENTINEL_PASSWORD', SECRET_NAMES.livekitRedis, 'password'),
       // Without STUN discovery, advertise the node's own address (hostNetwork: the pod's host IP).
       ...(livekit.useExternalIp ? [] : [{ name: 'NODE_IP', valueFrom: { fieldRef: { fieldPath: 'status.hostIP' } } }]),
     ];

@@ -65,7 +65,8 @@ const LIVEKIT_KNOWN_KEYS = new Set([
 ]);
 
 /** Scalar env names livekit-server derives from those tags (GenerateCLIFlags: LIVEKIT_<PATH>). */
-const LIVEKIT_KNOWN_ENV = new Set(['LIVEKIT_KEYS', 'LIVEKIT_REDIS_PASSWORD', 'LIVEKIT_WEBHOOK_API_KEY', 'NODE_IP']);
+// redis.sentinel_password: protocol redis/redis.go RedisConfig.SentinelPassword (yaml sentinel_password).
+const LIVEKIT_KNOWN_ENV = new Set(['LIVEKIT_KEYS', 'LIVEKIT_REDIS_PASSWORD', 'LIVEKIT_REDIS_SENTINEL_PASSWORD', 'LIVEKIT_WEBHOOK_API_KEY', 'NODE_IP']);
 
 function keyPaths(value: unknown, prefix = ''): string[] {
   if (Array.isArray(value)) {
@@ -163,6 +164,7 @@ describe.each([
     expect(env.LIVEKIT_KEYS.value).toBe('$(LK_API_KEY): $(LK_API_SECRET)');
     expect(env.LK_API_KEY.valueFrom.secretKeyRef).toEqual({ name: SECRET_NAMES.livekitKeys, key: 'api-key' });
     expect(env.LIVEKIT_REDIS_PASSWORD.valueFrom.secretKeyRef).toEqual({ name: SECRET_NAMES.livekitRedis, key: 'password' });
+    expect(env.LIVEKIT_REDIS_SENTINEL_PASSWORD.valueFrom.secretKeyRef).toEqual({ name: SECRET_NAMES.livekitRedis, key: 'password' });
     for (const name of Object.keys(env).filter((entry) => entry.startsWith('LIVEKIT_') || entry === 'NODE_IP')) {
       expect(LIVEKIT_KNOWN_ENV).toContain(name);
     }
