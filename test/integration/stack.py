@@ -133,6 +133,19 @@ def container_limits() -> None:
         pass
 
 
+def local_haproxy_version() -> tuple[int, int]:
+    output = subprocess.run(["haproxy", "-v"], capture_output=True, text=True).stdout
+    match = re.search(r"version (\d+)\.(\d+)", output)
+    return (int(match.group(1)), int(match.group(2))) if match else (0, 0)
+
+
+def for_local_haproxy(text: str) -> str:
+    """`init-state` exists since HAProxy 3.1 (the image runs 3.4); Debian's 2.6 loads the config without it."""
+    if local_haproxy_version() >= (3, 1):
+        return text
+    return text.replace(" init-state down", "")
+
+
 def fit_maxconn(haproxy_cfg: str) -> str:
     """HAProxy needs about 2 x maxconn open files; lower the global maxconn only when this machine's hard limit is below that."""
     hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
@@ -466,7 +479,7 @@ class Stack:
         container = workload["spec"]["template"]["spec"]["containers"][0]
         ip = self.addresses.ip(service_host)
         pod = Pod(self, workload, name, ip)
-        pod.prepare([container], file_hook=lambda fname, text: fit_maxconn(re.sub(r"(?m)^(\s*bind )\*?:(\d+)", rf"\g<1>{ip}:\2", text)))
+        pod.prepare([container], file_hook=lambda fname, text: for_local_haproxy(fit_maxconn(re.sub(r"(?m)^(\s*bind )\*?:(\d+)", rf"\g<1>{ip}:\2", text))))
         env = pod.env(container)
         argv = pod.command(container, env)
         result = subprocess.run([*argv[:1], "-c", *argv[1:]], env={**os.environ, **env}, capture_output=True, text=True)
