@@ -3,7 +3,7 @@ import type { Construct } from 'constructs';
 import * as yaml from 'js-yaml';
 import { ComponentChart } from '../constructs/component-chart';
 import { componentLabels, configMap, container, contentHash, httpProbe, service, Workload } from '../constructs/workload';
-import { LK_JWT, SECRET_NAMES, type Platform } from '../lib/model';
+import { LIVEKIT_REDIS_PROXY, LK_JWT, LK_JWT_REDIS_DATABASE, SECRET_NAMES, type Platform } from '../lib/model';
 import { LIVEKIT, LIVEKIT_PATHS, LIVEKIT_SIGNAL_PORT_NAME, livekitConfig } from '../lib/model/calls';
 import { METRICS_PORTS } from '../lib/model/metrics';
 import { images } from '../lib/versions';
@@ -21,12 +21,43 @@ import { images } from '../lib/versions';
  * The image has no USER: it runs as uid 10030 here, as in element-hq/ess-helm.
  *
  * lk-jwt-service 0.6.0 (README, config.go): LIVEKIT_URL, LIVEKIT_KEY_FROM_FILE,
- * LIVEKIT_SECRET_FROM_FILE, LIVEKIT_FULL_ACCESS_HOMESERVERS, LIVEKIT_JWT_BIND; GET /healthz;
- * POST /sfu_webhook receives LiveKit's webhooks. FROM scratch, no USER: uid 10033 as in ess-helm.
+ * LIVEKIT_SECRET_FROM_FILE, LIVEKIT_FULL_ACCESS_HOMESERVERS, LIVEKIT_JWT_BIND,
+ * LIVEKIT_REDIS_URL (one redis:// URL, go-redis ParseURL: no Sentinel, no separate password
+ * variable), LIVEKIT_SANITY_CHECK_INTERVAL_SECONDS; GET /healthz; POST /sfu_webhook receives
+ * LiveKit's webhooks. FROM scratch, no USER: uid 10033 as in ess-helm.
  */
 const LIVEKIT_UID = 10030;
 const LK_JWT_UID = 10033;
 const LK_JWT_SECRET_DIR = '/secrets/livekit';
+
+/**
+ * How often each delegated-leave job asks LiveKit whether its participant is still connected. It
+ * catches the webhooks LiveKit could not deliver, above all those sent while lk-jwt-service was
+ * being restarted or rescheduled: without it a job restored from Redis would keep a departed
+ * participant's membership alive. One LiveKit API call per job per interval.
+ */
+export const LK_JWT_PARTICIPANT_CHECK_SECONDS = 30;
+
+/**
+ * After this long on a node that stopped reporting, lk-jwt-service's pod is evicted and started on
+ * another node (Kubernetes' default is 300 s). The restarted process resumes the jobs stored in
+ * Redis whose delayed events have not yet fired.
+ */
+export const LK_JWT_NODE_LOSS_TOLERATION_SECONDS = 20;
+
+/** Environment variable that holds the LiveKit Valkey password; the Redis URL refers to it. */
+const LK_JWT_REDIS_PASSWORD_ENV = 'LK_JWT_REDIS_PASSWORD';
+
+/**
+ * The Redis URL of lk-jwt-service, with the password as a Kubernetes `$(VAR)` reference so no secret
+ * reaches dist/. The user is `default`, the one `requirepass` protects: with it go-redis and
+ * redis-cli alike send `AUTH default <password>` (redis-cli 7.0 turns an empty user into
+ * `AUTH "" <password>`, which fails). The password is embedded unencoded: it must be URL-safe
+ * (`npm run secrets` generates base64url; docs/calls.md says so for external stores).
+ */
+export function lkJwtRedisUrl(): string {
+  return `redis://default:$(${LK_JWT_REDIS_PASSWORD_ENV})@${LIVEKIT_REDIS_PROXY.host}:${LIVEKIT_REDIS_PROXY.port}/${LK_JWT_REDIS_DATABASE}`;
+}
 
 function secretEnv(name: string, secretName: string, key: string): k8s.EnvVar {
   return { name, valueFrom: { secretKeyRef: { name: secretName, key } } };
@@ -118,13 +149,19 @@ export class LivekitChart extends ComponentChart {
       namespace: LK_JWT.namespace,
       selector: jwtSelector,
       labels: jwtLabels,
-      // One replica: 0.6.0 keeps delegated-leave jobs in memory, and several replicas sharing that
-      // state is not documented upstream (docs/calls.md). Surge first so a rollout has no gap.
+      // Exactly one instance, never two at once, not even during a rollout: every instance loads all
+      // jobs from Redis at start and only its own in-memory copy receives that job's webhooks, so a
+      // second one would run the same delegated leaves twice (lk-jwt-service#216; element-hq/ess-helm
+      // restricts it to one replica, #1546). Recreate stops the old pod before the new one starts;
+      // the jobs survive in Redis. docs/calls.md covers what a node loss means for calls.
       replicas: 1,
-      strategy: {
-        type: 'RollingUpdate',
-        rollingUpdate: { maxSurge: k8s.IntOrString.fromNumber(1), maxUnavailable: k8s.IntOrString.fromNumber(0) },
-      },
+      strategy: { type: 'Recreate' },
+      tolerations: ['node.kubernetes.io/not-ready', 'node.kubernetes.io/unreachable'].map((key) => ({
+        key,
+        operator: 'Exists',
+        effect: 'NoExecute',
+        tolerationSeconds: LK_JWT_NODE_LOSS_TOLERATION_SECONDS,
+      })),
       identity: { runAsUser: LK_JWT_UID },
       containers: [
         container({
@@ -136,6 +173,9 @@ export class LivekitChart extends ComponentChart {
             { name: 'LIVEKIT_SECRET_FROM_FILE', value: `${LK_JWT_SECRET_DIR}/api-secret` },
             { name: 'LIVEKIT_FULL_ACCESS_HOMESERVERS', value: hosts.serverName },
             { name: 'LIVEKIT_JWT_BIND', value: `:${LK_JWT.port}` },
+            secretEnv(LK_JWT_REDIS_PASSWORD_ENV, SECRET_NAMES.livekitRedis, 'password'),
+            { name: 'LIVEKIT_REDIS_URL', value: lkJwtRedisUrl() },
+            { name: 'LIVEKIT_SANITY_CHECK_INTERVAL_SECONDS', value: String(LK_JWT_PARTICIPANT_CHECK_SECONDS) },
           ],
           resources: { requests: { cpu: '50m', memory: '64Mi' }, limits: { cpu: '500m', memory: '256Mi' } },
           ports: [{ name: 'http', containerPort: LK_JWT.port, protocol: 'TCP' }],

@@ -2,7 +2,8 @@ import * as yaml from 'js-yaml';
 import { elementWebConfig } from '../charts/element-web';
 import { CALL_METRICS_PORTS } from '../lib/config/calls';
 import { METRICS_PORTS } from '../lib/model/metrics';
-import { buildPlatform, SECRET_NAMES, VALKEY_LIVEKIT, VALKEY_SYNAPSE, sentinelAddresses } from '../lib/model';
+import { LK_JWT_NODE_LOSS_TOLERATION_SECONDS, LK_JWT_PARTICIPANT_CHECK_SECONDS } from '../charts/livekit';
+import { buildPlatform, LIVEKIT_REDIS_PROXY, LK_JWT_REDIS_DATABASE, SECRET_NAMES, secretCatalogue, VALKEY_LIVEKIT, VALKEY_SYNAPSE, sentinelAddresses } from '../lib/model';
 import {
   callHostPorts,
   cidrToRange,
@@ -220,6 +221,38 @@ describe.each([
     });
     expect(container.readinessProbe.httpGet.path).toBe('/healthz');
     findOne(objects, 'Service', 'lk-jwt-service', 'matrix');
+  });
+
+  test('lk-jwt-service: never two instances (Recreate), moved off a lost node after 20 s, jobs checked against LiveKit', () => {
+    const deployment = findOne(objects, 'Deployment', 'lk-jwt-service', 'matrix') as Any;
+    expect(deployment.spec.strategy).toEqual({ type: 'Recreate' });
+    const tolerations = deployment.spec.template.spec.tolerations as Any[];
+    for (const key of ['node.kubernetes.io/not-ready', 'node.kubernetes.io/unreachable']) {
+      expect(tolerations).toContainEqual({ key, operator: 'Exists', effect: 'NoExecute', tolerationSeconds: LK_JWT_NODE_LOSS_TOLERATION_SECONDS });
+    }
+    expect(LK_JWT_NODE_LOSS_TOLERATION_SECONDS).toBeLessThan(60);
+    const env = Object.fromEntries(deployment.spec.template.spec.containers[0].env.map((entry: Any) => [entry.name, entry]));
+    expect(env.LIVEKIT_SANITY_CHECK_INTERVAL_SECONDS.value).toBe(String(LK_JWT_PARTICIPANT_CHECK_SECONDS));
+    expect(LK_JWT_PARTICIPANT_CHECK_SECONDS).toBeGreaterThan(0);
+  });
+
+  test('lk-jwt-service stores its jobs in the LiveKit Valkey through its master proxy, password only by reference', () => {
+    const deployment = findOne(objects, 'Deployment', 'lk-jwt-service', 'matrix') as Any;
+    const env = deployment.spec.template.spec.containers[0].env as Any[];
+    const names = env.map((entry) => entry.name);
+    const url = env.find((entry) => entry.name === 'LIVEKIT_REDIS_URL');
+    const password = env.find((entry) => entry.name === 'LK_JWT_REDIS_PASSWORD');
+    expect(url.value).toBe(`redis://default:$(LK_JWT_REDIS_PASSWORD)@valkey-master-proxy.redis-livekit.svc.cluster.local:6379/${LK_JWT_REDIS_DATABASE}`);
+    // Kubernetes expands $(VAR) only from variables defined earlier in the list.
+    expect(names.indexOf('LK_JWT_REDIS_PASSWORD')).toBeLessThan(names.indexOf('LIVEKIT_REDIS_URL'));
+    expect(password.valueFrom.secretKeyRef).toEqual({ name: SECRET_NAMES.livekitRedis, key: 'password' });
+    // LiveKit keeps database 0 (no redis.db set); lk-jwt-service's hash must not share it.
+    expect(LK_JWT_REDIS_DATABASE).not.toBe(0);
+    expect(livekitConfig(platform).redis).not.toHaveProperty('db');
+    // The proxy exists in the LiveKit Valkey namespace and the Secret copy in lk-jwt-service's namespace.
+    findOne(objects, 'Service', LIVEKIT_REDIS_PROXY.name, LIVEKIT_REDIS_PROXY.namespace);
+    findOne(objects, 'Deployment', LIVEKIT_REDIS_PROXY.name, LIVEKIT_REDIS_PROXY.namespace);
+    expect(secretCatalogue(config).map((spec) => `${spec.namespace}/${spec.name}`)).toContain(`matrix/${SECRET_NAMES.livekitRedis}`);
   });
 
   test('host ports: coturn and LiveKit never overlap', () => {

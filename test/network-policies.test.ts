@@ -2,6 +2,7 @@ import { renderedWorkloads, type Obj } from '../lib/model/capacity';
 import { buildPlatform } from '../lib/model';
 import { publicCertificates } from '../lib/model/edge-routes';
 import { ACME_SOLVER, guardedNamespaces } from '../lib/model/network-policies';
+import { METRICS_PORTS } from '../lib/model/metrics';
 import { SYNAPSE_PORTS } from '../lib/model/workers';
 import { render } from './helpers';
 import { allowed, type Pod } from './network-evaluator';
@@ -70,6 +71,23 @@ describe.each<[string, Record<string, unknown>]>([
     expect(allowed(policies, elementWeb, proxy, 6379)).toBe(false);
     expect(allowed(policies, proxy, valkeyData('redis-synapse'), 6379)).toBe(true);
     expect(allowed(policies, synapse('main'), valkeyData('redis-synapse'), 6379)).toBe(false);
+  });
+
+  test('the LiveKit Valkey master proxy: only lk-jwt-service, and only with calls', () => {
+    const livekitProxy: Pod = { ...proxy, namespace: 'redis-livekit' };
+    const lkJwt: Pod = { namespace: 'matrix', labels: { 'app.kubernetes.io/name': 'lk-jwt-service' } };
+    if (!config.calls.enabled) {
+      // No LiveKit Valkey, no lk-jwt-service, no proxy: nothing to guard.
+      expect(guardedNamespaces(config)).not.toContain('redis-livekit');
+      return;
+    }
+    expect(allowed(policies, lkJwt, livekitProxy, 6379)).toBe(true);
+    expect(allowed(policies, synapse('main'), livekitProxy, 6379)).toBe(false);
+    expect(allowed(policies, elementWeb, livekitProxy, 6379)).toBe(false);
+    expect(allowed(policies, livekitProxy, valkeyData('redis-livekit'), 6379)).toBe(true);
+    expect(allowed(policies, prometheus, livekitProxy, METRICS_PORTS.haproxy)).toBe(true);
+    // lk-jwt-service goes through the proxy, never to a Valkey pod's own address by its labels.
+    expect(allowed(policies, lkJwt, synapse('main'), SYNAPSE_PORTS.replication)).toBe(false);
   });
 
   test('Prometheus reaches metrics ports, nothing else', () => {

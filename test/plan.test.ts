@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { ACCEPTED_SINGLE_POINTS, capacityReport, CONTROL_LOOP_ONLY, defaultNodes, GiB, nodePlan, type Obj, place, type PodDemand, TiB } from '../lib/model/capacity';
+import { ACCEPTED_SINGLE_POINT_SERVICES, ACCEPTED_SINGLE_POINTS, capacityReport, CONTROL_LOOP_ONLY, defaultNodes, GiB, nodePlan, type Obj, place, type PodDemand, TiB } from '../lib/model/capacity';
 import { poolName, SINGLE_WRITER_TYPES, SYNAPSE_NAMESPACE } from '../lib/model/workers';
 import { configWith, render, ROOT } from './helpers';
 
@@ -100,7 +100,7 @@ describe('npm run plan', () => {
     expect(report.singlePoints.defects).toEqual([]);
     expect(report.singlePoints.accepted).toEqual([...ACCEPTED_SINGLE_POINTS]);
     expect(report.singlePoints.pinned).toEqual({ 'matrix/synapse-main': mainDomain });
-    const allowed = new Set([...ACCEPTED_SINGLE_POINTS, ...mainDomain, ...CONTROL_LOOP_ONLY.map((entry) => entry.service)]);
+    const allowed = new Set([...ACCEPTED_SINGLE_POINT_SERVICES, ...mainDomain, ...CONTROL_LOOP_ONLY.map((entry) => entry.service)]);
     for (const loss of report.nodeLoss) for (const service of loss.services) expect(allowed).toContain(service);
     // Main and its writers are lost together, on one node.
     const mainNode = report.nodeLoss.find((loss) => loss.services.includes('matrix/synapse-main'))!;

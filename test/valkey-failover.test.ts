@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { buildRedisProxyConfig, HAPROXY_PASSWORD_ENV } from '../charts/valkey';
 import { SENTINEL_CONF, SENTINEL_START_SH, VALKEY_LIB_SH, VALKEY_START_SH, valkeyConf } from '../constructs/valkey-sentinel';
-import { SYNAPSE_REDIS_PROXY } from '../lib/model';
+import { lkJwtRedisUrl } from '../charts/livekit';
+import { LIVEKIT_REDIS_PROXY, LK_JWT_REDIS_DATABASE, SYNAPSE_REDIS_PROXY } from '../lib/model';
 import { forLocalHaproxy, HAPROXY } from './haproxy-local';
 import { METRICS_PORTS } from '../lib/model/metrics';
 
@@ -16,7 +17,7 @@ import { METRICS_PORTS } from '../lib/model/metrics';
  *
  * Proves: bootstrap (pod 0 master, others replicas), Sentinel auth, Sentinel failover after the
  * master is killed, the restarted former master rejoining as a replica (never a second master),
- * and HAProxy routing to whichever node is master. Needs redis-server/redis-cli (Debian package
+ * HAProxy routing to whichever node is master, and lk-jwt-service's Redis URL working through it. Needs redis-server/redis-cli (Debian package
  * redis-server) and haproxy; skipped loudly without them. Takes about 6 s.
  */
 
@@ -169,7 +170,7 @@ async function waitForAsync(what: string, condition: () => Promise<boolean>, tim
       expect(cli(NODE_HOSTS[0], NODE_PORT, ['SET', 'probe', 'before-failover'])).toBe('OK');
 
       // The Synapse Redis proxy, generated config, on loopback ports.
-      const proxyConfig = forLocalHaproxy(buildRedisProxyConfig(NODE_HOSTS, NODE_PORT))
+      const proxyConfig = forLocalHaproxy(buildRedisProxyConfig(NODE_HOSTS, NODE_PORT, SYNAPSE_REDIS_PROXY.port))
         .replace(`bind :${SYNAPSE_REDIS_PROXY.port}`, `bind 127.0.0.1:${PROXY_PORT}`)
         .replace(`bind :${METRICS_PORTS.haproxy}`, `bind 127.0.0.1:${PROXY_STATUS_PORT}`)
         .replace('    log stdout format raw local0 info\n', '');
@@ -214,6 +215,17 @@ async function waitForAsync(what: string, condition: () => Promise<boolean>, tim
       await waitForAsync('the proxy to follow the failover', async () => (await activeServers()) === '1' && viaProxy() === 'master', 5000);
       expect(cli('127.0.0.1', PROXY_PORT, ['SET', 'probe', 'after-failover'])).toBe('OK');
       expect(cli(promoted, NODE_PORT, ['GET', 'probe'])).toBe('after-failover');
+
+      // lk-jwt-service's Redis URL as its pod receives it (Kubernetes expands $(VAR) from the Secret),
+      // pointed at this proxy: a real client authenticates with it and writes into its own database.
+      const url = lkJwtRedisUrl()
+        .replace(/\$\((\w+)\)/, PASSWORD)
+        .replace(`${LIVEKIT_REDIS_PROXY.host}:${LIVEKIT_REDIS_PROXY.port}`, `127.0.0.1:${PROXY_PORT}`);
+      expect(url).toBe(`redis://default:${PASSWORD}@127.0.0.1:${PROXY_PORT}/${LK_JWT_REDIS_DATABASE}`);
+      const viaUrl = execFileSync(REDIS_CLI, ['-u', url, '--no-auth-warning', '--raw', 'HSET', 'lk-jwt:jobs', 'job', 'stored'], { encoding: 'utf8', timeout: 2000 });
+      expect(viaUrl.trim()).toBe('1');
+      expect(cli(promoted, NODE_PORT, ['-n', String(LK_JWT_REDIS_DATABASE), 'HGET', 'lk-jwt:jobs', 'job'])).toBe('stored');
+      expect(cli(promoted, NODE_PORT, ['-n', '0', 'EXISTS', 'lk-jwt:jobs'])).toBe('0');
     } catch (error) {
       for (const [name, log] of logs) console.log(`--- ${name}\n${log.slice(-2000)}`);
       throw error;

@@ -223,7 +223,7 @@ describe('Synapse Redis proxy (HAProxy)', () => {
     for (const replicas of [3, 5]) {
       const dir = mkdtempSync(path.join(tmpdir(), 'redis-proxy-'));
       const file = path.join(dir, 'haproxy.cfg');
-      writeFileSync(file, forLocalHaproxy(buildRedisProxyConfig(valkeyNodeHosts(VALKEY_SYNAPSE, replicas), VALKEY_SYNAPSE.port)));
+      writeFileSync(file, forLocalHaproxy(buildRedisProxyConfig(valkeyNodeHosts(VALKEY_SYNAPSE, replicas), VALKEY_SYNAPSE.port, SYNAPSE_REDIS_PROXY.port)));
       const output = execFileSync(HAPROXY, ['-c', '-f', file], {
         encoding: 'utf8',
         env: { ...process.env, [HAPROXY_PASSWORD_ENV]: 'not-a-secret' },

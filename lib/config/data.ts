@@ -65,8 +65,8 @@ const valkeyClusterSchema = z
 export const valkeySchema = z
   .strictObject({
     synapse: valkeyClusterSchema.describe('Valkey for Synapse replication (reached through HAProxy).'),
-    livekit: valkeyClusterSchema.describe('Valkey for LiveKit (reached through Sentinel).'),
-    haproxyReplicas: replicas(2, 'HAProxy replicas in front of the Synapse Valkey master.').default(2),
+    livekit: valkeyClusterSchema.describe('Valkey for LiveKit (reached through Sentinel) and lk-jwt-service (through HAProxy).'),
+    haproxyReplicas: replicas(2, 'HAProxy replicas in front of each Valkey master (one proxy per cluster).').default(2),
   })
   .prefault({})
   .describe('The two isolated Valkey Sentinel clusters.');

@@ -2,7 +2,7 @@ import type { Platform } from './index';
 import { activeNamespaces, NAMESPACES } from './platform';
 import { synapseScrapeTargets } from './metrics';
 import { activeWorkerTypes, SYNAPSE_NAMESPACE, workerCount } from './workers';
-import { SYNAPSE_REDIS_PROXY, VALKEY_LIVEKIT, VALKEY_SYNAPSE } from './endpoints';
+import { LIVEKIT_REDIS_PROXY, SYNAPSE_REDIS_PROXY, VALKEY_LIVEKIT, VALKEY_SYNAPSE } from './endpoints';
 
 /**
  * The platform's alerts as typed data. There is no Alertmanager (spec): alerts show in Prometheus
@@ -123,6 +123,19 @@ function dataRules(platform: Platform): AlertRule[] {
       summary: 'The Redis proxy {{ $labels.namespace }}/{{ $labels.proxy }} sees no Valkey master',
       description: 'Synapse workers cannot replicate through Redis. Check the Sentinels (failover) and the HAProxy role:master health check.',
     },
+    ...(platform.config.calls.enabled
+      ? [
+          {
+            alert: 'LkJwtRedisMasterUnreachable',
+            expr: `sum by (namespace, proxy) (haproxy_backend_active_servers{namespace="${LIVEKIT_REDIS_PROXY.namespace}"}) < 1`,
+            for: '1m',
+            severity: 'warning' as const,
+            summary: 'The Redis proxy {{ $labels.namespace }}/{{ $labels.proxy }} sees no Valkey master',
+            description:
+              'lk-jwt-service cannot store delegated-leave jobs, so a restart of it would lose them. Check the LiveKit Sentinels and the HAProxy role:master health check.',
+          },
+        ]
+      : []),
     {
       alert: 'ValkeyDown',
       expr: `redis_up{namespace=~"${valkeyNamespaces}"} == 0`,

@@ -600,7 +600,7 @@ export interface CapacityReport {
 
 export interface SinglePoints {
   /** ACCEPTED_SINGLE_POINTS that are single points in this plan. */
-  readonly accepted: string[];
+  readonly accepted: AcceptedSinglePoint[];
   /** Services pinned by required hostname pod affinity to a service, by that service: its failure domain. */
   readonly pinned: Record<string, string[]>;
   /** CONTROL_LOOP_ONLY entries that are single points in this plan. */
@@ -609,12 +609,35 @@ export interface SinglePoints {
   readonly defects: string[];
 }
 
+export interface AcceptedSinglePoint {
+  readonly service: string;
+  /** Which upstream design forces one instance, and what a node loss means for users meanwhile. */
+  readonly reason: string;
+}
+
 /**
- * Services whose loss on one node is accepted: the spec runs exactly one Synapse main; lk-jwt-service
- * 0.6.0 keeps delegated-leave state in memory, so it runs once (docs/calls.md) and new call joins wait
- * for its reschedule while running calls continue on LiveKit.
+ * Services whose loss on one node is accepted because upstream allows exactly one instance. Nothing
+ * else may be a single point: everything else is a defect to fix in the manifests.
  */
-export const ACCEPTED_SINGLE_POINTS: readonly string[] = ['matrix/synapse-main', 'matrix/lk-jwt-service'];
+export const ACCEPTED_SINGLE_POINTS: readonly AcceptedSinglePoint[] = [
+  {
+    service: 'matrix/synapse-main',
+    reason:
+      'Synapse runs exactly one main process, and one instance of each single-writer task (the typing, to_device, account_data and ' +
+      'presence, and the background and user-directory tasks); workers keep serving what they own while it is rescheduled.',
+  },
+  {
+    service: 'matrix/lk-jwt-service',
+    reason:
+      'lk-jwt-service 0.6.0 must run as one instance (lk-jwt-service#216, open; element-hq/ess-helm#1546 limits it to one replica): ' +
+      'each instance loads every delegated-leave job from Redis at start, and only the instance holding a job acts on its webhooks. ' +
+      'On a node loss the pod moves after 20 s of node unreachability (NoExecute toleration); calls in progress continue on LiveKit, ' +
+      'new joins wait for the restart, and the restarted instance resumes the jobs stored in Redis.',
+  },
+];
+
+/** The service names of ACCEPTED_SINGLE_POINTS. */
+export const ACCEPTED_SINGLE_POINT_SERVICES: readonly string[] = ACCEPTED_SINGLE_POINTS.map((entry) => entry.service);
 
 export interface ControlLoopOnly {
   readonly service: string;
@@ -679,12 +702,12 @@ export function capacityReport(config: PlatformConfig, objects: readonly Obj[]):
     const anchor = colocationAnchors(demand, demands).find((candidate) => !candidate.colocateWith);
     if (anchor) pinnedTo.set(demand.service, anchor.service);
   }
-  const accepted = ACCEPTED_SINGLE_POINTS.filter((service) => lost.includes(service));
+  const accepted = ACCEPTED_SINGLE_POINTS.filter((entry) => lost.includes(entry.service));
   const pinned: Record<string, string[]> = {};
   for (const service of lost) {
     const anchor = pinnedTo.get(service);
     // Pinned to an accepted single point: part of its failure domain, never a separate one.
-    if (anchor && ACCEPTED_SINGLE_POINTS.includes(anchor)) pinned[anchor] = [...(pinned[anchor] ?? []), service];
+    if (anchor && ACCEPTED_SINGLE_POINT_SERVICES.includes(anchor)) pinned[anchor] = [...(pinned[anchor] ?? []), service];
   }
   const pinnedServices = Object.values(pinned).flat();
   const controlLoops = CONTROL_LOOP_ONLY.filter((entry) => lost.includes(entry.service));
@@ -693,7 +716,7 @@ export function capacityReport(config: PlatformConfig, objects: readonly Obj[]):
     pinned,
     controlLoops,
     defects: lost.filter(
-      (service) => !ACCEPTED_SINGLE_POINTS.includes(service) && !pinnedServices.includes(service) && !controlLoops.some((entry) => entry.service === service),
+      (service) => !ACCEPTED_SINGLE_POINT_SERVICES.includes(service) && !pinnedServices.includes(service) && !controlLoops.some((entry) => entry.service === service),
     ),
   };
   const rescheduling = plan.nodes
@@ -762,7 +785,10 @@ export function formatReport(report: CapacityReport, configName: string): string
     lines.push(`| ${loss.node} | ${shown.length > 0 ? shown.map(describe).join(', ') : 'none'} |`);
   }
   lines.push('');
-  lines.push(`Accepted single points: ${points.accepted.length > 0 ? points.accepted.map(describe).join(', ') : 'none'}.`, '');
+  lines.push('Accepted single points: upstream allows exactly one instance:', '');
+  if (points.accepted.length === 0) lines.push('- none');
+  for (const entry of points.accepted) lines.push(`- ${describe(entry.service)}: ${entry.reason}`);
+  lines.push('');
   lines.push(
     'Pods pinned to an accepted single point by required pod affinity (kubernetes.io/hostname) share its node and so its failure domain:',
     'a node loss takes them down only together with it, never on their own.',

@@ -59,15 +59,31 @@ function valkeyCluster(namespace: string): ValkeyClusterEndpoints {
 export const VALKEY_SYNAPSE = valkeyCluster(NAMESPACES.redisSynapse.name);
 export const VALKEY_LIVEKIT = valkeyCluster(NAMESPACES.redisLivekit.name);
 
-/** The only Redis address Synapse sees: HAProxy that forwards to whichever Valkey pod is master. */
-export const SYNAPSE_REDIS_PROXY = {
-  name: 'valkey-master-proxy',
-  namespace: VALKEY_SYNAPSE.namespace,
-  port: 6379,
-  get host(): string {
-    return serviceHost(this.name, this.namespace);
-  },
-} as const;
+/** HAProxy in front of one Valkey cluster that forwards to whichever data pod is master. */
+export interface ValkeyMasterProxy {
+  readonly name: string;
+  readonly namespace: string;
+  readonly port: number;
+  readonly host: string;
+}
+
+function valkeyMasterProxy(cluster: ValkeyClusterEndpoints): ValkeyMasterProxy {
+  const name = 'valkey-master-proxy';
+  return { name, namespace: cluster.namespace, port: cluster.port, host: serviceHost(name, cluster.namespace) };
+}
+
+/** The only Redis address Synapse sees (Synapse has no Sentinel support). */
+export const SYNAPSE_REDIS_PROXY = valkeyMasterProxy(VALKEY_SYNAPSE);
+
+/**
+ * lk-jwt-service's Redis address: its go-redis client takes one plain redis:// URL (store.go
+ * redis.ParseURL), no Sentinel, so it goes through the same kind of master proxy as Synapse.
+ * LiveKit itself talks to the Sentinels directly.
+ */
+export const LIVEKIT_REDIS_PROXY = valkeyMasterProxy(VALKEY_LIVEKIT);
+
+/** lk-jwt-service keeps its delegated-leave jobs in this database; LiveKit uses database 0. */
+export const LK_JWT_REDIS_DATABASE = 1;
 
 /** Sentinel addresses of one Valkey cluster, one per sentinel pod (stable StatefulSet DNS names). */
 export function sentinelAddresses(cluster: ValkeyClusterEndpoints, sentinels: number): string[] {

@@ -2,6 +2,7 @@ import type { PlatformConfig } from '../config';
 import {
   CERT_MANAGER,
   LIVEKIT,
+  LIVEKIT_REDIS_PROXY,
   MINIO_TENANT,
   POSTGRES,
   SYNAPSE_REDIS_PROXY,
@@ -9,6 +10,7 @@ import {
   VALKEY_LIVEKIT,
   VALKEY_SYNAPSE,
   type ValkeyClusterEndpoints,
+  type ValkeyMasterProxy,
 } from './endpoints';
 import type { Platform } from './index';
 import { NAMESPACES, serviceHost } from './platform';
@@ -115,6 +117,17 @@ function valkeyTarget(cluster: ValkeyClusterEndpoints): ScrapeTarget {
   };
 }
 
+function masterProxyTarget(proxy: ValkeyMasterProxy): ScrapeTarget {
+  return {
+    name: proxy.name,
+    namespace: proxy.namespace,
+    selector: selectorOf(proxy.name),
+    port: METRICS_PORTS.haproxy,
+    path: HAPROXY_METRICS_PATH,
+    kind: 'PodMonitor',
+  };
+}
+
 export function dataScrapeTargets(config: PlatformConfig): ScrapeTarget[] {
   const targets: ScrapeTarget[] = [
     {
@@ -127,16 +140,9 @@ export function dataScrapeTargets(config: PlatformConfig): ScrapeTarget[] {
       kind: 'PodMonitor',
     },
     valkeyTarget(VALKEY_SYNAPSE),
-    {
-      name: SYNAPSE_REDIS_PROXY.name,
-      namespace: SYNAPSE_REDIS_PROXY.namespace,
-      selector: selectorOf(SYNAPSE_REDIS_PROXY.name),
-      port: METRICS_PORTS.haproxy,
-      path: HAPROXY_METRICS_PATH,
-      kind: 'PodMonitor',
-    },
+    masterProxyTarget(SYNAPSE_REDIS_PROXY),
   ];
-  if (config.calls.enabled) targets.push(valkeyTarget(VALKEY_LIVEKIT));
+  if (config.calls.enabled) targets.push(valkeyTarget(VALKEY_LIVEKIT), masterProxyTarget(LIVEKIT_REDIS_PROXY));
   if (config.objectStorage.provider === 'minio') {
     targets.push({
       name: MINIO_TENANT.name,

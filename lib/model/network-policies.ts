@@ -1,5 +1,5 @@
 import type { PlatformConfig } from '../config';
-import { ADMIN_UI, ELEMENT_WEB, LK_JWT, MINIO_TENANT, POSTGRES, SYNAPSE_REDIS_PROXY, SYNAPSE_ROUTER, VALKEY_LIVEKIT, VALKEY_SYNAPSE } from './endpoints';
+import { ADMIN_UI, ELEMENT_WEB, LIVEKIT_REDIS_PROXY, LK_JWT, MINIO_TENANT, POSTGRES, SYNAPSE_REDIS_PROXY, SYNAPSE_ROUTER, VALKEY_LIVEKIT, VALKEY_SYNAPSE } from './endpoints';
 import { publicCertificates } from './edge-routes';
 import { buildPlatform } from './index';
 import { METRICS_PORTS } from './metrics';
@@ -48,6 +48,7 @@ export const POD_LABELS = {
   postgres: { 'cnpg.io/cluster': POSTGRES.clusterName },
   valkeyData: { 'app.kubernetes.io/name': VALKEY_SYNAPSE.name, 'app.kubernetes.io/component': 'data' },
   valkeySentinel: { 'app.kubernetes.io/name': VALKEY_SYNAPSE.name, 'app.kubernetes.io/component': 'sentinel' },
+  /** The master proxy of either Valkey cluster (same name and labels in both namespaces). */
   redisProxy: { 'app.kubernetes.io/name': SYNAPSE_REDIS_PROXY.name, 'app.kubernetes.io/component': 'redis-proxy' },
   minio: { 'v1.min.io/tenant': MINIO_TENANT.name },
   /** prometheus-operator labels every Prometheus pod with app.kubernetes.io/name: prometheus. */
@@ -130,7 +131,14 @@ export function flows(config: PlatformConfig): Flow[] {
         to: { namespace: VALKEY_LIVEKIT.namespace, pods: { 'app.kubernetes.io/name': VALKEY_LIVEKIT.name } },
         ports: [{ port: VALKEY_LIVEKIT.port }, { port: VALKEY_LIVEKIT.sentinelPort }],
       },
-      { id: 'prometheus-to-redis-livekit', description: 'Prometheus -> redis_exporter', from: [prometheus], to: { namespace: VALKEY_LIVEKIT.namespace, pods: {} }, ports: [{ port: METRICS_PORTS.redisExporter }] },
+      {
+        id: 'lk-jwt-to-redis-proxy',
+        description: 'lk-jwt-service -> the LiveKit Valkey master proxy (delegated-leave jobs)',
+        from: [{ namespace: matrix, pods: POD_LABELS.lkJwt }],
+        to: { namespace: LIVEKIT_REDIS_PROXY.namespace, pods: POD_LABELS.redisProxy },
+        ports: [{ port: LIVEKIT_REDIS_PROXY.port }],
+      },
+      { id: 'prometheus-to-redis-livekit', description: 'Prometheus -> redis_exporter and HAProxy metrics', from: [prometheus], to: { namespace: VALKEY_LIVEKIT.namespace, pods: {} }, ports: [{ port: METRICS_PORTS.redisExporter }, { port: METRICS_PORTS.haproxy }] },
     );
   }
   // With ingress-nginx the host certificates live in the hosts' namespaces (edge-routes.ts

@@ -131,6 +131,8 @@ export function secretCatalogue(config: PlatformConfig): SecretSpec[] {
         namespace: NAMESPACES.livekit.name,
         data: { password: SECRET_VALUES.valkeyLivekitPassword.id },
       },
+      // lk-jwt-service (matrix namespace) stores its delegated-leave jobs in the LiveKit Valkey.
+      { name: SECRET_NAMES.livekitRedis, namespace: matrix, data: { password: SECRET_VALUES.valkeyLivekitPassword.id } },
       {
         name: VALKEY_LIVEKIT.passwordSecret,
         namespace: VALKEY_LIVEKIT.namespace,

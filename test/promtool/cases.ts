@@ -138,6 +138,19 @@ export function alertCases(platform: Platform): Record<string, AlertCases> {
       },
       quiet: { series: [{ series: 'haproxy_backend_active_servers{namespace="redis-synapse", proxy="valkey_master"}', values: '1x10' }], evalTime: '5m' },
     },
+    // Only with calls: the LiveKit Valkey and its proxy exist only then.
+    ...(platform.config.calls.enabled
+      ? {
+          LkJwtRedisMasterUnreachable: {
+            fires: {
+              series: [{ series: 'haproxy_backend_active_servers{namespace="redis-livekit", proxy="valkey_master"}', values: '0x10' }],
+              evalTime: '5m',
+              labels: { namespace: 'redis-livekit', proxy: 'valkey_master' },
+            },
+            quiet: { series: [{ series: 'haproxy_backend_active_servers{namespace="redis-livekit", proxy="valkey_master"}', values: '1x10' }], evalTime: '5m' },
+          },
+        }
+      : {}),
     ValkeyDown: {
       fires: { series: [{ series: 'redis_up{namespace="redis-synapse", pod="valkey-1"}', values: '0x10' }], evalTime: '5m', labels: { namespace: 'redis-synapse', pod: 'valkey-1' } },
       quiet: { series: [{ series: 'redis_up{namespace="redis-synapse", pod="valkey-1"}', values: '1x10' }], evalTime: '5m' },
