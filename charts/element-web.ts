@@ -1,6 +1,6 @@
 import type { Construct } from 'constructs';
 import { ComponentChart } from '../constructs/component-chart';
-import { componentLabels, configMap, container, contentHash, httpProbe, service, Workload } from '../constructs/workload';
+import { StaticWebApp } from '../constructs/static-web-app';
 import { ELEMENT_WEB, type Platform } from '../lib/model';
 import { elementWebCallSettings } from '../lib/model/calls';
 import { images } from '../lib/versions';
@@ -33,50 +33,22 @@ export function elementWebConfig(platform: Platform): Record<string, unknown> {
 export class ElementWebChart extends ComponentChart {
   constructor(scope: Construct, platform: Platform) {
     super(scope, 'element-web', { platform, stage: '40-apps', namespace: ELEMENT_WEB.namespace });
-    const configJson = `${JSON.stringify(elementWebConfig(platform), null, 2)}\n`;
-    const selector = { 'app.kubernetes.io/name': ELEMENT_WEB.name };
-    configMap(this, 'config', {
-      name: `${ELEMENT_WEB.name}-config`,
-      namespace: ELEMENT_WEB.namespace,
-      data: { 'config.json': configJson },
-      labels: componentLabels(ELEMENT_WEB.name, 'web'),
-    });
-    new Workload(this, 'workload', {
-      kind: 'Deployment',
+    new StaticWebApp(this, 'element-web', {
       name: ELEMENT_WEB.name,
       namespace: ELEMENT_WEB.namespace,
-      selector,
-      labels: componentLabels(ELEMENT_WEB.name, 'web'),
+      component: 'web',
       replicas: platform.config.elementWeb.replicas,
-      identity: { runAsUser: ELEMENT_UID },
-      podAnnotations: { 'matrix-platform/config-hash': contentHash(configJson) },
-      containers: [
-        container({
-          name: 'element-web',
-          image: images.elementWeb,
-          resources: { requests: { cpu: '50m', memory: '64Mi' }, limits: { cpu: '500m', memory: '256Mi' } },
-          env: [{ name: 'ELEMENT_WEB_PORT', value: String(ELEMENT_WEB.port) }],
-          ports: [{ name: 'http', containerPort: ELEMENT_WEB.port }],
-          volumeMounts: [
-            { name: 'config', mountPath: '/app/config.json', subPath: 'config.json', readOnly: true },
-            { name: 'tmp', mountPath: '/tmp' },
-            { name: 'nginx-conf', mountPath: '/etc/nginx/conf.d' },
-          ],
-          livenessProbe: httpProbe('/config.json', 'http'),
-          readinessProbe: httpProbe('/config.json', 'http', { periodSeconds: 5 }),
-        }),
-      ],
-      volumes: [
-        { name: 'config', configMap: { name: `${ELEMENT_WEB.name}-config` } },
-        { name: 'tmp', emptyDir: { medium: 'Memory' } },
-        { name: 'nginx-conf', emptyDir: { medium: 'Memory' } },
-      ],
-    });
-    service(this, 'service', {
-      name: ELEMENT_WEB.name,
-      namespace: ELEMENT_WEB.namespace,
-      selector,
-      ports: [{ name: 'http', port: ELEMENT_WEB.port }],
+      image: images.elementWeb,
+      containerName: 'element-web',
+      uid: ELEMENT_UID,
+      port: ELEMENT_WEB.port,
+      portEnvironmentVariable: 'ELEMENT_WEB_PORT',
+      configJson: `${JSON.stringify(elementWebConfig(platform), null, 2)}\n`,
+      configPath: '/app/config.json',
+      probePath: '/config.json',
+      resources: { requests: { cpu: '50m', memory: '64Mi' }, limits: { cpu: '500m', memory: '256Mi' } },
+      // The entrypoint copies config.json to /tmp and envsubst writes the server block to conf.d.
+      writableDirectories: { tmp: '/tmp', 'nginx-conf': '/etc/nginx/conf.d' },
     });
   }
 }
