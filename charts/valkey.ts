@@ -1,7 +1,7 @@
 import type { Construct } from 'constructs';
 import { ComponentChart } from '../constructs/component-chart';
 import { valkeyNodeHosts, ValkeySentinel } from '../constructs/valkey-sentinel';
-import { componentLabels, configMap, container, contentHash, httpProbe, service, Workload } from '../constructs/workload';
+import { componentLabels, configMap, container, contentHash, ENDPOINT_DRAIN_SECONDS, httpProbe, service, Workload } from '../constructs/workload';
 import type { Resources } from '../lib/config/primitives';
 import {
   LIVEKIT_REDIS_PROXY,
@@ -32,6 +32,9 @@ const HAPROXY_UID = 99;
 const HAPROXY_CONFIG_DIR = '/usr/local/etc/haproxy';
 const HAPROXY_SIZING: Resources = { requests: { cpu: '100m', memory: '64Mi' }, limits: { cpu: '500m', memory: '256Mi' } };
 
+/** After its stop signal the proxy keeps open client sessions at most this long. */
+const REDIS_PROXY_HARD_STOP_SECONDS = 30;
+
 /** Name of the environment variable HAProxy expands into the AUTH health check (from the Secret, never the ConfigMap). */
 export const HAPROXY_PASSWORD_ENV = 'VALKEY_PASSWORD';
 
@@ -51,7 +54,7 @@ export function buildRedisProxyConfig(nodeHosts: readonly string[], valkeyPort: 
     '    log stdout format raw local0 info',
     // Synapse opens one or two connections per process; 4096 keeps the fd need low in any container.
     '    maxconn 4096',
-    '    hard-stop-after 30s',
+    `    hard-stop-after ${REDIS_PROXY_HARD_STOP_SECONDS}s`,
     '',
     'resolvers kubedns',
     '    parse-resolv-conf',
@@ -125,6 +128,7 @@ export class ValkeyChart extends ComponentChart {
       replicas: platform.config.valkey.haproxyReplicas,
       spread: 'preferred',
       identity: { runAsUser: HAPROXY_UID },
+      terminationGracePeriodSeconds: ENDPOINT_DRAIN_SECONDS + REDIS_PROXY_HARD_STOP_SECONDS + 5,
       podAnnotations: { 'checksum/config': contentHash(cfg) },
       containers: [
         container({
@@ -132,6 +136,8 @@ export class ValkeyChart extends ComponentChart {
           image: images.haproxy,
           resources: HAPROXY_SIZING,
           command: ['haproxy', '-W', '-db', '-f', `${HAPROXY_CONFIG_DIR}/haproxy.cfg`],
+          // kube-proxy stops sending new connections to it during the drain; clients reconnect elsewhere.
+          drainBeforeStop: true,
           env: [{ name: HAPROXY_PASSWORD_ENV, valueFrom: { secretKeyRef: { name: cluster.passwordSecret, key: 'password' } } }],
           ports: [
             { name: 'valkey', containerPort: proxy.port },

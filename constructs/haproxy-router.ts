@@ -4,7 +4,7 @@ import type { PlatformConfig } from '../lib/config';
 import { type Platform, SYNAPSE_ROUTER } from '../lib/model';
 import { SIZING } from '../lib/model/sizing';
 import { images } from '../lib/versions';
-import { componentLabels, configMap, container, contentHash, httpProbe, service, Workload } from './workload';
+import { componentLabels, configMap, container, contentHash, ENDPOINT_DRAIN_SECONDS, httpProbe, service, Workload } from './workload';
 import { type HttpMethod, type ResolvedRoute, resolveRoutes } from '../lib/model/routes';
 import {
   activeWorkerTypes,
@@ -74,6 +74,12 @@ function backend(name: string, label: string, balance: string[], servers: { name
   ];
 }
 
+/**
+ * On its stop signal (SIGUSR1, the haproxy image's STOPSIGNAL) HAProxy stops listening and lets
+ * running requests finish, long-polling /sync included, for at most this long.
+ */
+export const ROUTER_HARD_STOP_SECONDS = 60;
+
 export function buildHaproxyConfig(config: PlatformConfig): string {
   const routes = resolveRoutes(config);
   const methods = [...new Set(routes.flatMap((route) => route.methods ?? []))].sort();
@@ -82,7 +88,7 @@ export function buildHaproxyConfig(config: PlatformConfig): string {
     'global',
     '    log stdout format raw local0 info',
     '    maxconn 50000',
-    '    hard-stop-after 60s',
+    `    hard-stop-after ${ROUTER_HARD_STOP_SECONDS}s`,
     '',
     'resolvers kubedns',
     '    parse-resolv-conf',
@@ -189,12 +195,15 @@ export class HaproxyRouter extends Construct {
       identity: { runAsUser: HAPROXY_UID },
       podAnnotations: { 'matrix-platform/config-hash': contentHash(haproxyCfg) },
       strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: k8s.IntOrString.fromNumber(0), maxSurge: k8s.IntOrString.fromNumber(1) } },
+      // The edge stops sending during the drain, then running requests get their hard-stop time.
+      terminationGracePeriodSeconds: ENDPOINT_DRAIN_SECONDS + ROUTER_HARD_STOP_SECONDS + 5,
       containers: [
         container({
           name: 'haproxy',
           image: images.haproxy,
           resources: ROUTER_RESOURCES,
           command: ['haproxy', '-W', '-db', '-f', '/usr/local/etc/haproxy/haproxy.cfg'],
+          drainBeforeStop: true,
           ports: [
             { name: 'http', containerPort: ROUTER_PORTS.http },
             { name: 'status', containerPort: ROUTER_PORTS.status },

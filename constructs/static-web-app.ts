@@ -66,6 +66,7 @@ export class StaticWebApp extends Construct {
             { name: 'config', mountPath: props.configPath, subPath: 'config.json', readOnly: true },
             ...writable.map(({ name, mountPath }) => ({ name, mountPath })),
           ],
+          drainBeforeStop: true,
           livenessProbe: httpProbe(props.probePath, 'http'),
           readinessProbe: httpProbe(props.probePath, 'http', { periodSeconds: 5 }),
         }),

@@ -81,6 +81,7 @@ export class WellKnownServer extends Construct {
           image: images.wellKnownNginx,
           // Bypass the image's entrypoint scripts (they rewrite files under /etc/nginx).
           command: ['nginx', '-e', '/dev/stderr', '-c', `${CONFIG_DIR}/nginx.conf`, '-g', 'daemon off;'],
+          drainBeforeStop: true,
           ports: [{ name: 'http', containerPort: WELL_KNOWN.port }],
           resources: { requests: { cpu: '10m', memory: '16Mi' }, limits: { cpu: '100m', memory: '64Mi' } },
           volumeMounts: [

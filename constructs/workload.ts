@@ -1,3 +1,4 @@
+import { ApiObject, type ApiObjectMetadata, JsonPatch } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import type { Resources } from '../lib/config/primitives';
@@ -81,11 +82,35 @@ export interface ContainerProps {
   readonly startupProbe?: k8s.Probe;
   readonly security?: ContainerSecurity;
   readonly workingDir?: string;
-  readonly lifecycle?: k8s.Lifecycle;
+  /**
+   * Keep serving for ENDPOINT_DRAIN_SECONDS after the pod is marked terminating, before the stop
+   * signal: for servers that clients reach through a Service or EndpointSlices (edge, kube-proxy).
+   */
+  readonly drainBeforeStop?: boolean;
+}
+
+/**
+ * How long a terminating pod keeps serving before it is sent its stop signal. Removing a terminating
+ * pod from EndpointSlices and then from every kube-proxy and edge proxy takes a few seconds; a server
+ * that stops at once meanwhile refuses the connections still sent to it. Uses the `sleep` preStop
+ * action (beta and on by default since Kubernetes 1.30, GA in 1.34): no shell or sleep binary needed
+ * in the image. terminationGracePeriodSeconds must leave the server its own shutdown time after it.
+ */
+export const ENDPOINT_DRAIN_SECONDS = 10;
+
+/**
+ * Containers built with drainBeforeStop. The `sleep` preStop handler is missing from the 1.28 types of
+ * cdk8s-plus-28, whose serialiser drops unknown fields, so Workload adds it to the rendered object
+ * as a JSON patch (present in every Kubernetes API we target).
+ */
+const DRAINING_CONTAINERS = new WeakSet<k8s.Container>();
+
+function drainLifecycle(): Record<string, unknown> {
+  return { preStop: { sleep: { seconds: ENDPOINT_DRAIN_SECONDS } } };
 }
 
 export function container(props: ContainerProps): k8s.Container {
-  return {
+  const built: k8s.Container = {
     name: props.name,
     image: imageRef(props.image),
     imagePullPolicy: 'IfNotPresent',
@@ -100,9 +125,10 @@ export function container(props: ContainerProps): k8s.Container {
     ...(props.startupProbe ? { startupProbe: props.startupProbe } : {}),
     ...(props.livenessProbe ? { livenessProbe: props.livenessProbe } : {}),
     ...(props.readinessProbe ? { readinessProbe: props.readinessProbe } : {}),
-    ...(props.lifecycle ? { lifecycle: props.lifecycle } : {}),
     securityContext: containerSecurityContext(props.security),
   };
+  if (props.drainBeforeStop) DRAINING_CONTAINERS.add(built);
+  return built;
 }
 
 export function httpProbe(path: string, port: number | string, options: Partial<k8s.Probe> = {}): k8s.Probe {
@@ -235,9 +261,14 @@ export class Workload extends Construct {
     };
     const selector = { matchLabels: props.selector };
     const replicas = props.replicas ?? 1;
+    // Plain ApiObjects holding the typed serialisers' output: the typed L1 classes serialise again
+    // after JSON patches, which would drop the patched sleep handler (see DRAINING_CONTAINERS).
+    const apps = (kind: WorkloadKind, id: string, body: Record<string, unknown> | undefined) =>
+      new ApiObject(this, id, { apiVersion: 'apps/v1', kind, ...(body as { metadata: ApiObjectMetadata }) });
+    let workload: ApiObject;
     switch (props.kind) {
       case 'Deployment':
-        new k8s.KubeDeployment(this, 'deployment', {
+        workload = apps('Deployment', 'deployment', k8s.toJson_KubeDeploymentProps({
           metadata,
           spec: {
             replicas,
@@ -246,10 +277,10 @@ export class Workload extends Construct {
             ...(props.strategy ? { strategy: props.strategy } : {}),
             template,
           },
-        });
+        }));
         break;
       case 'StatefulSet':
-        new k8s.KubeStatefulSet(this, 'statefulset', {
+        workload = apps('StatefulSet', 'statefulset', k8s.toJson_KubeStatefulSetProps({
           metadata,
           spec: {
             replicas,
@@ -260,10 +291,10 @@ export class Workload extends Construct {
             template,
             ...(props.volumeClaimTemplates ? { volumeClaimTemplates: props.volumeClaimTemplates } : {}),
           },
-        });
+        }));
         break;
       case 'DaemonSet':
-        new k8s.KubeDaemonSet(this, 'daemonset', {
+        workload = apps('DaemonSet', 'daemonset', k8s.toJson_KubeDaemonSetProps({
           metadata,
           spec: {
             revisionHistoryLimit: 5,
@@ -271,9 +302,12 @@ export class Workload extends Construct {
             updateStrategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: k8s.IntOrString.fromNumber(1) } },
             template,
           },
-        });
+        }));
         break;
     }
+    props.containers.forEach((candidate, index) => {
+      if (DRAINING_CONTAINERS.has(candidate)) workload.addJsonPatch(JsonPatch.add(`/spec/template/spec/containers/${index}/lifecycle`, drainLifecycle()));
+    });
     if (props.kind === 'DaemonSet' || replicas > 1) {
       new k8s.KubePodDisruptionBudget(this, 'pdb', {
         metadata: { name: props.name, namespace: props.namespace, labels },

@@ -1,5 +1,6 @@
 import { type ContainerView, type Obj, type RenderedWorkload, renderedWorkloads } from '../lib/model/capacity';
 import { activeNamespaces } from '../lib/model';
+import { ENDPOINT_DRAIN_SECONDS } from '../constructs/workload';
 import { render } from './helpers';
 
 /**
@@ -114,6 +115,37 @@ export function resilienceViolations(objects: readonly Obj[]): string[] {
   return problems;
 }
 
+/**
+ * Multi-replica Deployments behind a ClusterIP Service (edge upstreams, proxies): a rolling update or
+ * drain must not refuse connections still routed to a terminating pod, so each serving container
+ * sleeps ENDPOINT_DRAIN_SECONDS in preStop and the grace period leaves time after it.
+ */
+export function drainViolations(objects: readonly Obj[]): string[] {
+  const problems: string[] = [];
+  const services = objects.filter(
+    (object) => object.kind === 'Service' && (object.spec as { clusterIP?: string; type?: string }).clusterIP !== 'None' && (object.spec as { type?: string }).type !== 'LoadBalancer',
+  );
+  for (const workload of renderedWorkloads(objects)) {
+    if (workload.kind !== 'Deployment' || (workload.replicas ?? 0) < 2) continue;
+    const labels = workload.template.metadata?.labels ?? {};
+    const behindService = services.some(
+      (service) => service.metadata?.namespace === workload.namespace && selects({ matchLabels: (service.spec as { selector?: Record<string, string> }).selector }, labels),
+    );
+    if (!behindService) continue;
+    const spec = workload.template.spec as { terminationGracePeriodSeconds?: number; containers: { name: string; ports?: unknown[]; lifecycle?: { preStop?: { sleep?: { seconds?: number } } } }[] };
+    const grace = spec.terminationGracePeriodSeconds ?? 30;
+    for (const container of spec.containers.filter((candidate) => (candidate.ports ?? []).length > 0)) {
+      const sleep = container.lifecycle?.preStop?.sleep?.seconds;
+      if (sleep === undefined || sleep < ENDPOINT_DRAIN_SECONDS) {
+        problems.push(`${workload.namespace}/${workload.name} container ${container.name}: no preStop sleep of ${ENDPOINT_DRAIN_SECONDS} s`);
+      } else if (grace < sleep + 10) {
+        problems.push(`${workload.namespace}/${workload.name}: terminationGracePeriodSeconds ${grace} leaves less than 10 s after the ${sleep} s drain`);
+      }
+    }
+  }
+  return problems;
+}
+
 /** Quorum members must never share a node: required anti-affinity or DoNotSchedule hostname spreading. */
 const QUORUM = [/^redis-(synapse|livekit)\/valkey(-sentinel)?$/, /^minio\//];
 
@@ -159,6 +191,10 @@ describe.each(VARIANTS)('hardening of every workload: %s', (_, overrides) => {
 
   test('quorum members (Valkey, sentinels, MinIO, PostgreSQL) use required anti-affinity', () => {
     expect(quorumViolations(rendered)).toEqual([]);
+  });
+
+  test('multi-replica Deployments behind a Service drain before they stop', () => {
+    expect(drainViolations(rendered)).toEqual([]);
   });
 
   test('every namespace carries Pod Security admission labels', () => {
@@ -228,6 +264,17 @@ describe('the walker catches planted mistakes', () => {
     ['init container without limits', (c) => (c.spec.template.spec.initContainers = [{ ...c.spec.template.spec.containers[0], name: 'init', resources: {} }]), /container init: no cpu requests/],
   ])('%s', (_, change, expected) => {
     expect(hardeningViolations(mutate(change)).join('\n')).toMatch(expected);
+  });
+
+  test('a served Deployment without a drain, or with no time after it, is reported', () => {
+    const service = { apiVersion: 'v1', kind: 'Service', metadata: { name: 'web', namespace: 'matrix' }, spec: { selector: { app: 'web' }, ports: [{ port: 80 }] } } as Obj;
+    const serving = (change: (copy: any) => void) => mutate((c) => { c.spec.template.spec.containers[0].ports = [{ containerPort: 80 }]; change(c); })[0];
+    const drained = (c: any) => (c.spec.template.spec.containers[0].lifecycle = { preStop: { sleep: { seconds: ENDPOINT_DRAIN_SECONDS } } });
+    expect(drainViolations([serving(drained), service])).toEqual([]);
+    expect(drainViolations([serving(() => undefined), service]).join('\n')).toMatch(/no preStop sleep/);
+    expect(drainViolations([serving((c) => { drained(c); c.spec.template.spec.terminationGracePeriodSeconds = ENDPOINT_DRAIN_SECONDS; }), service]).join('\n')).toMatch(/leaves less than/);
+    // Without a Service nobody routes to it: nothing to drain.
+    expect(drainViolations([serving(() => undefined)])).toEqual([]);
   });
 
   test('CronJob pod templates are walked', () => {
