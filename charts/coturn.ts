@@ -3,7 +3,7 @@ import type { Construct } from 'constructs';
 import { ComponentChart } from '../constructs/component-chart';
 import { componentLabels, configMap, container, contentHash, tcpProbe, Workload } from '../constructs/workload';
 import { SECRET_NAMES, type Platform } from '../lib/model';
-import { COTURN, COTURN_INIT_SCRIPT, COTURN_PATHS, coturnConfig, coturnNodeTable } from '../lib/model/calls';
+import { COTURN, COTURN_CERT_CHECK_SECONDS, COTURN_CERT_RELOAD_SCRIPT, COTURN_INIT_SCRIPT, COTURN_PATHS, coturnConfig, coturnNodeTable } from '../lib/model/calls';
 import { COTURN_TLS } from '../lib/model/edge-routes';
 import { METRICS_PORTS } from '../lib/model/metrics';
 import { images } from '../lib/versions';
@@ -21,6 +21,10 @@ import { images } from '../lib/versions';
  * The shared secret never reaches the ConfigMap: an init container (COTURN_INIT_SCRIPT) appends
  * static-auth-secret (from SECRET_NAMES.turn) and this node's external-ip (table in the ConfigMap,
  * looked up by spec.nodeName) into a memory-backed emptyDir.
+ *
+ * Certificate renewals reach turnserver without a restart: the `reload-certificate` container
+ * (COTURN_CERT_RELOAD_SCRIPT) sends SIGUSR2 when the mounted coturn-tls Secret changes. It runs as
+ * the same user in the pod's shared process namespace, which is what lets it signal turnserver.
  */
 const COTURN_UID = 65534;
 
@@ -50,7 +54,8 @@ export class CoturnChart extends ComponentChart {
       identity: { runAsUser: COTURN_UID },
       hostNetwork: true,
       nodeSelector: { [coturn.nodeLabel.key]: coturn.nodeLabel.value },
-      // The certificate secret changes on renewal; the pod restarts to load it (coturn reads it at start).
+      shareProcessNamespace: true,
+      // Config changes roll the pods; certificate renewals do not need to (reload-certificate).
       podAnnotations: { 'matrix-platform/config-hash': contentHash(template, nodeTable) },
       initContainers: [
         container({
@@ -93,6 +98,22 @@ export class CoturnChart extends ComponentChart {
           readinessProbe: tcpProbe(coturn.listeningPort),
           livenessProbe: tcpProbe(coturn.listeningPort, { initialDelaySeconds: 10, failureThreshold: 6 }),
           security: { addCapabilities: ['NET_BIND_SERVICE'] },
+        }),
+        container({
+          name: 'reload-certificate',
+          image: images.coturn,
+          command: ['/bin/sh', '-c', COTURN_CERT_RELOAD_SCRIPT],
+          env: [
+            { name: 'COTURN_TLS_CERT', value: COTURN_PATHS.cert },
+            { name: 'COTURN_TLS_KEY', value: COTURN_PATHS.pkey },
+            { name: 'COTURN_PIDFILE', value: COTURN_PATHS.pidfile },
+            { name: 'COTURN_CERT_CHECK_SECONDS', value: String(COTURN_CERT_CHECK_SECONDS) },
+          ],
+          resources: { requests: { cpu: '5m', memory: '8Mi' }, limits: { cpu: '50m', memory: '32Mi' } },
+          volumeMounts: [
+            { ...runtimeMount, readOnly: true },
+            { name: 'tls', mountPath: COTURN_PATHS.tlsDir, readOnly: true },
+          ],
         }),
       ],
       volumes: [

@@ -214,6 +214,8 @@ export interface WorkloadProps {
   readonly nodeSelector?: Record<string, string>;
   readonly tolerations?: k8s.Toleration[];
   readonly hostNetwork?: boolean;
+  /** Containers see (and, as the same user, may signal) each other's processes. */
+  readonly shareProcessNamespace?: boolean;
   readonly serviceAccountName?: string;
   /** Only workloads that call the Kubernetes API get a token. */
   readonly automountServiceAccountToken?: boolean;
@@ -244,6 +246,7 @@ export class Workload extends Construct {
       enableServiceLinks: false,
       securityContext: podSecurityContext(props.identity),
       ...(props.hostNetwork ? { hostNetwork: true, dnsPolicy: 'ClusterFirstWithHostNet' } : {}),
+      ...(props.shareProcessNamespace ? { shareProcessNamespace: true } : {}),
       ...(props.nodeSelector ? { nodeSelector: props.nodeSelector } : {}),
       ...(props.tolerations ? { tolerations: props.tolerations } : {}),
       ...(props.priorityClassName ? { priorityClassName: props.priorityClassName } : {}),

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import * as tls from 'node:tls';
 import { buildPlatform } from '../lib/model';
-import { COTURN_INIT_SCRIPT, coturnConfig, coturnNodeTable } from '../lib/model/calls';
+import { COTURN_CERT_RELOAD_SCRIPT, COTURN_INIT_SCRIPT, coturnConfig, coturnNodeTable } from '../lib/model/calls';
 import { configWith } from './helpers';
 
 /**
@@ -188,4 +188,54 @@ describeIfCoturn('generated turnserver.conf runs in the real turnserver', () => 
     });
     expect(subject).toBe('localhost');
   }, 15_000);
+
+  test('a renewed certificate reaches the TLS listener through the watcher, without a restart', async () => {
+    if (!existsSync(path.join(work, 'cert.pem'))) {
+      console.warn('coturn-run: certificate reload check SKIPPED, openssl is missing');
+      return;
+    }
+    // The watcher container's script, unchanged; only the interval is shortened for the test.
+    const watcher = spawn('/bin/sh', ['-c', COTURN_CERT_RELOAD_SCRIPT], {
+      env: {
+        PATH: process.env.PATH,
+        COTURN_TLS_CERT: path.join(work, 'cert.pem'),
+        COTURN_TLS_KEY: path.join(work, 'key.pem'),
+        COTURN_PIDFILE: path.join(work, 'turnserver.pid'),
+        COTURN_CERT_CHECK_SECONDS: '1',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let watcherLog = '';
+    watcher.stdout?.on('data', (chunk: Buffer) => { watcherLog += chunk.toString(); });
+    watcher.stderr?.on('data', (chunk: Buffer) => { watcherLog += chunk.toString(); });
+    try {
+      const pid = server?.pid;
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      // Nothing changed yet: no signal.
+      expect(watcherLog).not.toMatch(/certificate changed/);
+      // Renew as the Secret volume does: both files replaced together (new key first, then the certificate).
+      const renewed = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', path.join(work, 'key.new'), '-out', path.join(work, 'cert.new'), '-days', '1', '-subj', '/CN=renewed'], { timeout: 30_000 });
+      expect(renewed.status).toBe(0);
+      writeFileSync(path.join(work, 'key.pem'), readFileSync(path.join(work, 'key.new')));
+      writeFileSync(path.join(work, 'cert.pem'), readFileSync(path.join(work, 'cert.new')));
+      const deadline = Date.now() + 10_000;
+      while (!/Reloading TLS certificates and keys/.test(serverLog) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(watcherLog).toMatch(new RegExp(`asked turnserver \\(pid ${pid}\\) to reload it`));
+      expect(serverLog).toMatch(/Reloading TLS certificates and keys/);
+      const subject = await new Promise<string>((resolve, reject) => {
+        const socket = tls.connect({ host: '127.0.0.1', port: tlsPort, rejectUnauthorized: false, timeout: 5000 }, () => {
+          const cn = socket.getPeerCertificate().subject?.CN;
+          socket.destroy();
+          resolve(String(cn));
+        });
+        socket.once('error', reject);
+      });
+      expect(subject).toBe('renewed');
+      // Same process: the relay service was never restarted.
+      expect(server?.exitCode).toBeNull();
+      expect(server?.pid).toBe(pid);
+    } finally {
+      watcher.kill('SIGTERM');
+    }
+  }, 30_000);
 });

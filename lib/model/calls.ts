@@ -159,6 +159,35 @@ mv "$COTURN_CONFIG.tmp" "$COTURN_CONFIG"
 echo "coturn config rendered for node $NODE_NAME (external-ip $external)"
 `;
 
+/** How often the certificate watcher compares the mounted certificate and key with what it last saw. */
+export const COTURN_CERT_CHECK_SECONDS = 30;
+
+/**
+ * The certificate watcher beside turnserver (same pod, shared process namespace): turnserver reads
+ * cert/pkey only at start and on SIGUSR2 (coturn mainrelay.c reload_ssl_certs, "Reloading TLS
+ * certificates and keys"), and cert-manager renews coturn-tls every two months. The Secret volume
+ * swaps both files at once; when their checksum changes, the watcher signals the pid in turnserver's
+ * pidfile, so the TLS listener serves the new certificate without dropping a relay. POSIX sh; paths
+ * and interval from the environment (COTURN_TLS_CERT, COTURN_TLS_KEY, COTURN_PIDFILE,
+ * COTURN_CERT_CHECK_SECONDS), so test/coturn-run.test.ts runs the very same script.
+ */
+export const COTURN_CERT_RELOAD_SCRIPT = `set -u
+fingerprint() { cat "$COTURN_TLS_CERT" "$COTURN_TLS_KEY" 2>/dev/null | cksum; }
+last="$(fingerprint)"
+echo "watching $COTURN_TLS_CERT and $COTURN_TLS_KEY every $COTURN_CERT_CHECK_SECONDS s"
+while sleep "$COTURN_CERT_CHECK_SECONDS"; do
+  current="$(fingerprint)"
+  [ "$current" = "$last" ] && continue
+  pid="$(cat "$COTURN_PIDFILE" 2>/dev/null || true)"
+  if [ -n "$pid" ] && kill -USR2 "$pid" 2>/dev/null; then
+    echo "certificate changed: asked turnserver (pid $pid) to reload it"
+    last="$current"
+  else
+    echo "certificate changed, but no turnserver to signal yet; trying again" >&2
+  fi
+done
+`;
+
 function bracketIpv6(address: string): string {
   return address.includes(':') ? `[${address}]` : address;
 }
