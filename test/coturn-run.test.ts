@@ -66,6 +66,19 @@ async function waitForTcp(port: number, timeoutMs: number): Promise<void> {
   throw new Error(`turnserver did not listen on 127.0.0.1:${port} within ${timeoutMs} ms`);
 }
 
+/** The common name of the certificate a TLS listener on loopback presents. */
+function peerCommonName(port: number): Promise<string> {
+  return new Promise<string>((resolve, reject) => {
+    const socket = tls.connect({ host: '127.0.0.1', port, rejectUnauthorized: false, timeout: 5000 }, () => {
+      const cn = socket.getPeerCertificate().subject?.CN;
+      socket.destroy();
+      resolve(String(cn));
+    });
+    socket.once('error', reject);
+    socket.once('timeout', () => { socket.destroy(); reject(new Error('TLS handshake timed out')); });
+  });
+}
+
 /** Synapse's TURN REST credentials (voip.py). */
 function restCredentials(secret: string, userId: string): { username: string; password: string } {
   const expiry = Math.floor(Date.now() / 1000) + 3600;
@@ -177,16 +190,7 @@ describeIfCoturn('generated turnserver.conf runs in the real turnserver', () => 
       console.warn('coturn-run: TLS check SKIPPED, openssl is missing');
       return;
     }
-    const subject = await new Promise<string>((resolve, reject) => {
-      const socket = tls.connect({ host: '127.0.0.1', port: tlsPort, rejectUnauthorized: false, timeout: 5000 }, () => {
-        const cn = socket.getPeerCertificate().subject?.CN;
-        socket.destroy();
-        resolve(String(cn));
-      });
-      socket.once('error', reject);
-      socket.once('timeout', () => { socket.destroy(); reject(new Error('TLS handshake timed out')); });
-    });
-    expect(subject).toBe('localhost');
+    expect(await peerCommonName(tlsPort)).toBe('localhost');
   }, 15_000);
 
   test('a renewed certificate reaches the TLS listener through the watcher, without a restart', async () => {
@@ -222,15 +226,7 @@ describeIfCoturn('generated turnserver.conf runs in the real turnserver', () => 
       while (!/Reloading TLS certificates and keys/.test(serverLog) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 200));
       expect(watcherLog).toMatch(new RegExp(`asked turnserver \\(pid ${pid}\\) to reload it`));
       expect(serverLog).toMatch(/Reloading TLS certificates and keys/);
-      const subject = await new Promise<string>((resolve, reject) => {
-        const socket = tls.connect({ host: '127.0.0.1', port: tlsPort, rejectUnauthorized: false, timeout: 5000 }, () => {
-          const cn = socket.getPeerCertificate().subject?.CN;
-          socket.destroy();
-          resolve(String(cn));
-        });
-        socket.once('error', reject);
-      });
-      expect(subject).toBe('renewed');
+      expect(await peerCommonName(tlsPort)).toBe('renewed');
       // Same process: the relay service was never restarted.
       expect(server?.exitCode).toBeNull();
       expect(server?.pid).toBe(pid);
