@@ -3,7 +3,7 @@ import type { Construct } from 'constructs';
 import { ComponentChart } from '../constructs/component-chart';
 import { componentLabels, configMap, container, contentHash, tcpProbe, Workload } from '../constructs/workload';
 import { SECRET_NAMES, type Platform } from '../lib/model';
-import { COTURN, COTURN_CERT_CHECK_SECONDS, COTURN_CERT_RELOAD_SCRIPT, COTURN_INIT_SCRIPT, COTURN_PATHS, coturnConfig, coturnNodeTable } from '../lib/model/calls';
+import { COTURN, COTURN_CERT_CHECK_SECONDS, COTURN_CERT_RELOAD_SCRIPT, COTURN_DRAIN_SCRIPT, COTURN_DRAIN_SECONDS, COTURN_INIT_SCRIPT, COTURN_PATHS, coturnConfig, coturnNodeTable } from '../lib/model/calls';
 import { COTURN_TLS } from '../lib/model/edge-routes';
 import { METRICS_PORTS } from '../lib/model/metrics';
 import { images } from '../lib/versions';
@@ -25,6 +25,7 @@ import { images } from '../lib/versions';
  * Certificate renewals reach turnserver without a restart: the `reload-certificate` container
  * (COTURN_CERT_RELOAD_SCRIPT) sends SIGUSR2 when the mounted coturn-tls Secret changes. It runs as
  * the same user in the pod's shared process namespace, which is what lets it signal turnserver.
+ * Stopping drains (COTURN_DRAIN_SCRIPT in preStop): no new allocations, running relays may finish.
  */
 const COTURN_UID = 65534;
 
@@ -82,6 +83,8 @@ export class CoturnChart extends ComponentChart {
           name: 'coturn',
           image: images.coturn,
           command: ['/usr/bin/turnserver', '-c', COTURN_PATHS.runtimeConfig],
+          env: [{ name: 'COTURN_PIDFILE', value: COTURN_PATHS.pidfile }],
+          lifecycle: { preStop: { exec: { command: ['/bin/sh', '-c', COTURN_DRAIN_SCRIPT] } } },
           resources,
           ports: [
             { name: 'turn-udp', containerPort: coturn.listeningPort, protocol: 'UDP' },
@@ -124,7 +127,8 @@ export class CoturnChart extends ComponentChart {
         { name: 'runtime', emptyDir: { medium: 'Memory', sizeLimit: k8s.Quantity.fromString('1Mi') } },
         { name: 'db', emptyDir: { sizeLimit: k8s.Quantity.fromString('16Mi') } },
       ],
-      terminationGracePeriodSeconds: 30,
+      // The drain (preStop) plus a few seconds for turnserver's own exit.
+      terminationGracePeriodSeconds: COTURN_DRAIN_SECONDS + 10,
     });
   }
 }

@@ -87,6 +87,8 @@ export interface ContainerProps {
    * signal: for servers that clients reach through a Service or EndpointSlices (edge, kube-proxy).
    */
   readonly drainBeforeStop?: boolean;
+  /** Handlers from the 1.28 API (exec, httpGet, tcpSocket); for the sleep handler use drainBeforeStop. */
+  readonly lifecycle?: k8s.Lifecycle;
 }
 
 /**
@@ -110,6 +112,7 @@ function drainLifecycle(): Record<string, unknown> {
 }
 
 export function container(props: ContainerProps): k8s.Container {
+  if (props.drainBeforeStop && props.lifecycle) throw new Error(`container ${props.name}: drainBeforeStop and lifecycle both set the lifecycle`);
   const built: k8s.Container = {
     name: props.name,
     image: imageRef(props.image),
@@ -125,6 +128,7 @@ export function container(props: ContainerProps): k8s.Container {
     ...(props.startupProbe ? { startupProbe: props.startupProbe } : {}),
     ...(props.livenessProbe ? { livenessProbe: props.livenessProbe } : {}),
     ...(props.readinessProbe ? { readinessProbe: props.readinessProbe } : {}),
+    ...(props.lifecycle ? { lifecycle: props.lifecycle } : {}),
     securityContext: containerSecurityContext(props.security),
   };
   if (props.drainBeforeStop) DRAINING_CONTAINERS.add(built);

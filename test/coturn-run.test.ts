@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import * as tls from 'node:tls';
 import { buildPlatform } from '../lib/model';
-import { COTURN_CERT_RELOAD_SCRIPT, COTURN_INIT_SCRIPT, coturnConfig, coturnNodeTable } from '../lib/model/calls';
+import { COTURN_CERT_RELOAD_SCRIPT, COTURN_DRAIN_SCRIPT, COTURN_INIT_SCRIPT, coturnConfig, coturnNodeTable } from '../lib/model/calls';
 import { configWith } from './helpers';
 
 /**
@@ -151,7 +151,7 @@ describeIfCoturn('generated turnserver.conf runs in the real turnserver', () => 
   }, 60_000);
 
   afterAll(async () => {
-    if (server && server.exitCode === null) {
+    if (server && server.exitCode === null && server.signalCode === null) {
       server.kill('SIGTERM');
       await new Promise((resolve) => {
         const timer = setTimeout(() => { server?.kill('SIGKILL'); resolve(undefined); }, 3000);
@@ -233,5 +233,22 @@ describeIfCoturn('generated turnserver.conf runs in the real turnserver', () => 
     } finally {
       watcher.kill('SIGTERM');
     }
+  }, 30_000);
+
+  // Last: it stops the server. coturn 4.17 drains on SIGUSR1 and exits when no allocation is left
+  // (here none is); Debian's 4.6.1 has no drain handler and exits on the signal's default action.
+  // Either way the hook must signal the pid from the pidfile and return only after the exit.
+  test('the preStop drain script signals turnserver and returns once it has exited', async () => {
+    let serverExited = false;
+    server?.once('exit', () => { serverExited = true; });
+    // Asynchronous, so that this process reaps the exited server (a zombie still answers kill -0);
+    // in the pod the pause process reaps it.
+    const hook = spawn('/bin/sh', ['-c', COTURN_DRAIN_SCRIPT], { env: { PATH: process.env.PATH, COTURN_PIDFILE: path.join(work, 'turnserver.pid') }, stdio: 'ignore' });
+    const hookStatus = await new Promise<number | null>((resolve) => hook.once('exit', (code) => resolve(code)));
+    expect(hookStatus).toBe(0);
+    expect(serverExited).toBe(true);
+    // Without a pidfile (turnserver never started) the hook ends at once and does not fail the stop.
+    const orphan = spawnSync('/bin/sh', ['-c', COTURN_DRAIN_SCRIPT], { env: { PATH: process.env.PATH, COTURN_PIDFILE: path.join(work, 'missing.pid') }, timeout: 5000 });
+    expect(orphan.status).toBe(0);
   }, 30_000);
 });

@@ -188,6 +188,23 @@ while sleep "$COTURN_CERT_CHECK_SECONDS"; do
 done
 `;
 
+/**
+ * How long a stopping coturn pod may drain: new allocations go to the other TURN nodes while the
+ * relays in use finish; a relay still open after this is cut (the client's ICE restart moves it).
+ */
+export const COTURN_DRAIN_SECONDS = 300;
+
+/**
+ * preStop of the turnserver container: SIGUSR1 puts coturn (4.17: drain_handler) into drain mode,
+ * which refuses new allocations ("Server is draining") and exits once the last allocation is gone;
+ * the hook waits for that exit, so the kubelet's SIGTERM comes only after the drain (or at the end of
+ * the grace period). The pidfile path comes from the container's COTURN_PIDFILE variable.
+ */
+export const COTURN_DRAIN_SCRIPT = `pid="$(cat "$COTURN_PIDFILE" 2>/dev/null)" || exit 0
+kill -USR1 "$pid" 2>/dev/null || exit 0
+while kill -0 "$pid" 2>/dev/null; do sleep 1; done
+`;
+
 function bracketIpv6(address: string): string {
   return address.includes(':') ? `[${address}]` : address;
 }
