@@ -2,7 +2,7 @@ import { k8s } from 'cdk8s-plus-28';
 import type { Construct } from 'constructs';
 import * as yaml from 'js-yaml';
 import { ComponentChart } from '../constructs/component-chart';
-import { componentLabels, configMap, container, contentHash, httpProbe, service, Workload } from '../constructs/workload';
+import { componentLabels, configMap, container, contentHash, fastEvictionTolerations, httpProbe, service, Workload } from '../constructs/workload';
 import { LIVEKIT_REDIS_PROXY, LK_JWT, LK_JWT_REDIS_DATABASE, SECRET_NAMES, type Platform } from '../lib/model';
 import { LIVEKIT, LIVEKIT_PATHS, LIVEKIT_SIGNAL_PORT_NAME, livekitConfig } from '../lib/model/calls';
 import { METRICS_PORTS } from '../lib/model/metrics';
@@ -37,13 +37,6 @@ const LK_JWT_SECRET_DIR = '/secrets/livekit';
  * participant's membership alive. One LiveKit API call per job per interval.
  */
 export const LK_JWT_PARTICIPANT_CHECK_SECONDS = 30;
-
-/**
- * After this long on a node that stopped reporting, lk-jwt-service's pod is evicted and started on
- * another node (Kubernetes' default is 300 s). The restarted process resumes the jobs stored in
- * Redis whose delayed events have not yet fired.
- */
-export const LK_JWT_NODE_LOSS_TOLERATION_SECONDS = 20;
 
 /** Environment variable that holds the LiveKit Valkey password; the Redis URL refers to it. */
 const LK_JWT_REDIS_PASSWORD_ENV = 'LK_JWT_REDIS_PASSWORD';
@@ -156,12 +149,8 @@ export class LivekitChart extends ComponentChart {
       // the jobs survive in Redis. docs/calls.md covers what a node loss means for calls.
       replicas: 1,
       strategy: { type: 'Recreate' },
-      tolerations: ['node.kubernetes.io/not-ready', 'node.kubernetes.io/unreachable'].map((key) => ({
-        key,
-        operator: 'Exists',
-        effect: 'NoExecute',
-        tolerationSeconds: LK_JWT_NODE_LOSS_TOLERATION_SECONDS,
-      })),
+      // Moved off a lost node after FAST_EVICTION_SECONDS; the new process resumes the stored jobs.
+      tolerations: fastEvictionTolerations(),
       identity: { runAsUser: LK_JWT_UID },
       containers: [
         container({

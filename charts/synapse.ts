@@ -8,6 +8,7 @@ import {
   configMap,
   container,
   contentHash,
+  fastEvictionTolerations,
   httpProbe,
   service,
   Workload,
@@ -456,15 +457,6 @@ export class SynapseChart extends ComponentChart {
       });
     }
   }
-}
-
-function fastEvictionTolerations(): k8s.Toleration[] {
-  return ['node.kubernetes.io/not-ready', 'node.kubernetes.io/unreachable'].map((key) => ({
-    key,
-    operator: 'Exists',
-    effect: 'NoExecute',
-    tolerationSeconds: 30,
-  }));
 }
 
 

@@ -2,7 +2,8 @@ import * as yaml from 'js-yaml';
 import { elementWebConfig } from '../charts/element-web';
 import { CALL_METRICS_PORTS } from '../lib/config/calls';
 import { METRICS_PORTS } from '../lib/model/metrics';
-import { LK_JWT_NODE_LOSS_TOLERATION_SECONDS, LK_JWT_PARTICIPANT_CHECK_SECONDS } from '../charts/livekit';
+import { LK_JWT_PARTICIPANT_CHECK_SECONDS } from '../charts/livekit';
+import { FAST_EVICTION_SECONDS } from '../constructs/workload';
 import { buildPlatform, LIVEKIT_REDIS_PROXY, LK_JWT_REDIS_DATABASE, SECRET_NAMES, secretCatalogue, VALKEY_LIVEKIT, VALKEY_SYNAPSE, sentinelAddresses } from '../lib/model';
 import {
   callHostPorts,
@@ -223,14 +224,14 @@ describe.each([
     findOne(objects, 'Service', 'lk-jwt-service', 'matrix');
   });
 
-  test('lk-jwt-service: never two instances (Recreate), moved off a lost node after 20 s, jobs checked against LiveKit', () => {
+  test('lk-jwt-service: never two instances (Recreate), moved off a lost node after 30 s, jobs checked against LiveKit', () => {
     const deployment = findOne(objects, 'Deployment', 'lk-jwt-service', 'matrix') as Any;
     expect(deployment.spec.strategy).toEqual({ type: 'Recreate' });
     const tolerations = deployment.spec.template.spec.tolerations as Any[];
     for (const key of ['node.kubernetes.io/not-ready', 'node.kubernetes.io/unreachable']) {
-      expect(tolerations).toContainEqual({ key, operator: 'Exists', effect: 'NoExecute', tolerationSeconds: LK_JWT_NODE_LOSS_TOLERATION_SECONDS });
+      expect(tolerations).toContainEqual({ key, operator: 'Exists', effect: 'NoExecute', tolerationSeconds: FAST_EVICTION_SECONDS });
     }
-    expect(LK_JWT_NODE_LOSS_TOLERATION_SECONDS).toBeLessThan(60);
+    expect(FAST_EVICTION_SECONDS).toBeLessThan(60);
     const env = Object.fromEntries(deployment.spec.template.spec.containers[0].env.map((entry: Any) => [entry.name, entry]));
     expect(env.LIVEKIT_SANITY_CHECK_INTERVAL_SECONDS.value).toBe(String(LK_JWT_PARTICIPANT_CHECK_SECONDS));
     expect(LK_JWT_PARTICIPANT_CHECK_SECONDS).toBeGreaterThan(0);
