@@ -10,15 +10,22 @@ import {
   ServiceMonitorSpecEndpointsTargetPort,
 } from '../imports/monitoring.coreos.com';
 import type { Platform } from '../lib/model';
-import { type ScrapeTarget, scrapeTargets } from '../lib/model/metrics';
+import { PROCESS_POD_LABEL, type ScrapeTarget, scrapeTargets } from '../lib/model/metrics';
 
 /** Every namespace has this ConfigMap with the cluster CA (Kubernetes root CA publisher). */
 const CLUSTER_CA = { name: 'kube-root-ca.crt', key: 'ca.crt' };
 
 interface Relabeling {
   readonly sourceLabels?: string[];
+  /** Without a match (here: an empty source label) a replace rule leaves the target label alone. */
+  readonly regex?: string;
   readonly targetLabel: string;
   readonly replacement?: string;
+}
+
+/** Prometheus' Kubernetes service discovery label for a pod label (non-alphanumerics become `_`). */
+export function prometheusLabelName(podLabel: string): string {
+  return `__meta_kubernetes_pod_label_${podLabel.replace(/[^A-Za-z0-9_]/g, '_')}`;
 }
 
 /** Relabelings that give the series the labels a target asks for (job, fixed labels, pod name). */
@@ -28,7 +35,11 @@ function relabelingsOf(target: ScrapeTarget): Relabeling[] {
   for (const [label, value] of Object.entries(target.extraLabels ?? {}).sort(([a], [b]) => a.localeCompare(b))) {
     relabelings.push({ targetLabel: label, replacement: value });
   }
-  if (target.podNameLabel) relabelings.push({ sourceLabels: ['__meta_kubernetes_pod_name'], targetLabel: target.podNameLabel });
+  if (target.podNameLabel) {
+    relabelings.push({ sourceLabels: ['__meta_kubernetes_pod_name'], targetLabel: target.podNameLabel });
+    // Overrides the generated pod name of a Deployment's pod where the pod names its process.
+    relabelings.push({ sourceLabels: [prometheusLabelName(PROCESS_POD_LABEL)], regex: '(.+)', targetLabel: target.podNameLabel });
+  }
   return relabelings;
 }
 

@@ -33,8 +33,10 @@ import {
   synapseProcesses,
   type WorkerType,
   workerCount,
+  workerKind,
   workerResources,
 } from '../lib/model/workers';
+import { PROCESS_POD_LABEL } from '../lib/model/metrics';
 import { type ImagePin, images } from '../lib/versions';
 
 /**
@@ -244,7 +246,7 @@ export class SynapseChart extends ComponentChart {
       name: MAIN_NAME,
       namespace: SYNAPSE_NAMESPACE,
       selector,
-      labels: componentLabels('synapse', 'main'),
+      labels: { ...componentLabels('synapse', 'main'), [PROCESS_POD_LABEL]: MAIN_NAME },
       replicas: 1,
       strategy: { type: 'Recreate' },
       identity: { runAsUser: SYNAPSE_UID },
@@ -305,14 +307,19 @@ export class SynapseChart extends ComponentChart {
         { name: 'metrics', port: SYNAPSE_PORTS.metrics },
       ],
     });
+    const kind = workerKind(type);
+    // A single writer: one pod, never two at once (Recreate), replaced 30 s after its node is lost,
+    // reachable as <pool>-0.<pool> like a StatefulSet pod (workerKind in lib/model/workers.ts).
+    const singlePod = kind === 'Deployment' ? processesOf(config, type)[0].podName : undefined;
     new Workload(this, type.id, {
-      kind: 'StatefulSet',
+      kind,
       name,
       namespace: SYNAPSE_NAMESPACE,
-      serviceName: name,
-      podManagementPolicy: 'Parallel',
+      ...(singlePod
+        ? { strategy: { type: 'Recreate' }, tolerations: fastEvictionTolerations(), hostname: singlePod, subdomain: name }
+        : { serviceName: name, podManagementPolicy: 'Parallel' as const }),
       selector,
-      labels: componentLabels('synapse', type.pool),
+      labels: { ...componentLabels('synapse', type.pool), ...(singlePod ? { [PROCESS_POD_LABEL]: singlePod } : {}) },
       replicas: workerCount(config, type),
       podAffinity: colocateWithMain(type),
       identity: { runAsUser: SYNAPSE_UID },
@@ -334,7 +341,7 @@ export class SynapseChart extends ComponentChart {
             `${SYNAPSE_PATHS.workersDir}/$(POD_NAME).yaml`,
           ],
           env: [
-            { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+            singlePod ? { name: 'POD_NAME', value: singlePod } : { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
             ...(type.mediaStore ? s3Env(platform) : []),
           ],
           ports: containerPorts(replication),

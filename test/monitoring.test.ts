@@ -74,6 +74,20 @@ describe.each(Object.entries(VARIANTS))('observability (%s)', (_name, overrides)
         expect.objectContaining({ targetLabel: 'index', sourceLabels: ['__meta_kubernetes_pod_name'] }),
       ]),
     );
+    // Prometheus' replace action, in order: the rules name each process by its stable name.
+    const relabel = (rules: Obj[], labels: Record<string, string>) => {
+      const result = { ...labels };
+      for (const rule of rules) {
+        const value = (rule.sourceLabels ?? []).map((name: string) => result[name] ?? '').join(';');
+        const match = new RegExp(`^(?:${rule.regex ?? '(.*)'})$`).exec(value);
+        if (match) result[rule.targetLabel] = (rule.replacement ?? '$1').replace(/\$(\d)/g, (_: string, group: string) => match[Number(group)] ?? '');
+      }
+      return result;
+    };
+    const mainPod = { __meta_kubernetes_pod_name: 'synapse-main-6f9c7d8b5-x2k4p', __meta_kubernetes_pod_label_matrix_platform_process: 'synapse-main' };
+    expect(relabel(relabelings, mainPod).index).toBe('synapse-main');
+    const sync = findOne(objects, 'PodMonitor', 'synapse-sync', 'matrix') as Obj;
+    expect(relabel(sync.spec.podMetricsEndpoints[0].relabelings, { __meta_kubernetes_pod_name: 'synapse-sync-1' }).index).toBe('synapse-sync-1');
     const names = targets.map((target) => `${target.namespace}/${target.name}`);
     expect(names).toContain('matrix/synapse-postgres');
     expect(names).toContain('redis-synapse/valkey-master-proxy');

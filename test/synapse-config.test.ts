@@ -5,7 +5,7 @@ import { parseBytes } from '../lib/model/capacity';
 import { buildPlatform } from '../lib/model';
 import { resolveRoutes } from '../lib/model/routes';
 import { buildHomeserverConfig, buildWorkerConfigs, SYNAPSE_PATHS } from '../lib/model/synapse-config';
-import { activeWorkerTypes, poolName, synapseProcesses, totalDatabaseConnections, WORKER_TYPES } from '../lib/model/workers';
+import { activeWorkerTypes, poolName, synapseProcesses, totalDatabaseConnections, WORKER_TYPES, workerKind } from '../lib/model/workers';
 import type { KubeObject } from '../lib/synth';
 import { configWith, find, findOne, render, ROOT } from './helpers';
 
@@ -32,7 +32,7 @@ describe.each(VARIANTS)('Synapse invariants (%s)', (_name, overrides) => {
   test('worker counts per type match the config', () => {
     for (const type of WORKER_TYPES) {
       const count = config.synapse.workers[type.id].count;
-      const sets = find(objects, 'StatefulSet', poolName(type), 'matrix') as Any[];
+      const sets = find(objects, workerKind(type), poolName(type), 'matrix') as Any[];
       if (count === 0) expect(sets).toHaveLength(0);
       else expect(sets[0].spec.replicas).toBe(count);
       expect(Object.keys(workerFiles).filter((file) => file.startsWith(`${poolName(type)}-`))).toHaveLength(count);
@@ -92,7 +92,7 @@ describe.each(VARIANTS)('Synapse invariants (%s)', (_name, overrides) => {
   test('every routed pool exists and serves the resources its routes need', () => {
     for (const route of resolveRoutes(config)) {
       const pool = poolName(route.target);
-      expect(find(objects, 'StatefulSet', pool, 'matrix')).toHaveLength(1);
+      expect(find(objects, workerKind(route.target), pool, 'matrix')).toHaveLength(1);
       expect(find(objects, 'Service', pool, 'matrix')).toHaveLength(1);
       const anyWorker = yaml.load(workerFiles[`${pool}-0.yaml`]) as Any;
       const resources: string[] = anyWorker.worker_listeners[0].resources[0].names;
@@ -122,7 +122,7 @@ describe.each(VARIANTS)('Synapse invariants (%s)', (_name, overrides) => {
 
   test('workers wait for main and every Synapse pod probes /health', () => {
     for (const type of activeWorkerTypes(config)) {
-      const spec = (findOne(objects, 'StatefulSet', poolName(type), 'matrix') as Any).spec.template.spec;
+      const spec = (findOne(objects, workerKind(type), poolName(type), 'matrix') as Any).spec.template.spec;
       expect(spec.initContainers.map((init: Any) => init.name)).toEqual(['passfile', 'wait-for-main']);
       expect(spec.containers[0].readinessProbe.httpGet.path).toBe('/health');
       expect(spec.containers[0].livenessProbe.httpGet.path).toBe('/health');

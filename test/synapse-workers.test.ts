@@ -1,6 +1,6 @@
 import { workersSchema } from '../lib/config/synapse';
 import { capacityReport, type Obj } from '../lib/model/capacity';
-import { MAIN_NAME, poolName, SINGLE_WRITER_TYPES, SYNAPSE_NAMESPACE, WORKER_TYPES } from '../lib/model/workers';
+import { MAIN_NAME, poolName, processesOf, SINGLE_WRITER_TYPES, SYNAPSE_NAMESPACE, WORKER_TYPES, workerKind } from '../lib/model/workers';
 import { find, findOne, render } from './helpers';
 
 type Any = any; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -29,15 +29,40 @@ describe('single-writer Synapse processes share main\'s failure domain', () => {
     const main = findOne(objects, 'Deployment', MAIN_NAME, SYNAPSE_NAMESPACE) as Any;
     const mainLabels: Record<string, string> = main.spec.template.metadata.labels;
     for (const type of SINGLE_WRITER_TYPES) {
-      const statefulSet = findOne(objects, 'StatefulSet', poolName(type), SYNAPSE_NAMESPACE) as Any;
-      const terms = podSpec(statefulSet).affinity.podAffinity.requiredDuringSchedulingIgnoredDuringExecution;
+      const writer = findOne(objects, workerKind(type), poolName(type), SYNAPSE_NAMESPACE) as Any;
+      const terms = podSpec(writer).affinity.podAffinity.requiredDuringSchedulingIgnoredDuringExecution;
       expect(terms).toHaveLength(1);
       expect(terms[0].topologyKey).toBe(HOSTNAME);
       for (const [key, value] of Object.entries(terms[0].labelSelector.matchLabels)) expect(mainLabels[key]).toBe(value);
       // Main's selector must not select the writer itself (the term would then be satisfied by the writer alone).
-      const ownLabels: Record<string, string> = statefulSet.spec.template.metadata.labels;
+      const ownLabels: Record<string, string> = writer.spec.template.metadata.labels;
       expect(Object.entries(terms[0].labelSelector.matchLabels).every(([key, value]) => ownLabels[key] === value)).toBe(false);
     }
+  });
+
+  test('single writers come back without operator action: one pod, Recreate, 30 s eviction, the StatefulSet-style host name', () => {
+    const { objects, config } = render();
+    const main = findOne(objects, 'Deployment', MAIN_NAME, SYNAPSE_NAMESPACE) as Any;
+    for (const type of SINGLE_WRITER_TYPES) {
+      expect(workerKind(type)).toBe('Deployment');
+      const writer = findOne(objects, 'Deployment', poolName(type), SYNAPSE_NAMESPACE) as Any;
+      const [process] = processesOf(config, type);
+      expect(writer.spec.replicas).toBe(1);
+      expect(writer.spec.strategy).toEqual({ type: 'Recreate' });
+      // Same eviction as main: both leave a lost node together.
+      expect(podSpec(writer).tolerations).toEqual(podSpec(main).tolerations);
+      // <hostname>.<subdomain> is the address instance_map and the router use (process.host).
+      expect(podSpec(writer).hostname).toBe(process.podName);
+      expect(podSpec(writer).subdomain).toBe(poolName(type));
+      expect(process.host).toBe(`${process.podName}.${poolName(type)}.${SYNAPSE_NAMESPACE}.svc.cluster.local`);
+      const headless = findOne(objects, 'Service', poolName(type), SYNAPSE_NAMESPACE) as Any;
+      expect(headless.spec.clusterIP).toBe('None');
+      // The worker reads the config file of its fixed name, not of a generated pod name.
+      expect(podSpec(writer).containers[0].env).toContainEqual({ name: 'POD_NAME', value: process.podName });
+      expect(writer.spec.template.metadata.labels['matrix-platform/process']).toBe(process.podName);
+    }
+    // Replicated pools keep ordinal pod names from their StatefulSet.
+    for (const type of WORKER_TYPES.filter((candidate) => !candidate.singleWriter)) expect(workerKind(type)).toBe('StatefulSet');
   });
 
   test('replicated pools are not pinned; receipts and pushers default to 2 and spread', () => {

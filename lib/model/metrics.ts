@@ -39,7 +39,10 @@ export interface ScrapeTarget {
   readonly jobLabel?: string;
   /** Fixed labels added to every series. */
   readonly extraLabels?: Readonly<Record<string, string>>;
-  /** Copy the pod name into this label (Synapse's dashboard uses `index`). */
+  /**
+   * Name every series' process in this label (Synapse's dashboard uses `index`): the pod's
+   * PROCESS_POD_LABEL where set (Deployments give their pods generated names), else the pod name.
+   */
   readonly podNameLabel?: string;
 }
 
@@ -100,6 +103,12 @@ export function synapseScrapeTargets(config: PlatformConfig): ScrapeTarget[] {
     podNameLabel: 'index',
   }));
 }
+
+/**
+ * Pod label naming the Synapse process of a single-pod Deployment (main, single writers): its stable
+ * name (`synapse-main`, `synapse-typing-0`), where StatefulSet pods carry it in their pod name.
+ */
+export const PROCESS_POD_LABEL = 'matrix-platform/process';
 
 function selectorOf(name: string): Record<string, string> {
   return { 'app.kubernetes.io/name': name };

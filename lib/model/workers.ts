@@ -280,16 +280,27 @@ export const MAIN_NAME = 'synapse-main';
 export interface SynapseProcess {
   /** worker_name, pod name and instance_map key (main: `main`). */
   readonly instanceName: string;
-  /** Kubernetes pod name. */
+  /** Kubernetes pod name; for a single writer the pod's host name (its Deployment names the pod itself). */
   readonly podName: string;
   /** undefined for main. */
   readonly type?: WorkerType;
-  /** Stable in-cluster host name (StatefulSet pod behind its headless Service; main: its Service). */
+  /** Stable in-cluster host name (`<pod>.<pool>` behind the pool's headless Service; main: its Service). */
   readonly host: string;
   readonly inInstanceMap: boolean;
   readonly resources: Resources;
   /** database.args.cp_max of this process. */
   readonly cpMax: number;
+}
+
+/**
+ * Kubernetes kind of a worker pool. Single writers run exactly one pod with a fixed name: a Deployment
+ * (Recreate, fast eviction like main) whose pod takes the StatefulSet-style host name `<pool>-0` in the
+ * pool's headless Service, so a node loss replaces it without operator action; a StatefulSet would keep
+ * the lost pod `Terminating` until the node is deleted. Replicated pools stay StatefulSets (stable
+ * names per ordinal, media volumes).
+ */
+export function workerKind(type: WorkerType): 'Deployment' | 'StatefulSet' {
+  return type.singleWriter ? 'Deployment' : 'StatefulSet';
 }
 
 export function poolName(type: WorkerType): string {

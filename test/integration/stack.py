@@ -72,6 +72,13 @@ class Dist:
                 return doc
         raise SystemExit(f"error: {kind} {namespace or '*'}/{name} not found in {self.path} (run npm run synth)")
 
+    def find_any(self, kinds: tuple[str, ...], name: str, namespace: str | None = None) -> dict:
+        for doc in self.docs:
+            meta = doc.get("metadata", {})
+            if doc["kind"] in kinds and meta.get("name") == name and (namespace is None or meta.get("namespace") == namespace):
+                return doc
+        raise SystemExit(f"error: none of {', '.join(kinds)} {namespace or '*'}/{name} found in {self.path} (run npm run synth)")
+
     def config_map(self, name: str, namespace: str) -> dict[str, str]:
         return dict(self.find("ConfigMap", name, namespace).get("data") or {})
 
@@ -525,7 +532,8 @@ class Stack:
             host = f"synapse-main.{SYNAPSE_NS}.svc.cluster.local"
         else:
             pool = process.rsplit("-", 1)[0]
-            workload = self.dist.find("StatefulSet", pool, SYNAPSE_NS)
+            # Replicated pools are StatefulSets; single writers Deployments whose pod takes the same host name.
+            workload = self.dist.find_any(("StatefulSet", "Deployment"), pool, SYNAPSE_NS)
             host = f"{process}.{pool}.{SYNAPSE_NS}.svc.cluster.local"
         return Pod(self, workload, process, self.addresses.ip(host)), workload
 
