@@ -294,29 +294,29 @@ export class SynapseChart extends ComponentChart {
       mounts.push({ name: MEDIA_VOLUME, mountPath: SYNAPSE_PATHS.dataDir }, ...ca.mounts);
       volumes.push(...ca.volumes);
     }
+    const kind = workerKind(type);
     service(this, `${type.id}-service`, {
       name,
       namespace: SYNAPSE_NAMESPACE,
       selector,
-      headless: true,
-      // instance_map and the router resolve per-pod names; they must exist while a pod starts.
-      publishNotReadyAddresses: true,
+      // Replicated pools: instance_map and the router resolve per-pod names, which must exist while a
+      // pod starts. A single writer is addressed through this Service itself (workerKind).
+      ...(kind === 'StatefulSet' ? { headless: true, publishNotReadyAddresses: true } : {}),
       ports: [
         { name: 'http', port: SYNAPSE_PORTS.http },
         ...(replication ? [{ name: 'replication', port: SYNAPSE_PORTS.replication }] : []),
         { name: 'metrics', port: SYNAPSE_PORTS.metrics },
       ],
     });
-    const kind = workerKind(type);
     // A single writer: one pod, never two at once (Recreate), replaced 30 s after its node is lost,
-    // reachable as <pool>-0.<pool> like a StatefulSet pod (workerKind in lib/model/workers.ts).
+    // its process name fixed (workerKind in lib/model/workers.ts).
     const singlePod = kind === 'Deployment' ? processesOf(config, type)[0].podName : undefined;
     new Workload(this, type.id, {
       kind,
       name,
       namespace: SYNAPSE_NAMESPACE,
       ...(singlePod
-        ? { strategy: { type: 'Recreate' }, tolerations: fastEvictionTolerations(), hostname: singlePod, subdomain: name }
+        ? { strategy: { type: 'Recreate' }, tolerations: fastEvictionTolerations() }
         : { serviceName: name, podManagementPolicy: 'Parallel' as const }),
       selector,
       labels: { ...componentLabels('synapse', type.pool), ...(singlePod ? { [PROCESS_POD_LABEL]: singlePod } : {}) },

@@ -233,9 +233,6 @@ export interface WorkloadProps {
   readonly nodeSelector?: Record<string, string>;
   readonly tolerations?: k8s.Toleration[];
   readonly hostNetwork?: boolean;
-  /** Pod host name and headless Service (subdomain): DNS `<hostname>.<subdomain>.<namespace>.svc` as for a StatefulSet pod. */
-  readonly hostname?: string;
-  readonly subdomain?: string;
   /** Containers see (and, as the same user, may signal) each other's processes. */
   readonly shareProcessNamespace?: boolean;
   readonly serviceAccountName?: string;
@@ -269,8 +266,6 @@ export class Workload extends Construct {
       securityContext: podSecurityContext(props.identity),
       ...(props.hostNetwork ? { hostNetwork: true, dnsPolicy: 'ClusterFirstWithHostNet' } : {}),
       ...(props.shareProcessNamespace ? { shareProcessNamespace: true } : {}),
-      ...(props.hostname ? { hostname: props.hostname } : {}),
-      ...(props.subdomain ? { subdomain: props.subdomain } : {}),
       ...(props.nodeSelector ? { nodeSelector: props.nodeSelector } : {}),
       ...(props.tolerations ? { tolerations: props.tolerations } : {}),
       ...(props.priorityClassName ? { priorityClassName: props.priorityClassName } : {}),

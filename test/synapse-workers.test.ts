@@ -40,7 +40,7 @@ describe('single-writer Synapse processes share main\'s failure domain', () => {
     }
   });
 
-  test('single writers come back without operator action: one pod, Recreate, 30 s eviction, the StatefulSet-style host name', () => {
+  test('single writers come back without operator action: one pod, Recreate, 30 s eviction, addressed through their Service', () => {
     const { objects, config } = render();
     const main = findOne(objects, 'Deployment', MAIN_NAME, SYNAPSE_NAMESPACE) as Any;
     for (const type of SINGLE_WRITER_TYPES) {
@@ -51,12 +51,13 @@ describe('single-writer Synapse processes share main\'s failure domain', () => {
       expect(writer.spec.strategy).toEqual({ type: 'Recreate' });
       // Same eviction as main: both leave a lost node together.
       expect(podSpec(writer).tolerations).toEqual(podSpec(main).tolerations);
-      // <hostname>.<subdomain> is the address instance_map and the router use (process.host).
-      expect(podSpec(writer).hostname).toBe(process.podName);
-      expect(podSpec(writer).subdomain).toBe(poolName(type));
-      expect(process.host).toBe(`${process.podName}.${poolName(type)}.${SYNAPSE_NAMESPACE}.svc.cluster.local`);
-      const headless = findOne(objects, 'Service', poolName(type), SYNAPSE_NAMESPACE) as Any;
-      expect(headless.spec.clusterIP).toBe('None');
+      // instance_map and the router reach it through a ClusterIP Service, which leaves out a pod stuck
+      // Terminating on a lost node (a headless Service publishing not-ready addresses would not).
+      expect(process.host).toBe(`${poolName(type)}.${SYNAPSE_NAMESPACE}.svc.cluster.local`);
+      const address = findOne(objects, 'Service', poolName(type), SYNAPSE_NAMESPACE) as Any;
+      expect(address.spec.clusterIP).toBeUndefined();
+      expect(address.spec.publishNotReadyAddresses).toBeUndefined();
+      expect(address.spec.selector).toEqual(writer.spec.selector.matchLabels);
       // The worker reads the config file of its fixed name, not of a generated pod name.
       expect(podSpec(writer).containers[0].env).toContainEqual({ name: 'POD_NAME', value: process.podName });
       expect(writer.spec.template.metadata.labels['matrix-platform/process']).toBe(process.podName);

@@ -280,11 +280,11 @@ export const MAIN_NAME = 'synapse-main';
 export interface SynapseProcess {
   /** worker_name, pod name and instance_map key (main: `main`). */
   readonly instanceName: string;
-  /** Kubernetes pod name; for a single writer the pod's host name (its Deployment names the pod itself). */
+  /** Kubernetes pod name; for main and single writers the process name (their Deployments name the pods). */
   readonly podName: string;
   /** undefined for main. */
   readonly type?: WorkerType;
-  /** Stable in-cluster host name (`<pod>.<pool>` behind the pool's headless Service; main: its Service). */
+  /** Stable in-cluster host name: `<pod>.<pool>` behind a replicated pool's headless Service; main and single writers: their Service. */
   readonly host: string;
   readonly inInstanceMap: boolean;
   readonly resources: Resources;
@@ -293,11 +293,13 @@ export interface SynapseProcess {
 }
 
 /**
- * Kubernetes kind of a worker pool. Single writers run exactly one pod with a fixed name: a Deployment
- * (Recreate, fast eviction like main) whose pod takes the StatefulSet-style host name `<pool>-0` in the
- * pool's headless Service, so a node loss replaces it without operator action; a StatefulSet would keep
- * the lost pod `Terminating` until the node is deleted. Replicated pools stay StatefulSets (stable
- * names per ordinal, media volumes).
+ * Kubernetes kind of a worker pool. Single writers run exactly one process, `<pool>-0`: a Deployment
+ * (Recreate, fast eviction like main) behind a ClusterIP Service, so a node loss replaces it without
+ * operator action; a StatefulSet would keep the lost pod `Terminating` until the node is deleted.
+ * The Service, not a pod DNS name, is their address (singleWriterHost): a pod left `Terminating` on a
+ * lost node drops out of a ClusterIP Service, while a headless Service that publishes not-ready
+ * addresses would keep resolving its name to the dead pod too. Replicated pools stay StatefulSets
+ * (stable names per ordinal, media volumes).
  */
 export function workerKind(type: WorkerType): 'Deployment' | 'StatefulSet' {
   return type.singleWriter ? 'Deployment' : 'StatefulSet';
@@ -318,6 +320,10 @@ export function activeWorkerTypes(config: PlatformConfig): WorkerType[] {
 
 function podHost(pod: string, service: string): string {
   return `${pod}.${service}.${SYNAPSE_NAMESPACE}.svc.cluster.local`;
+}
+
+function serviceHostOf(service: string): string {
+  return `${service}.${SYNAPSE_NAMESPACE}.svc.cluster.local`;
 }
 
 export function workerResources(config: PlatformConfig, type: WorkerType): Resources {
@@ -345,7 +351,7 @@ export function synapseProcesses(config: PlatformConfig): SynapseProcess[] {
         instanceName: podName,
         podName,
         type,
-        host: podHost(podName, pool),
+        host: type.singleWriter ? serviceHostOf(pool) : podHost(podName, pool),
         inInstanceMap: type.streams.length > 0,
         resources: workerResources(config, type),
         cpMax,

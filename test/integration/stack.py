@@ -532,9 +532,10 @@ class Stack:
             host = f"synapse-main.{SYNAPSE_NS}.svc.cluster.local"
         else:
             pool = process.rsplit("-", 1)[0]
-            # Replicated pools are StatefulSets; single writers Deployments whose pod takes the same host name.
+            # Replicated pools are StatefulSets (per-pod names); single writers Deployments behind their Service.
             workload = self.dist.find_any(("StatefulSet", "Deployment"), pool, SYNAPSE_NS)
-            host = f"{process}.{pool}.{SYNAPSE_NS}.svc.cluster.local"
+            host = f"{process}.{pool}.{SYNAPSE_NS}.svc.cluster.local" if workload["kind"] == "StatefulSet" \
+                else f"{pool}.{SYNAPSE_NS}.svc.cluster.local"
         return Pod(self, workload, process, self.addresses.ip(host)), workload
 
     def synapse_file_hook(self, ip: str):
