@@ -8,4 +8,7 @@ module.exports = {
     '^.+\\.ts$': ['ts-jest', { diagnostics: false }],
   },
   testTimeout: 60000,
+  // Jest's default leaves one core idle; the suites are mostly CPU-bound synth and validation, and the
+  // ones that start real programs take their ports from the pid or the kernel, so all cores can run.
+  maxWorkers: '100%',
 };
