@@ -8,6 +8,7 @@ import * as tls from 'node:tls';
 import { buildPlatform } from '../lib/model';
 import { COTURN_CERT_RELOAD_SCRIPT, COTURN_DRAIN_SCRIPT, COTURN_INIT_SCRIPT, coturnConfig, coturnNodeTable } from '../lib/model/calls';
 import { configWith } from './helpers';
+import { freePort } from './loopback';
 
 /**
  * Starts the real turnserver (Debian's coturn, /usr/bin/turnserver) with the generated turnserver.conf,
@@ -38,17 +39,6 @@ if (!available) {
 const describeIfCoturn = available ? describe : describe.skip;
 
 const SECRET = 'test-shared-secret-for-loopback-only';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address() as net.AddressInfo;
-      server.close(() => resolve(address.port));
-    });
-  });
-}
 
 async function waitForTcp(port: number, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;

@@ -1,0 +1,176 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import * as yaml from 'js-yaml';
+import { LIVEKIT_PATHS } from '../lib/model/calls';
+import { images } from '../lib/versions';
+import { findOne, render } from './helpers';
+import { freePort } from './loopback';
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Any = any;
+
+/**
+ * The real livekit-server (the pinned version, built by scripts/build-livekit.sh) loads the generated
+ * config.yaml with the environment of the rendered DaemonSet (Kubernetes $(VAR) expansion, Secret
+ * values made up here), finds its master through a password-protected Sentinel on loopback and serves
+ * GET / on the signal port. It also refuses the same config with a planted unknown key, and without
+ * the Sentinel password that the DaemonSet passes.
+ *
+ * Rewrites of the rendered config, and why (values only, every key stays): the Sentinel addresses
+ * become the loopback Sentinel; the signal, ICE TCP, metrics and ICE UDP ports become free high
+ * ports; secret_file points at a file here. calls.livekit.useExternalIp is false in the rendered
+ * config (a supported setting) so the server never sends a STUN request off this machine; NODE_IP is
+ * 127.0.0.1 as the downward API would give the node's address.
+ */
+
+const BINARY = path.join(process.env.MATRIX_IT_CACHE ?? '/var/cache/matrix-platform-it', `livekit-server-${images.livekit.tag}`);
+const REDIS_SERVER = '/usr/bin/redis-server';
+const missing = [BINARY, REDIS_SERVER].filter((file) => !existsSync(file));
+if (missing.length > 0) {
+  // Loud: a skipped real-program check must be visible in the test log.
+  console.warn(`livekit-run: SKIPPED, missing ${missing.join(', ')} (bash scripts/build-livekit.sh; apt-get install redis-server)`);
+}
+const describeIfLivekit = missing.length === 0 ? describe : describe.skip;
+
+const PASSWORD = 'loopback-sentinel-password';
+const API_KEY = 'APIloopback';
+const API_SECRET = 'loopback-api-secret-at-least-32-characters';
+
+async function waitFor(what: string, condition: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await condition()) return;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+interface Run {
+  readonly process: ChildProcess;
+  readonly log: () => string;
+  readonly exited: Promise<number | null>;
+}
+
+function start(binary: string, args: string[], env: Record<string, string>): Run {
+  let log = '';
+  const child = spawn(binary, args, { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stdout?.on('data', (chunk: Buffer) => { log += chunk.toString(); });
+  child.stderr?.on('data', (chunk: Buffer) => { log += chunk.toString(); });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return { process: child, log: () => log, exited };
+}
+
+/** The container environment as Kubernetes builds it: literal values with $(VAR) expanded from earlier entries, Secret keys from `secrets`. */
+function containerEnvironment(container: Any, secrets: Record<string, Record<string, string>>, fields: Record<string, string>): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const entry of container.env as Any[]) {
+    if (entry.value !== undefined) env[entry.name] = String(entry.value).replace(/\$\((\w+)\)/g, (whole, name: string) => env[name] ?? whole);
+    else if (entry.valueFrom?.secretKeyRef) env[entry.name] = secrets[entry.valueFrom.secretKeyRef.name][entry.valueFrom.secretKeyRef.key];
+    else if (entry.valueFrom?.fieldRef) env[entry.name] = fields[entry.valueFrom.fieldRef.fieldPath];
+  }
+  return env;
+}
+
+describeIfLivekit(`livekit-server ${images.livekit.tag} runs the generated config`, () => {
+  const { objects } = render({ calls: { livekit: { useExternalIp: false } } });
+  const daemonSet = findOne(objects, 'DaemonSet', 'livekit', 'livekit') as Any;
+  const container = daemonSet.spec.template.spec.containers[0];
+  const rendered = yaml.load((findOne(objects, 'ConfigMap', 'livekit-config', 'livekit') as Any).data['config.yaml']) as Any;
+  let work: string;
+  const runs: ChildProcess[] = [];
+  let configFile: string;
+  let signalPort: number;
+  let environment: Record<string, string>;
+
+  beforeAll(async () => {
+    work = mkdtempSync(path.join(tmpdir(), 'livekit-run-'));
+    const [redisPort, sentinelPort] = [await freePort(), await freePort()];
+    const redis = start(REDIS_SERVER, ['--port', String(redisPort), '--bind', '127.0.0.1', '--requirepass', PASSWORD, '--save', '', '--dir', work], {});
+    runs.push(redis.process);
+    const sentinelConf = path.join(work, 'sentinel.conf');
+    writeFileSync(
+      sentinelConf,
+      [`port ${sentinelPort}`, 'bind 127.0.0.1', `dir ${work}`, `sentinel monitor ${rendered.redis.sentinel_master_name} 127.0.0.1 ${redisPort} 1`, `sentinel auth-pass ${rendered.redis.sentinel_master_name} ${PASSWORD}`, `requirepass ${PASSWORD}`, ''].join('\n'),
+    );
+    const sentinel = start(REDIS_SERVER, [sentinelConf, '--sentinel'], {});
+    runs.push(sentinel.process);
+    await waitFor('the Sentinel', async () => /monitor master/.test(sentinel.log()) || /\+monitor/.test(sentinel.log()), 10_000);
+
+    const turnSecret = path.join(work, 'turn-secret');
+    writeFileSync(turnSecret, 'loopback-turn-secret', { mode: 0o440 });
+    signalPort = await freePort();
+    const udpStart = 45000 + (signalPort % 10000);
+    const config = structuredClone(rendered);
+    config.port = signalPort;
+    config.prometheus.port = await freePort();
+    config.rtc.tcp_port = await freePort();
+    config.rtc.port_range_start = udpStart;
+    config.rtc.port_range_end = udpStart + 20;
+    config.redis.sentinel_addresses = [`127.0.0.1:${sentinelPort}`];
+    for (const server of config.rtc.turn_servers) {
+      expect(server.secret_file).toBe(LIVEKIT_PATHS.turnSecret);
+      server.secret_file = turnSecret;
+    }
+    configFile = path.join(work, 'config.yaml');
+    writeFileSync(configFile, yaml.dump(config));
+    environment = containerEnvironment(
+      container,
+      { 'livekit-api-keys': { 'api-key': API_KEY, 'api-secret': API_SECRET }, 'livekit-redis-password': { password: PASSWORD } },
+      { 'status.hostIP': '127.0.0.1' },
+    );
+  }, 30_000);
+
+  afterAll(async () => {
+    for (const child of runs) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    if (work) rmSync(work, { recursive: true, force: true });
+  });
+
+  test('the DaemonSet environment gives the key pair, the webhook key and both Redis passwords', () => {
+    expect(environment.LIVEKIT_KEYS).toBe(`${API_KEY}: ${API_SECRET}`);
+    expect(environment.LIVEKIT_WEBHOOK_API_KEY).toBe(API_KEY);
+    expect(environment.LIVEKIT_REDIS_PASSWORD).toBe(PASSWORD);
+    expect(environment.LIVEKIT_REDIS_SENTINEL_PASSWORD).toBe(PASSWORD);
+    expect(environment.NODE_IP).toBe('127.0.0.1');
+    expect(container.args).toEqual(['--config', LIVEKIT_PATHS.config]);
+  });
+
+  test('it parses the config, finds the master through the Sentinel and answers on the signal port', async () => {
+    const server = start(BINARY, ['--config', configFile], environment);
+    runs.push(server.process);
+    try {
+      await waitFor('GET / on the signal port', async () => {
+        try {
+          return (await fetch(`http://127.0.0.1:${signalPort}/`)).status === 200;
+        } catch {
+          return false;
+        }
+      }, 20_000);
+    } catch (error) {
+      console.log(server.log().slice(-3000));
+      throw error;
+    }
+    expect(server.log()).toMatch(/"msg":"connecting to redis","sentinel":true/);
+    expect(server.log()).toMatch(/"msg":"starting LiveKit server"/);
+    server.process.kill('SIGTERM');
+    await server.exited;
+  }, 40_000);
+
+  test('a planted unknown key stops it: the server decodes its config strictly', async () => {
+    const planted = path.join(work, 'planted.yaml');
+    writeFileSync(planted, yaml.dump({ ...(yaml.load(readFileSync(configFile, 'utf8')) as object), room_typo: {} }));
+    const server = start(BINARY, ['--config', planted], environment);
+    runs.push(server.process);
+    expect(await server.exited).not.toBe(0);
+    expect(server.log()).toMatch(/could not parse config[\s\S]*field room_typo not found/);
+  }, 20_000);
+
+  test('without the Sentinel password the DaemonSet passes, it cannot find the master', async () => {
+    const { LIVEKIT_REDIS_SENTINEL_PASSWORD: _dropped, ...withoutSentinelPassword } = environment;
+    const server = start(BINARY, ['--config', configFile], withoutSentinelPassword);
+    runs.push(server.process);
+    expect(await server.exited).not.toBe(0);
+    expect(server.log()).toMatch(/NOAUTH/);
+  }, 30_000);
+});
