@@ -134,10 +134,13 @@ export interface ObjectStorage {
   readonly accessKeyIdKey: string;
   readonly secretAccessKeyKey: string;
   /**
-   * Secret (in each consumer namespace) with the CA that signed the endpoint's certificate, when that
-   * CA is not a public one: the MinIO operator signs the tenant certificate with the cluster CA.
+   * The CA that signed the endpoint's certificate, when it is not a public one: the MinIO operator
+   * signs the tenant certificate with the cluster CA. Pods read it from the ConfigMap Kubernetes
+   * publishes in every namespace (`clusterCaConfigMap`, nothing to create); the Barman Cloud plugin
+   * takes only a Secret reference (ObjectStore endpointCA), so backups also need `secret`, created
+   * once from that ConfigMap (docs/data-layer.md).
    */
-  readonly ca?: { readonly secret: string; readonly key: string };
+  readonly ca?: { readonly secret: string; readonly key: string; readonly clusterCaConfigMap: string };
 }
 
 export const MINIO_TENANT = { name: 'matrix-storage', namespace: NAMESPACES.minio.name } as const;
@@ -159,6 +162,6 @@ export function objectStorage(config: PlatformConfig): ObjectStorage {
     endpoint: `https://${serviceHost('minio', MINIO_TENANT.namespace)}`,
     region: config.objectStorage.region,
     forcePathStyle: true,
-    ca: { secret: 'object-storage-ca', key: 'ca.crt' },
+    ca: { secret: 'object-storage-ca', key: 'ca.crt', clusterCaConfigMap: 'kube-root-ca.crt' },
   };
 }

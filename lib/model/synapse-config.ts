@@ -32,7 +32,7 @@ export const SYNAPSE_PATHS = {
   homeserver: '/config/homeserver.yaml',
   logConfig: '/config/log.yaml',
   awsConfig: '/config/aws.conf',
-  /** The object store's private CA (objectStorage(config).ca), on media workers and the upload job. */
+  /** The object store's private CA (objectStorage(config).ca, the cluster CA), on media workers and the upload job. */
   objectStorageCaDir: '/secrets/object-storage-ca',
   objectStorageCa: '/secrets/object-storage-ca/ca.crt',
   /** Not under /config: a mount inside a ConfigMap mount would need a directory in a read-only volume. */

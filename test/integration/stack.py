@@ -273,7 +273,10 @@ class Pod:
             target.mkdir(parents=True, exist_ok=True)
             if volume is None or "persistentVolumeClaim" in volume:  # volumeClaimTemplate: a per-pod persistent directory
                 continue
-            if "configMap" in volume:
+            if "configMap" in volume and volume["configMap"]["name"] == "kube-root-ca.crt":
+                # Published by Kubernetes in every namespace (the cluster CA), never in dist/: the run's throw-away CA.
+                (target / "ca.crt").write_text(self.stack.secret("object-storage-ca")["ca.crt"])
+            elif "configMap" in volume:
                 data = self.stack.dist.config_map(volume["configMap"]["name"], self.namespace)
                 for key, text in data.items():
                     text = self.rewrite(text)
