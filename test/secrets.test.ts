@@ -243,6 +243,8 @@ describe('the scanner catches planted secrets', () => {
     ['a literal password env var', deployment([{ name: 'DB_PASSWORD', value: 'postgres' }]), 'password-literal'],
     ['a literal API secret env var', deployment([{ name: 'LIVEKIT_API_SECRET', value: 'devsecret' }]), 'password-literal'],
     ['a Helm value with a literal admin password', { apiVersion: 'x/v1', kind: 'HelmRelease', metadata: { name: 'g' }, spec: { values: { grafana: { adminPassword: 'prom-operator' } } } }, 'password-literal'],
+    ['a password inside a Redis URL env var', deployment([{ name: 'LIVEKIT_REDIS_URL', value: 'redis://default:hunter2@valkey:6379/1' }]), 'url-credentials'],
+    ['a password inside a URL in a config file', configMap({ 'app.yaml': 'database: postgres://synapse:letmein@db:5432/synapse\n' }), 'url-credentials'],
     ['a literal in helm-controller valuesContent', { apiVersion: 'helm.cattle.io/v1', kind: 'HelmChart', metadata: { name: 'g' }, spec: { valuesContent: 'auth:\n  rootPassword: minio123\n' } }, 'password-literal'],
   ])('%s', (_, object, rule) => {
     expect(planted(object).map((finding) => finding.rule)).toContain(rule);
@@ -256,6 +258,9 @@ describe('the scanner catches planted secrets', () => {
         { name: 'LIVEKIT_SECRET_FROM_FILE', value: '/secrets/api-secret' },
         { name: 'REDIS_PASSWORD', valueFrom: { secretKeyRef: { name: 'synapse-redis-password', key: 'password' } } },
         { name: 'POSTGRES_PASSWORD_SECRET', value: 'synapse-secrets' },
+        // Expanded by Kubernetes from the variable above it: the manifest holds only the reference.
+        { name: 'REDIS_URL', value: 'redis://default:$(REDIS_PASSWORD)@valkey-master-proxy:6379/1' },
+        { name: 'PLAIN_URL', value: 'https://matrix.example.org:8448/_matrix/key/v2/server' },
       ]),
       { apiVersion: 'x/v1', kind: 'HelmRelease', metadata: { name: 'g' }, spec: { values: { admin: { existingSecret: 'grafana-admin', passwordKey: 'admin-password' } } } },
     ];

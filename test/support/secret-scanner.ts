@@ -11,6 +11,8 @@ import * as yaml from 'js-yaml';
  * - a high-entropy token: 20+ characters of a base64/base64url/hex alphabet with Shannon entropy
  *   above 4 bits per character and letters of both cases plus digits (random values look like this;
  *   names, hosts, image tags and hex digests do not);
+ * - a URL with a password in its user info (`redis://user:PASSWORD@host`), unless the password is a
+ *   reference expanded at run time (`$(VAR)`, `${VAR}`, `{{value}}`);
  * - a password-ish key (password, secret, token, api key, access key, macaroon...) with a literal
  *   value, in any object field, in env vars and inside ConfigMap file contents (YAML, key=value,
  *   key: value lines). Keys that name a file, a Secret or a reference (…_path, …File, existingSecret,
@@ -19,7 +21,7 @@ import * as yaml from 'js-yaml';
 
 export interface Finding {
   readonly where: string;
-  readonly rule: 'secret-with-data' | 'pem-block' | 'signing-key' | 'high-entropy' | 'password-literal';
+  readonly rule: 'secret-with-data' | 'pem-block' | 'signing-key' | 'high-entropy' | 'password-literal' | 'url-credentials';
   /** Never the value itself: a short redacted hint. */
   readonly hint: string;
 }
@@ -40,6 +42,9 @@ const REFERENCE_EXACT = new Set(['secretKey', 'secretKeyRef', 'secretRef', 'key'
 const SIGNING_KEY = /ed25519 a_[A-Za-z0-9_]+ [A-Za-z0-9+/]{40,}/;
 const PEM = /-----BEGIN ([A-Z0-9 ]+)-----/g;
 const TOKEN = /[A-Za-z0-9+/_=-]{20,}/g;
+/** scheme://user:password@ — the password group is what must not be a literal. */
+const URL_CREDENTIALS = /\b[a-z][a-z0-9+.-]*:\/\/[^\s/:@'"]*:([^\s/@'"]+)@/gi;
+const RUNTIME_REFERENCE = /^(\$\(\w+\)|\$\{\w+\}|\{\{[A-Za-z0-9._-]+\}\})$/;
 
 function redact(value: string): string {
   return `${value.length} chars`;
@@ -74,6 +79,9 @@ export function scanText(text: string, where: string, options: ScanOptions = {})
     if (match[1] !== 'CERTIFICATE') findings.push({ where, rule: 'pem-block', hint: `BEGIN ${match[1]}` });
   }
   if (SIGNING_KEY.test(text)) findings.push({ where, rule: 'signing-key', hint: 'ed25519 a_… key line' });
+  for (const match of text.matchAll(URL_CREDENTIALS)) {
+    if (!RUNTIME_REFERENCE.test(match[1])) findings.push({ where, rule: 'url-credentials', hint: `URL with a ${redact(match[1])} password` });
+  }
   for (const match of text.matchAll(TOKEN)) {
     const token = match[0];
     if (options.allowedValues?.has(token)) continue;
