@@ -3,7 +3,7 @@ import type { Construct } from 'constructs';
 import { ComponentChart } from '../constructs/component-chart';
 import { componentLabels, configMap, container, contentHash, tcpProbe, Workload } from '../constructs/workload';
 import { SECRET_NAMES, type Platform } from '../lib/model';
-import { COTURN, COTURN_CERT_CHECK_SECONDS, COTURN_CERT_RELOAD_SCRIPT, COTURN_DRAIN_SCRIPT, COTURN_DRAIN_SECONDS, COTURN_INIT_SCRIPT, COTURN_PATHS, coturnConfig, coturnNodeTable } from '../lib/model/calls';
+import { COTURN, COTURN_CERT_CHECK_SECONDS, COTURN_CERT_RELOAD_SCRIPT, COTURN_DRAIN_SCRIPT, COTURN_DRAIN_SECONDS, COTURN_INIT_SCRIPT, COTURN_PATHS, coturnConfig, coturnNodeTable, requireCoturn } from '../lib/model/calls';
 import { COTURN_TLS } from '../lib/model/edge-routes';
 import { METRICS_PORTS } from '../lib/model/metrics';
 import { images } from '../lib/versions';
@@ -32,8 +32,7 @@ const COTURN_UID = 65534;
 export class CoturnChart extends ComponentChart {
   constructor(scope: Construct, platform: Platform) {
     super(scope, 'coturn', { platform, stage: '40-apps', namespace: COTURN.namespace });
-    const coturn = platform.config.calls.coturn;
-    if (!coturn) throw new Error('calls.coturn is required when calls are enabled');
+    const coturn = requireCoturn(platform.config);
     const template = coturnConfig(platform);
     const nodeTable = coturnNodeTable(platform.config);
     const labels = componentLabels(COTURN.name, 'turn');
@@ -57,7 +56,7 @@ export class CoturnChart extends ComponentChart {
       nodeSelector: { [coturn.nodeLabel.key]: coturn.nodeLabel.value },
       shareProcessNamespace: true,
       // Config changes roll the pods; certificate renewals do not need to (reload-certificate).
-      podAnnotations: { 'matrix-platform/config-hash': contentHash(template, nodeTable) },
+      configHash: contentHash(template, nodeTable),
       initContainers: [
         container({
           name: 'render-config',

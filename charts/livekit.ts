@@ -2,7 +2,7 @@ import { k8s } from 'cdk8s-plus-28';
 import type { Construct } from 'constructs';
 import * as yaml from 'js-yaml';
 import { ComponentChart } from '../constructs/component-chart';
-import { componentLabels, configMap, container, contentHash, fastEvictionTolerations, httpProbe, service, Workload } from '../constructs/workload';
+import { componentLabels, configMap, container, contentHash, fastEvictionTolerations, httpProbe, secretEnv, service, Workload } from '../constructs/workload';
 import { LIVEKIT_REDIS_PROXY, LK_JWT, LK_JWT_REDIS_DATABASE, SECRET_NAMES, type Platform } from '../lib/model';
 import { LIVEKIT, LIVEKIT_PATHS, LIVEKIT_SIGNAL_PORT_NAME, livekitConfig } from '../lib/model/calls';
 import { METRICS_PORTS } from '../lib/model/metrics';
@@ -52,10 +52,6 @@ export function lkJwtRedisUrl(): string {
   return `redis://default:$(${LK_JWT_REDIS_PASSWORD_ENV})@${LIVEKIT_REDIS_PROXY.host}:${LIVEKIT_REDIS_PROXY.port}/${LK_JWT_REDIS_DATABASE}`;
 }
 
-function secretEnv(name: string, secretName: string, key: string): k8s.EnvVar {
-  return { name, valueFrom: { secretKeyRef: { name: secretName, key } } };
-}
-
 export class LivekitChart extends ComponentChart {
   constructor(scope: Construct, platform: Platform) {
     super(scope, 'livekit', { platform, stage: '40-apps', namespace: LIVEKIT.namespace });
@@ -92,7 +88,7 @@ export class LivekitChart extends ComponentChart {
       identity: { runAsUser: LIVEKIT_UID },
       hostNetwork: true,
       nodeSelector: { [livekit.nodeLabel.key]: livekit.nodeLabel.value },
-      podAnnotations: { 'matrix-platform/config-hash': contentHash(configYaml) },
+      configHash: contentHash(configYaml),
       // SIGTERM drains: LiveKit stops taking rooms and waits for the running ones to end.
       terminationGracePeriodSeconds: 900,
       containers: [

@@ -10,6 +10,7 @@ import {
   contentHash,
   fastEvictionTolerations,
   httpProbe,
+  secretEnv,
   service,
   Workload,
 } from '../constructs/workload';
@@ -164,13 +165,9 @@ function waitForMainInit(platform: Platform): k8s.Container {
 
 function s3Env(platform: Platform): k8s.EnvVar[] {
   const storage = objectStorage(platform.config);
-  const fromSecret = (name: string, key: string): k8s.EnvVar => ({
-    name,
-    valueFrom: { secretKeyRef: { name: storage.credentialsSecret, key } },
-  });
   return [
-    fromSecret('AWS_ACCESS_KEY_ID', storage.accessKeyIdKey),
-    fromSecret('AWS_SECRET_ACCESS_KEY', storage.secretAccessKeyKey),
+    secretEnv('AWS_ACCESS_KEY_ID', storage.credentialsSecret, storage.accessKeyIdKey),
+    secretEnv('AWS_SECRET_ACCESS_KEY', storage.credentialsSecret, storage.secretAccessKeyKey),
     { name: 'AWS_CONFIG_FILE', value: SYNAPSE_PATHS.awsConfig },
   ];
 }
@@ -253,7 +250,7 @@ export class SynapseChart extends ComponentChart {
       replicas: 1,
       strategy: { type: 'Recreate' },
       identity: { runAsUser: SYNAPSE_UID },
-      podAnnotations: { 'matrix-platform/config-hash': configHash },
+      configHash,
       // Fast failover off a dead node: evicted after 30 s instead of the default 300 s.
       tolerations: fastEvictionTolerations(),
       terminationGracePeriodSeconds: 60,
@@ -326,7 +323,7 @@ export class SynapseChart extends ComponentChart {
       replicas: workerCount(config, type),
       podAffinity: colocateWithMain(type),
       identity: { runAsUser: SYNAPSE_UID },
-      podAnnotations: { 'matrix-platform/config-hash': configHash },
+      configHash,
       terminationGracePeriodSeconds: 60,
       initContainers: [passfileInit(platform), waitForMainInit(platform)],
       containers: [

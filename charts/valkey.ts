@@ -1,7 +1,7 @@
 import type { Construct } from 'constructs';
 import { ComponentChart } from '../constructs/component-chart';
 import { valkeyNodeHosts, ValkeySentinel } from '../constructs/valkey-sentinel';
-import { componentLabels, configMap, container, contentHash, ENDPOINT_DRAIN_SECONDS, httpProbe, service, Workload } from '../constructs/workload';
+import { componentLabels, configMap, container, contentHash, ENDPOINT_DRAIN_SECONDS, httpProbe, secretEnv, service, Workload } from '../constructs/workload';
 import type { Resources } from '../lib/config/primitives';
 import {
   LIVEKIT_REDIS_PROXY,
@@ -117,7 +117,7 @@ export class ValkeyChart extends ComponentChart {
 
   private addMasterProxy(platform: Platform, cluster: ValkeyClusterEndpoints, proxy: ValkeyMasterProxy, replicas: number): void {
     const { name, namespace } = proxy;
-    const selector = componentLabels(name, 'redis-proxy');
+    const selector = componentLabels(name, proxy.component);
     const cfg = buildRedisProxyConfig(valkeyNodeHosts(cluster, replicas), cluster.port, proxy.port);
     configMap(this, 'proxy-config', { name: `${name}-config`, namespace, data: { 'haproxy.cfg': cfg }, labels: selector });
     new Workload(this, 'proxy', {
@@ -129,7 +129,7 @@ export class ValkeyChart extends ComponentChart {
       spread: 'preferred',
       identity: { runAsUser: HAPROXY_UID },
       terminationGracePeriodSeconds: ENDPOINT_DRAIN_SECONDS + REDIS_PROXY_HARD_STOP_SECONDS + 5,
-      podAnnotations: { 'checksum/config': contentHash(cfg) },
+      configHash: contentHash(cfg),
       containers: [
         container({
           name: 'haproxy',
@@ -138,7 +138,7 @@ export class ValkeyChart extends ComponentChart {
           command: ['haproxy', '-W', '-db', '-f', `${HAPROXY_CONFIG_DIR}/haproxy.cfg`],
           // kube-proxy stops sending new connections to it during the drain; clients reconnect elsewhere.
           drainBeforeStop: true,
-          env: [{ name: HAPROXY_PASSWORD_ENV, valueFrom: { secretKeyRef: { name: cluster.passwordSecret, key: 'password' } } }],
+          env: [secretEnv(HAPROXY_PASSWORD_ENV, cluster.passwordSecret, 'password')],
           ports: [
             { name: 'valkey', containerPort: proxy.port },
             { name: 'status', containerPort: METRICS_PORTS.haproxy },

@@ -2,6 +2,7 @@ import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import type { PlatformConfig } from '../lib/config';
 import { type Platform, SYNAPSE_ROUTER } from '../lib/model';
+import { METRICS_PORTS } from '../lib/model/metrics';
 import { SIZING } from '../lib/model/sizing';
 import { images } from '../lib/versions';
 import { componentLabels, configMap, container, contentHash, ENDPOINT_DRAIN_SECONDS, httpProbe, service, Workload } from './workload';
@@ -25,9 +26,10 @@ import {
  */
 
 export const ROUTER_PORTS = {
-  http: 8008,
-  /** /healthz (monitor-uri) and /metrics (built-in Prometheus exporter). */
-  status: 8404,
+  /** What the edge and the router Service send to (SYNAPSE_ROUTER.port). */
+  http: SYNAPSE_ROUTER.port,
+  /** /healthz (monitor-uri) and /metrics (built-in Prometheus exporter), scraped on METRICS_PORTS.synapseRouter. */
+  status: METRICS_PORTS.synapseRouter,
 } as const;
 
 /** Response header naming the pool that served a request (tests, debugging). */
@@ -193,7 +195,7 @@ export class HaproxyRouter extends Construct {
       labels: componentLabels(SYNAPSE_ROUTER.name, 'router'),
       replicas: config.synapse.routerReplicas,
       identity: { runAsUser: HAPROXY_UID },
-      podAnnotations: { 'matrix-platform/config-hash': contentHash(haproxyCfg) },
+      configHash: contentHash(haproxyCfg),
       strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: k8s.IntOrString.fromNumber(0), maxSurge: k8s.IntOrString.fromNumber(1) } },
       // The edge stops sending during the drain, then running requests get their hard-stop time.
       terminationGracePeriodSeconds: ENDPOINT_DRAIN_SECONDS + ROUTER_HARD_STOP_SECONDS + 5,

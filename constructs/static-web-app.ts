@@ -54,7 +54,7 @@ export class StaticWebApp extends Construct {
       labels,
       replicas: props.replicas,
       identity: { runAsUser: props.uid },
-      podAnnotations: { 'matrix-platform/config-hash': contentHash(props.configJson) },
+      configHash: contentHash(props.configJson),
       containers: [
         container({
           name: props.containerName,

@@ -5,7 +5,7 @@ import type { ValkeyClusterEndpoints } from '../lib/model/endpoints';
 import { METRICS_PORTS } from '../lib/model/metrics';
 import { quantityBytes } from '../lib/model/postgres-sizing';
 import { images } from '../lib/versions';
-import { componentLabels, configMap, container, contentHash, execProbe, service, tcpProbe, Workload } from './workload';
+import { componentLabels, configMap, container, contentHash, execProbe, secretEnv, service, tcpProbe, Workload } from './workload';
 
 /**
  * Valkey with Sentinel as our own construct (official valkey/valkey image): N data pods and M
@@ -22,7 +22,7 @@ import { componentLabels, configMap, container, contentHash, execProbe, service,
  * SENTINEL FAILOVER / SENTINEL SET. Sentinel uses its own requirepass when it talks to the other
  * Sentinels, so every Sentinel of a cluster must have the same one (Redis/Valkey Sentinel docs).
  * Clients therefore authenticate to the Sentinels too (LiveKit: redis.sentinel_password, see
- * ValkeyClusterEndpoints.sentinelPasswordSecret in lib/model/endpoints.ts).
+ * ValkeyClusterEndpoints.passwordSecret in lib/model/endpoints.ts).
  */
 
 export const VALKEY_UID = 999; // the `valkey` user of the official image
@@ -417,7 +417,7 @@ export class ValkeySentinel extends Construct {
         env: [
           { name: 'REDIS_ADDR', value: `redis://localhost:${port}` },
           { name: 'REDIS_EXPORTER_WEB_LISTEN_ADDRESS', value: `:${listen}` },
-          { name: 'REDIS_PASSWORD', valueFrom: { secretKeyRef: { name: cluster.passwordSecret, key: 'password' } } },
+          secretEnv('REDIS_PASSWORD', cluster.passwordSecret, 'password'),
         ],
         ports: [{ name: 'metrics', containerPort: listen }],
         livenessProbe: tcpProbe('metrics'),
@@ -434,7 +434,7 @@ export class ValkeySentinel extends Construct {
       podManagementPolicy: 'OrderedReady',
       spread: 'required',
       identity: { runAsUser: VALKEY_UID },
-      podAnnotations: { 'checksum/config': configHash },
+      configHash: configHash,
       terminationGracePeriodSeconds: 30,
       containers: [
         container({
@@ -480,7 +480,7 @@ export class ValkeySentinel extends Construct {
       podManagementPolicy: 'Parallel',
       spread: 'required',
       identity: { runAsUser: VALKEY_UID },
-      podAnnotations: { 'checksum/config': configHash },
+      configHash: configHash,
       containers: [
         container({
           name: 'sentinel',

@@ -74,7 +74,7 @@ export class WellKnownServer extends Construct {
       replicas: 2,
       // uid/gid 101 is the `nginx` user of the official image.
       identity: { runAsUser: 101 },
-      podAnnotations: { 'checksum/config': contentHash(nginxConf, documents.server, documents.client) },
+      configHash: contentHash(nginxConf, documents.server, documents.client),
       containers: [
         container({
           name: 'nginx',

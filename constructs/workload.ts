@@ -150,6 +150,11 @@ export function container(props: ContainerProps): k8s.Container {
   return built;
 }
 
+/** An environment variable filled by Kubernetes from one key of a Secret (the value never reaches dist/). */
+export function secretEnv(name: string, secretName: string, key: string): k8s.EnvVar {
+  return { name, valueFrom: { secretKeyRef: { name: secretName, key } } };
+}
+
 export function httpProbe(path: string, port: number | string, options: Partial<k8s.Probe> = {}): k8s.Probe {
   return {
     httpGet: { path, port: typeof port === 'number' ? k8s.IntOrString.fromNumber(port) : k8s.IntOrString.fromString(port) },
@@ -229,7 +234,11 @@ export interface WorkloadProps {
   readonly spread?: Spread;
   /** Required/preferred pod affinity (for example: share a node, and so a failure domain, with another pod). */
   readonly podAffinity?: k8s.PodAffinity;
-  readonly podAnnotations?: Record<string, string>;
+  /**
+   * contentHash() of the configuration the pods read from ConfigMaps: written to CONFIG_HASH_ANNOTATION,
+   * so a config change rolls the pods (mounted files may be subPaths, which never update in place).
+   */
+  readonly configHash?: string;
   readonly nodeSelector?: Record<string, string>;
   readonly tolerations?: k8s.Toleration[];
   readonly hostNetwork?: boolean;
@@ -278,7 +287,7 @@ export class Workload extends Construct {
       ...(props.volumes ? { volumes: props.volumes } : {}),
     };
     const template: k8s.PodTemplateSpec = {
-      metadata: { labels, ...(props.podAnnotations ? { annotations: props.podAnnotations } : {}) },
+      metadata: { labels, ...(props.configHash ? { annotations: { [CONFIG_HASH_ANNOTATION]: props.configHash } } : {}) },
       spec: podSpec,
     };
     const selector = { matchLabels: props.selector };
@@ -391,6 +400,9 @@ export function configMap(
 }
 
 /** A content hash for pod annotations, so a config change rolls the pods. */
+/** Pod template annotation carrying the config hash of WorkloadProps.configHash. */
+export const CONFIG_HASH_ANNOTATION = 'matrix-platform/config-hash';
+
 export function contentHash(...parts: string[]): string {
   // FNV-1a 32-bit: stable across runs and platforms, enough to detect a change.
   let hash = 0x811c9dc5;

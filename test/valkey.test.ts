@@ -99,8 +99,11 @@ describe('two Valkey Sentinel clusters', () => {
   test('Sentinels require the data password: script, probes and exporter authenticate', () => {
     const { objects } = render();
     for (const cluster of [VALKEY_SYNAPSE, VALKEY_LIVEKIT]) {
-      // One password for both: the scripts write the same file into requirepass and auth-pass.
-      expect(cluster.sentinelPasswordSecret).toBe(cluster.passwordSecret);
+      // One password for both: data pods and Sentinels mount the same Secret.
+      const secretsOf = (name: string) =>
+        ((findOne(objects, 'StatefulSet', name, cluster.namespace) as Any).spec.template.spec.volumes as Any[]).filter((volume) => volume.secret).map((volume) => volume.secret.secretName);
+      expect(secretsOf(cluster.sentinelService)).toEqual(secretsOf(cluster.name));
+      expect(secretsOf(cluster.name)).toContain(cluster.passwordSecret);
       const cm = findOne(objects, 'ConfigMap', 'valkey-config', cluster.namespace) as Any;
       expect(cm.data['sentinel-start.sh']).toContain(`printf 'requirepass "%s"\\n' "$VALKEY_PASSWORD"`);
       expect(cm.data['sentinel.conf']).not.toMatch(/^requirepass/m);
@@ -109,7 +112,7 @@ describe('two Valkey Sentinel clusters', () => {
       const [sentinel, exporter] = sentinels.spec.template.spec.containers;
       for (const probe of [sentinel.livenessProbe, sentinel.readinessProbe]) expect(probe.exec.command.join(' ')).toMatch(/REDISCLI_AUTH=/);
       const password = exporter.env.find((entry: Any) => entry.name === 'REDIS_PASSWORD');
-      expect(password.valueFrom.secretKeyRef).toEqual({ name: cluster.sentinelPasswordSecret, key: 'password' });
+      expect(password.valueFrom.secretKeyRef).toEqual({ name: cluster.passwordSecret, key: 'password' });
     }
   });
 

@@ -1,4 +1,5 @@
 import { elementWebConfig } from '../charts/element-web';
+import { CONFIG_HASH_ANNOTATION } from '../constructs/workload';
 import { buildPlatform } from '../lib/model';
 import { find, findOne, render } from './helpers';
 
@@ -49,7 +50,7 @@ describe('static web apps', () => {
 
   test('a config change rolls the pods (subPath mounts never see ConfigMap updates)', () => {
     const hash = (objectsOf: Any[], name: string) =>
-      (findOne(objectsOf, 'Deployment', name, 'matrix') as Any).spec.template.metadata.annotations['matrix-platform/config-hash'];
+      (findOne(objectsOf, 'Deployment', name, 'matrix') as Any).spec.template.metadata.annotations[CONFIG_HASH_ANNOTATION];
     const rebranded = render({ ...overrides, elementWeb: { replicas: 3, brand: 'Other' } }).objects;
     expect(hash(rebranded, 'element-web')).not.toBe(hash(objects, 'element-web'));
     expect(hash(rebranded, 'ketesa')).toBe(hash(objects, 'ketesa'));

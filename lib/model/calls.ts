@@ -14,22 +14,27 @@ import { NAMESPACES, serviceHost } from './platform';
 
 export const COTURN = { name: 'coturn', namespace: NAMESPACES.coturn.name } as const;
 
+const COTURN_TEMPLATE_DIR = '/etc/coturn-template';
+const COTURN_SECRET_DIR = '/secrets/turn';
+const COTURN_TLS_DIR = '/etc/coturn/tls';
+const COTURN_RUNTIME_DIR = '/run/coturn';
+
 /** Files inside the coturn pod. The init container writes `runtimeConfig`; nothing else is writable. */
 export const COTURN_PATHS = {
-  templateDir: '/etc/coturn-template',
+  templateDir: COTURN_TEMPLATE_DIR,
   /** turnserver.conf without the node's external IP and without the secret (from the ConfigMap). */
-  template: '/etc/coturn-template/turnserver.conf',
+  template: `${COTURN_TEMPLATE_DIR}/turnserver.conf`,
   /** `<node name> <external-ip>[/<private-ip>]` lines (from the ConfigMap). */
-  nodeTable: '/etc/coturn-template/nodes',
-  secretDir: '/secrets/turn',
-  secret: '/secrets/turn/secret',
-  tlsDir: '/etc/coturn/tls',
-  cert: '/etc/coturn/tls/tls.crt',
-  pkey: '/etc/coturn/tls/tls.key',
+  nodeTable: `${COTURN_TEMPLATE_DIR}/nodes`,
+  secretDir: COTURN_SECRET_DIR,
+  secret: `${COTURN_SECRET_DIR}/secret`,
+  tlsDir: COTURN_TLS_DIR,
+  cert: `${COTURN_TLS_DIR}/tls.crt`,
+  pkey: `${COTURN_TLS_DIR}/tls.key`,
   /** Memory-backed emptyDir: the rendered config (with the secret) and the pid file. */
-  runtimeDir: '/run/coturn',
-  runtimeConfig: '/run/coturn/turnserver.conf',
-  pidfile: '/run/coturn/turnserver.pid',
+  runtimeDir: COTURN_RUNTIME_DIR,
+  runtimeConfig: `${COTURN_RUNTIME_DIR}/turnserver.conf`,
+  pidfile: `${COTURN_RUNTIME_DIR}/turnserver.pid`,
 } as const;
 
 /**
@@ -81,7 +86,7 @@ export function cidrToRange(cidr: string): string {
 
 type CoturnConfig = NonNullable<PlatformConfig['calls']['coturn']>;
 
-function requireCoturn(config: PlatformConfig): CoturnConfig {
+export function requireCoturn(config: PlatformConfig): CoturnConfig {
   const coturn = config.calls.coturn;
   if (!coturn) throw new Error('calls.coturn is required when calls are enabled (config validation enforces it)');
   return coturn;
@@ -255,11 +260,14 @@ export function callHostPorts(config: PlatformConfig): HostPortClaim[] {
 // LiveKit
 
 /** Files and environment inside the LiveKit pod. */
+const LIVEKIT_CONFIG_DIR = '/etc/livekit';
+const LIVEKIT_TURN_SECRET_DIR = '/secrets/turn';
+
 export const LIVEKIT_PATHS = {
-  configDir: '/etc/livekit',
-  config: '/etc/livekit/config.yaml',
-  turnSecretDir: '/secrets/turn',
-  turnSecret: '/secrets/turn/secret',
+  configDir: LIVEKIT_CONFIG_DIR,
+  config: `${LIVEKIT_CONFIG_DIR}/config.yaml`,
+  turnSecretDir: LIVEKIT_TURN_SECRET_DIR,
+  turnSecret: `${LIVEKIT_TURN_SECRET_DIR}/secret`,
 } as const;
 
 /** lk-jwt-service receives LiveKit's webhooks (delegated MatrixRTC leave, lk-jwt-service 0.6.0). */

@@ -26,17 +26,14 @@ export interface ValkeyClusterEndpoints {
   readonly masterName: string;
   readonly port: number;
   readonly sentinelPort: number;
-  /** Secret (in the Valkey namespace and copied to each consumer's namespace) holding `password`. */
-  readonly passwordSecret: string;
   /**
-   * Secret (in the Valkey namespace) whose key `password` the Sentinels require (`requirepass` on
-   * every Sentinel, constructs/valkey-sentinel.ts). It is the data nodes' password, so a consumer
-   * uses the same copy in its own namespace for both: for LiveKit that is SECRET_NAMES.livekitRedis
-   * key `password`, given as LIVEKIT_REDIS_PASSWORD *and* LIVEKIT_REDIS_SENTINEL_PASSWORD
-   * (redis.sentinel_password). NOTE to the calls chart: without the Sentinel password LiveKit's
-   * go-redis Sentinel client gets NOAUTH and cannot find the master (test/valkey.test.ts checks it).
+   * Secret (in the Valkey namespace and copied to each consumer's namespace) holding `password`. The
+   * Sentinels require the same password (`requirepass` on every Sentinel, constructs/valkey-sentinel.ts),
+   * so a consumer gives one copy for both: LiveKit as LIVEKIT_REDIS_PASSWORD and
+   * LIVEKIT_REDIS_SENTINEL_PASSWORD (redis.sentinel_password); without the latter its Sentinel client
+   * gets NOAUTH (test/livekit-run.test.ts).
    */
-  readonly sentinelPasswordSecret: string;
+  readonly passwordSecret: string;
   /** Headless Service of the data pods and of the sentinels. */
   readonly headlessService: string;
   readonly sentinelService: string;
@@ -50,7 +47,6 @@ function valkeyCluster(namespace: string): ValkeyClusterEndpoints {
     port: 6379,
     sentinelPort: 26379,
     passwordSecret: 'valkey-auth',
-    sentinelPasswordSecret: 'valkey-auth',
     headlessService: 'valkey-headless',
     sentinelService: 'valkey-sentinel',
   };
@@ -62,6 +58,8 @@ export const VALKEY_LIVEKIT = valkeyCluster(NAMESPACES.redisLivekit.name);
 /** HAProxy in front of one Valkey cluster that forwards to whichever data pod is master. */
 export interface ValkeyMasterProxy {
   readonly name: string;
+  /** app.kubernetes.io/component of its pods. */
+  readonly component: string;
   readonly namespace: string;
   readonly port: number;
   readonly host: string;
@@ -69,7 +67,7 @@ export interface ValkeyMasterProxy {
 
 function valkeyMasterProxy(cluster: ValkeyClusterEndpoints): ValkeyMasterProxy {
   const name = 'valkey-master-proxy';
-  return { name, namespace: cluster.namespace, port: cluster.port, host: serviceHost(name, cluster.namespace) };
+  return { name, component: 'redis-proxy', namespace: cluster.namespace, port: cluster.port, host: serviceHost(name, cluster.namespace) };
 }
 
 /** The only Redis address Synapse sees (Synapse has no Sentinel support). */

@@ -49,7 +49,7 @@ export const POD_LABELS = {
   valkeyData: { 'app.kubernetes.io/name': VALKEY_SYNAPSE.name, 'app.kubernetes.io/component': 'data' },
   valkeySentinel: { 'app.kubernetes.io/name': VALKEY_SYNAPSE.name, 'app.kubernetes.io/component': 'sentinel' },
   /** The master proxy of either Valkey cluster (same name and labels in both namespaces). */
-  redisProxy: { 'app.kubernetes.io/name': SYNAPSE_REDIS_PROXY.name, 'app.kubernetes.io/component': 'redis-proxy' },
+  redisProxy: { 'app.kubernetes.io/name': SYNAPSE_REDIS_PROXY.name, 'app.kubernetes.io/component': SYNAPSE_REDIS_PROXY.component },
   minio: { 'v1.min.io/tenant': MINIO_TENANT.name },
   /** prometheus-operator labels every Prometheus pod with app.kubernetes.io/name: prometheus. */
   prometheus: byName('prometheus'),
@@ -64,8 +64,6 @@ export const ACME_SOLVER = { labels: { 'acme.cert-manager.io/http01-solver': 'tr
 
 /** CloudNativePG instance manager status port (operator -> instances, instance <-> instance). */
 export const CNPG_STATUS_PORT = 8000;
-/** The router's status/metrics port (constructs/haproxy-router.ts ROUTER_PORTS.status). */
-export const ROUTER_STATUS_PORT = METRICS_PORTS.synapseRouter;
 /** MinIO S3 API inside the tenant (the `minio` Service on 443 forwards to it). */
 export const MINIO_S3_PORT = 9000;
 
@@ -114,7 +112,7 @@ export function flows(config: PlatformConfig): Flow[] {
     ...valkeyInternalFlows('synapse', VALKEY_SYNAPSE.namespace),
     // Prometheus scrapes the metrics ports of every guarded component.
     { id: 'prometheus-to-synapse', description: 'Prometheus -> Synapse metrics', from: [prometheus], to: { namespace: matrix, pods: POD_LABELS.synapse }, ports: [{ port: SYNAPSE_PORTS.metrics }] },
-    { id: 'prometheus-to-router', description: 'Prometheus -> router status/metrics', from: [prometheus], to: { namespace: matrix, pods: POD_LABELS.router }, ports: [{ port: ROUTER_STATUS_PORT }] },
+    { id: 'prometheus-to-router', description: 'Prometheus -> router status/metrics', from: [prometheus], to: { namespace: matrix, pods: POD_LABELS.router }, ports: [{ port: METRICS_PORTS.synapseRouter }] },
     { id: 'prometheus-to-postgres', description: 'Prometheus -> CNPG exporter', from: [prometheus], to: { namespace: POSTGRES.namespace, pods: POD_LABELS.postgres }, ports: [{ port: METRICS_PORTS.cnpg }] },
     { id: 'prometheus-to-redis-synapse', description: 'Prometheus -> redis_exporter and HAProxy metrics', from: [prometheus], to: { namespace: VALKEY_SYNAPSE.namespace, pods: {} }, ports: [{ port: METRICS_PORTS.redisExporter }, { port: METRICS_PORTS.haproxy }] },
   ];

@@ -30,22 +30,21 @@ PY=""
 PASSED=0
 FAILED=0
 
-stop_everything() {
-  # Every process group this run started is listed in pgids files (main stack and self-test stacks).
+# Every process group this run started is listed in pgids files (main stack and self-test stacks).
+signal_all() {
   local file pgid name
   for file in "$WORK/pgids" "$WORK"/selftest-*/pgids; do
     [[ -f "$file" ]] || continue
     while read -r pgid name; do
-      kill -TERM -- "-$pgid" 2>/dev/null || true
+      kill "-$1" -- "-$pgid" 2>/dev/null || true
     done <"$file"
   done
+}
+
+stop_everything() {
+  signal_all TERM
   sleep 1
-  for file in "$WORK/pgids" "$WORK"/selftest-*/pgids; do
-    [[ -f "$file" ]] || continue
-    while read -r pgid name; do
-      kill -KILL -- "-$pgid" 2>/dev/null || true
-    done <"$file"
-  done
+  signal_all KILL
 }
 
 summary() {
