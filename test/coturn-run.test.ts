@@ -8,7 +8,7 @@ import * as tls from 'node:tls';
 import { buildPlatform } from '../lib/model';
 import { COTURN_CERT_RELOAD_SCRIPT, COTURN_DRAIN_SCRIPT, COTURN_INIT_SCRIPT, coturnConfig, coturnNodeTable } from '../lib/model/calls';
 import { configWith } from './helpers';
-import { freePort } from './loopback';
+import { freePort, waitFor } from './loopback';
 
 /**
  * Starts the real turnserver (Debian's coturn, /usr/bin/turnserver) with the generated turnserver.conf,
@@ -216,6 +216,9 @@ describeIfCoturn('generated turnserver.conf runs in the real turnserver', () => 
       while (!/Reloading TLS certificates and keys/.test(serverLog) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 200));
       expect(watcherLog).toMatch(new RegExp(`asked turnserver \\(pid ${pid}\\) to reload it`));
       expect(serverLog).toMatch(/Reloading TLS certificates and keys/);
+      // turnserver swaps the TLS context in its listener threads after the log line (event_active):
+      // give the swap a moment rather than racing it.
+      await waitFor('the TLS listener to serve the renewed certificate', async () => (await peerCommonName(tlsPort)) === 'renewed', 5000).catch(() => undefined);
       expect(await peerCommonName(tlsPort)).toBe('renewed');
       // Same process: the relay service was never restarted.
       expect(server?.exitCode).toBeNull();

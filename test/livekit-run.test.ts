@@ -3,10 +3,11 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import * as yaml from 'js-yaml';
+import { SECRET_NAMES } from '../lib/model';
 import { LIVEKIT_PATHS } from '../lib/model/calls';
 import { images } from '../lib/versions';
 import { findOne, render } from './helpers';
-import { freePort } from './loopback';
+import { freePort, waitFor } from './loopback';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Any = any;
@@ -37,15 +38,6 @@ const describeIfLivekit = missing.length === 0 ? describe : describe.skip;
 const PASSWORD = 'loopback-sentinel-password';
 const API_KEY = 'APIloopback';
 const API_SECRET = 'loopback-api-secret-at-least-32-characters';
-
-async function waitFor(what: string, condition: () => Promise<boolean>, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await condition()) return;
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 interface Run {
   readonly process: ChildProcess;
@@ -118,7 +110,7 @@ describeIfLivekit(`livekit-server ${images.livekit.tag} runs the generated confi
     writeFileSync(configFile, yaml.dump(config));
     environment = containerEnvironment(
       container,
-      { 'livekit-api-keys': { 'api-key': API_KEY, 'api-secret': API_SECRET }, 'livekit-redis-password': { password: PASSWORD } },
+      { [SECRET_NAMES.livekitKeys]: { 'api-key': API_KEY, 'api-secret': API_SECRET }, [SECRET_NAMES.livekitRedis]: { password: PASSWORD } },
       { 'status.hostIP': '127.0.0.1' },
     );
   }, 30_000);
@@ -140,28 +132,24 @@ describeIfLivekit(`livekit-server ${images.livekit.tag} runs the generated confi
   test('it parses the config, finds the master through the Sentinel and answers on the signal port', async () => {
     const server = start(BINARY, ['--config', configFile], environment);
     runs.push(server.process);
-    // GET / answers 200, or 406 while the node's own stats are not fresh yet (a busy test machine):
-    // either way the HTTP server runs with this config. Each request gives up after 2 s.
-    let status = 0;
+    // Each request gives up after 2 s, so a slow start cannot stall the wait.
     try {
       await waitFor('GET / on the signal port', async () => {
         try {
-          status = (await fetch(`http://127.0.0.1:${signalPort}/`, { signal: AbortSignal.timeout(2000) })).status;
-          return status === 200;
+          return (await fetch(`http://127.0.0.1:${signalPort}/`, { signal: AbortSignal.timeout(2000) })).status === 200;
         } catch {
           return false;
         }
-      }, 20_000).catch((error) => {
-        if (status !== 406) throw error;
-      });
+      }, 20_000);
     } catch (error) {
       console.log(server.log().slice(-3000));
       throw error;
     }
-    expect([200, 406]).toContain(status);
     expect(server.log()).toMatch(/"msg":"connecting to redis","sentinel":true/);
     expect(server.log()).toMatch(/"msg":"starting LiveKit server"/);
-    server.process.kill('SIGTERM');
+    // Not SIGTERM: LiveKit then drains gracefully, which can take long right after start (the pod's
+    // 900 s grace period is for that); how it stops is not what this test checks.
+    server.process.kill('SIGKILL');
     await server.exited;
   }, 40_000);
 

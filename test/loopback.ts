@@ -27,3 +27,13 @@ export async function freePort(): Promise<number> {
   }
   throw new Error('no free loopback port in 26000-31999');
 }
+
+/** Polls `condition` (sync or async) every 100 ms until it holds; fails with `what` after `timeoutMs`. */
+export async function waitFor(what: string, condition: () => boolean | Promise<boolean>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await condition()) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
