@@ -8,7 +8,7 @@
  * 0.16 turned frr-k8s on by default; it is enabled only for BGP, L2 runs the plain speaker.
  */
 import type { Construct } from 'constructs';
-import { BgpAdvertisement, BgpPeerV1Beta2, IpAddressPool, L2Advertisement } from '../imports/metallb.io';
+import { BgpAdvertisement, BgpPeer, IpAddressPool, L2Advertisement } from '../imports/metallb.io';
 import { ComponentChart } from '../constructs/component-chart';
 import { HelmReleaseWrapper } from '../constructs/helm-release';
 import { NAMESPACES, type Platform } from '../lib/model';
@@ -70,7 +70,7 @@ export class MetallbPoolChart extends ComponentChart {
     if (!bgp) throw new Error('loadBalancer.bgp is required when loadBalancer.mode is bgp');
     const peerNames = bgp.peers.map((peer) => `peer-${peer.address.replace(/[^0-9a-f]+/gi, '-').toLowerCase()}`);
     bgp.peers.forEach((peer, index) => {
-      new BgpPeerV1Beta2(this, peerNames[index], {
+      new BgpPeer(this, peerNames[index], {
         metadata: { name: peerNames[index], namespace: NAMESPACE },
         spec: {
           myAsn: bgp.myAsn,

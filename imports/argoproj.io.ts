@@ -4,7 +4,7 @@ import { Construct } from 'constructs';
 
 
 /**
- * Application is a definition of Application resource.
+ *
  *
  * @schema Application
  */
@@ -58,8 +58,6 @@ export class Application extends ApiObject {
 }
 
 /**
- * Application is a definition of Application resource.
- *
  * @schema Application
  */
 export interface ApplicationProps {
@@ -69,15 +67,11 @@ export interface ApplicationProps {
   readonly metadata: ApiObjectMetadata;
 
   /**
-   * Operation contains information about a requested or running operation
-   *
    * @schema Application#operation
    */
   readonly operation?: ApplicationOperation;
 
   /**
-   * ApplicationSpec represents desired application state. Contains link to repository with application definition and additional parameters link definition revision.
-   *
    * @schema Application#spec
    */
   readonly spec: ApplicationSpec;
@@ -100,35 +94,25 @@ export function toJson_ApplicationProps(obj: ApplicationProps | undefined): Reco
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * Operation contains information about a requested or running operation
- *
  * @schema ApplicationOperation
  */
 export interface ApplicationOperation {
   /**
-   * Info is a list of informational items for this operation
-   *
    * @schema ApplicationOperation#info
    */
   readonly info?: ApplicationOperationInfo[];
 
   /**
-   * InitiatedBy contains information about who initiated the operations
-   *
    * @schema ApplicationOperation#initiatedBy
    */
   readonly initiatedBy?: ApplicationOperationInitiatedBy;
 
   /**
-   * Retry controls the strategy to apply if a sync fails
-   *
    * @schema ApplicationOperation#retry
    */
   readonly retry?: ApplicationOperationRetry;
 
   /**
-   * Sync contains parameters for the operation
-   *
    * @schema ApplicationOperation#sync
    */
   readonly sync?: ApplicationOperationSync;
@@ -152,76 +136,50 @@ export function toJson_ApplicationOperation(obj: ApplicationOperation | undefine
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * ApplicationSpec represents desired application state. Contains link to repository with application definition and additional parameters link definition revision.
- *
  * @schema ApplicationSpec
  */
 export interface ApplicationSpec {
   /**
-   * Destination is a reference to the target Kubernetes server and namespace
-   *
    * @schema ApplicationSpec#destination
    */
   readonly destination: ApplicationSpecDestination;
 
   /**
-   * IgnoreDifferences is a list of resources and their fields which should be ignored during comparison
-   *
    * @schema ApplicationSpec#ignoreDifferences
    */
   readonly ignoreDifferences?: ApplicationSpecIgnoreDifferences[];
 
   /**
-   * Info contains a list of information (URLs, email addresses, and plain text) that relates to the application
-   *
    * @schema ApplicationSpec#info
    */
   readonly info?: ApplicationSpecInfo[];
 
   /**
-   * Project is a reference to the project this application belongs to.
-   * The empty string means that application belongs to the 'default' project.
-   *
    * @schema ApplicationSpec#project
    */
   readonly project: string;
 
   /**
-   * RevisionHistoryLimit limits the number of items kept in the application's revision history, which is used for informational purposes as well as for rollbacks to previous versions.
-   * This should only be changed in exceptional circumstances.
-   * Setting to zero will store no history. This will reduce storage used.
-   * Increasing will increase the space used to store the history, so we do not recommend increasing it.
-   * Default is 10.
-   *
-   * @default 10.
    * @schema ApplicationSpec#revisionHistoryLimit
    */
   readonly revisionHistoryLimit?: number;
 
   /**
-   * Source is a reference to the location of the application's manifests or chart
-   *
    * @schema ApplicationSpec#source
    */
   readonly source?: ApplicationSpecSource;
 
   /**
-   * SourceHydrator provides a way to push hydrated manifests back to git before syncing them to the cluster.
-   *
    * @schema ApplicationSpec#sourceHydrator
    */
   readonly sourceHydrator?: ApplicationSpecSourceHydrator;
 
   /**
-   * Sources is a reference to the location of the application's manifests or chart
-   *
    * @schema ApplicationSpec#sources
    */
   readonly sources?: ApplicationSpecSources[];
 
   /**
-   * SyncPolicy controls when and how a sync will be performed
-   *
    * @schema ApplicationSpec#syncPolicy
    */
   readonly syncPolicy?: ApplicationSpecSyncPolicy;
@@ -280,21 +238,15 @@ export function toJson_ApplicationOperationInfo(obj: ApplicationOperationInfo | 
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * InitiatedBy contains information about who initiated the operations
- *
  * @schema ApplicationOperationInitiatedBy
  */
 export interface ApplicationOperationInitiatedBy {
   /**
-   * Automated is set to true if operation was initiated automatically by the application controller.
-   *
    * @schema ApplicationOperationInitiatedBy#automated
    */
   readonly automated?: boolean;
 
   /**
-   * Username contains the name of a user who started operation
-   *
    * @schema ApplicationOperationInitiatedBy#username
    */
   readonly username?: string;
@@ -316,28 +268,20 @@ export function toJson_ApplicationOperationInitiatedBy(obj: ApplicationOperation
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * Retry controls the strategy to apply if a sync fails
- *
  * @schema ApplicationOperationRetry
  */
 export interface ApplicationOperationRetry {
   /**
-   * Backoff controls how to backoff on subsequent retries of failed syncs
-   *
    * @schema ApplicationOperationRetry#backoff
    */
   readonly backoff?: ApplicationOperationRetryBackoff;
 
   /**
-   * Limit is the maximum number of attempts for retrying a failed sync. If set to 0, no retries will be performed.
-   *
    * @schema ApplicationOperationRetry#limit
    */
   readonly limit?: number;
 
   /**
-   * Refresh indicates if the latest revision should be used on retry instead of the initial one (default: false)
-   *
    * @schema ApplicationOperationRetry#refresh
    */
   readonly refresh?: boolean;
@@ -360,88 +304,60 @@ export function toJson_ApplicationOperationRetry(obj: ApplicationOperationRetry 
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * Sync contains parameters for the operation
- *
  * @schema ApplicationOperationSync
  */
 export interface ApplicationOperationSync {
   /**
-   * SelfHealAttemptsCount contains the number of auto-heal attempts
-   *
    * @schema ApplicationOperationSync#autoHealAttemptsCount
    */
   readonly autoHealAttemptsCount?: number;
 
   /**
-   * DryRun specifies to perform a `kubectl apply --dry-run` without actually performing the sync
-   *
    * @schema ApplicationOperationSync#dryRun
    */
   readonly dryRun?: boolean;
 
   /**
-   * Manifests is an optional field that overrides sync source with a local directory for development
-   *
    * @schema ApplicationOperationSync#manifests
    */
   readonly manifests?: string[];
 
   /**
-   * Prune specifies to delete resources from the cluster that are no longer tracked in git
-   *
    * @schema ApplicationOperationSync#prune
    */
   readonly prune?: boolean;
 
   /**
-   * Resources describes which resources shall be part of the sync
-   *
    * @schema ApplicationOperationSync#resources
    */
   readonly resources?: ApplicationOperationSyncResources[];
 
   /**
-   * Revision is the revision (Git) or chart version (Helm) which to sync the application to
-   * If omitted, will use the revision specified in app spec.
-   *
    * @schema ApplicationOperationSync#revision
    */
   readonly revision?: string;
 
   /**
-   * Revisions is the list of revision (Git) or chart version (Helm) which to sync each source in sources field for the application to
-   * If omitted, will use the revision specified in app spec.
-   *
    * @schema ApplicationOperationSync#revisions
    */
   readonly revisions?: string[];
 
   /**
-   * Source overrides the source definition set in the application.
-   * This is typically set in a Rollback operation and is nil during a Sync operation
-   *
    * @schema ApplicationOperationSync#source
    */
   readonly source?: ApplicationOperationSyncSource;
 
   /**
-   * Sources overrides the source definition set in the application.
-   * This is typically set in a Rollback operation and is nil during a Sync operation
-   *
    * @schema ApplicationOperationSync#sources
    */
   readonly sources?: ApplicationOperationSyncSources[];
 
   /**
-   * SyncOptions provide per-sync sync-options, e.g. Validate=false
-   *
    * @schema ApplicationOperationSync#syncOptions
    */
   readonly syncOptions?: string[];
 
   /**
-   * SyncStrategy describes how to perform the sync
-   *
    * @schema ApplicationOperationSync#syncStrategy
    */
   readonly syncStrategy?: ApplicationOperationSyncSyncStrategy;
@@ -472,29 +388,20 @@ export function toJson_ApplicationOperationSync(obj: ApplicationOperationSync | 
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * Destination is a reference to the target Kubernetes server and namespace
- *
  * @schema ApplicationSpecDestination
  */
 export interface ApplicationSpecDestination {
   /**
-   * Name is an alternate way of specifying the target cluster by its symbolic name. This must be set if Server is not set.
-   *
    * @schema ApplicationSpecDestination#name
    */
   readonly name?: string;
 
   /**
-   * Namespace specifies the target namespace for the application's resources.
-   * The namespace will only be set for namespace-scoped resources that have not set a value for .metadata.namespace
-   *
    * @schema ApplicationSpecDestination#namespace
    */
   readonly namespace?: string;
 
   /**
-   * Server specifies the URL of the target cluster's Kubernetes control plane API. This must be set if Name is not set.
-   *
    * @schema ApplicationSpecDestination#server
    */
   readonly server?: string;
@@ -517,8 +424,6 @@ export function toJson_ApplicationSpecDestination(obj: ApplicationSpecDestinatio
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * ResourceIgnoreDifferences contains resource filter and list of json paths which should be ignored during comparison with live state.
- *
  * @schema ApplicationSpecIgnoreDifferences
  */
 export interface ApplicationSpecIgnoreDifferences {
@@ -543,9 +448,6 @@ export interface ApplicationSpecIgnoreDifferences {
   readonly kind: string;
 
   /**
-   * ManagedFieldsManagers is a list of trusted managers. Fields mutated by those managers will take precedence over the
-   * desired state defined in the SCM and won't be displayed in diffs
-   *
    * @schema ApplicationSpecIgnoreDifferences#managedFieldsManagers
    */
   readonly managedFieldsManagers?: string[];
@@ -612,89 +514,60 @@ export function toJson_ApplicationSpecInfo(obj: ApplicationSpecInfo | undefined)
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * Source is a reference to the location of the application's manifests or chart
- *
  * @schema ApplicationSpecSource
  */
 export interface ApplicationSpecSource {
   /**
-   * Chart is a Helm chart name, and must be specified for applications sourced from a Helm repo.
-   *
    * @schema ApplicationSpecSource#chart
    */
   readonly chart?: string;
 
   /**
-   * Directory holds path/directory specific options
-   *
    * @schema ApplicationSpecSource#directory
    */
   readonly directory?: ApplicationSpecSourceDirectory;
 
   /**
-   * Helm holds helm specific options
-   *
    * @schema ApplicationSpecSource#helm
    */
   readonly helm?: ApplicationSpecSourceHelm;
 
   /**
-   * Kustomize holds kustomize specific options
-   *
    * @schema ApplicationSpecSource#kustomize
    */
   readonly kustomize?: ApplicationSpecSourceKustomize;
 
   /**
-   * Name is used to refer to a source and is displayed in the UI. It is used in multi-source Applications.
-   *
    * @schema ApplicationSpecSource#name
    */
   readonly name?: string;
 
   /**
-   * Path is a directory path within the Git repository, and is only valid for applications sourced from Git.
-   *
    * @schema ApplicationSpecSource#path
    */
   readonly path?: string;
 
   /**
-   * Plugin holds config management plugin specific options
-   *
    * @schema ApplicationSpecSource#plugin
    */
   readonly plugin?: ApplicationSpecSourcePlugin;
 
   /**
-   * Ref is reference to another source within sources field. This field will not be used if used with a `source` tag.
-   *
    * @schema ApplicationSpecSource#ref
    */
   readonly ref?: string;
 
   /**
-   * RepoURL is the URL to the repository (Git or Helm) that contains the application manifests
-   *
    * @schema ApplicationSpecSource#repoURL
    */
   readonly repoUrl: string;
 
   /**
-   * TagPrefix filters git tags to only those with this prefix before evaluating targetRevision as a semver constraint.
-   * The prefix is stripped from tag names before comparison and re-added to the resolved version.
-   * For example, with tagPrefix "component-b/" and targetRevision "1.0.*", tags like "component-b/1.0.0" and
-   * "component-b/1.0.1" are candidates, and the constraint resolves to "component-b/1.0.1".
-   *
    * @schema ApplicationSpecSource#tagPrefix
    */
   readonly tagPrefix?: string;
 
   /**
-   * TargetRevision defines the revision of the source to sync the application to.
-   * In case of Git, this can be commit, tag, or branch. If omitted, will equal to HEAD.
-   * In case of Helm, this is a semver tag for the Chart's version.
-   *
    * @schema ApplicationSpecSource#targetRevision
    */
   readonly targetRevision?: string;
@@ -725,29 +598,20 @@ export function toJson_ApplicationSpecSource(obj: ApplicationSpecSource | undefi
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * SourceHydrator provides a way to push hydrated manifests back to git before syncing them to the cluster.
- *
  * @schema ApplicationSpecSourceHydrator
  */
 export interface ApplicationSpecSourceHydrator {
   /**
-   * DrySource specifies where the dry "don't repeat yourself" manifest source lives.
-   *
    * @schema ApplicationSpecSourceHydrator#drySource
    */
   readonly drySource: ApplicationSpecSourceHydratorDrySource;
 
   /**
-   * HydrateTo specifies an optional "staging" location to push hydrated manifests to. An external system would then
-   * have to move manifests to the SyncSource, e.g. by pull request.
-   *
    * @schema ApplicationSpecSourceHydrator#hydrateTo
    */
   readonly hydrateTo?: ApplicationSpecSourceHydratorHydrateTo;
 
   /**
-   * SyncSource specifies where to sync hydrated manifests from.
-   *
    * @schema ApplicationSpecSourceHydrator#syncSource
    */
   readonly syncSource: ApplicationSpecSourceHydratorSyncSource;
@@ -770,89 +634,60 @@ export function toJson_ApplicationSpecSourceHydrator(obj: ApplicationSpecSourceH
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * ApplicationSource contains all required information about the source of an application
- *
  * @schema ApplicationSpecSources
  */
 export interface ApplicationSpecSources {
   /**
-   * Chart is a Helm chart name, and must be specified for applications sourced from a Helm repo.
-   *
    * @schema ApplicationSpecSources#chart
    */
   readonly chart?: string;
 
   /**
-   * Directory holds path/directory specific options
-   *
    * @schema ApplicationSpecSources#directory
    */
   readonly directory?: ApplicationSpecSourcesDirectory;
 
   /**
-   * Helm holds helm specific options
-   *
    * @schema ApplicationSpecSources#helm
    */
   readonly helm?: ApplicationSpecSourcesHelm;
 
   /**
-   * Kustomize holds kustomize specific options
-   *
    * @schema ApplicationSpecSources#kustomize
    */
   readonly kustomize?: ApplicationSpecSourcesKustomize;
 
   /**
-   * Name is used to refer to a source and is displayed in the UI. It is used in multi-source Applications.
-   *
    * @schema ApplicationSpecSources#name
    */
   readonly name?: string;
 
   /**
-   * Path is a directory path within the Git repository, and is only valid for applications sourced from Git.
-   *
    * @schema ApplicationSpecSources#path
    */
   readonly path?: string;
 
   /**
-   * Plugin holds config management plugin specific options
-   *
    * @schema ApplicationSpecSources#plugin
    */
   readonly plugin?: ApplicationSpecSourcesPlugin;
 
   /**
-   * Ref is reference to another source within sources field. This field will not be used if used with a `source` tag.
-   *
    * @schema ApplicationSpecSources#ref
    */
   readonly ref?: string;
 
   /**
-   * RepoURL is the URL to the repository (Git or Helm) that contains the application manifests
-   *
    * @schema ApplicationSpecSources#repoURL
    */
   readonly repoUrl: string;
 
   /**
-   * TagPrefix filters git tags to only those with this prefix before evaluating targetRevision as a semver constraint.
-   * The prefix is stripped from tag names before comparison and re-added to the resolved version.
-   * For example, with tagPrefix "component-b/" and targetRevision "1.0.*", tags like "component-b/1.0.0" and
-   * "component-b/1.0.1" are candidates, and the constraint resolves to "component-b/1.0.1".
-   *
    * @schema ApplicationSpecSources#tagPrefix
    */
   readonly tagPrefix?: string;
 
   /**
-   * TargetRevision defines the revision of the source to sync the application to.
-   * In case of Git, this can be commit, tag, or branch. If omitted, will equal to HEAD.
-   * In case of Helm, this is a semver tag for the Chart's version.
-   *
    * @schema ApplicationSpecSources#targetRevision
    */
   readonly targetRevision?: string;
@@ -883,35 +718,25 @@ export function toJson_ApplicationSpecSources(obj: ApplicationSpecSources | unde
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * SyncPolicy controls when and how a sync will be performed
- *
  * @schema ApplicationSpecSyncPolicy
  */
 export interface ApplicationSpecSyncPolicy {
   /**
-   * Automated will keep an application synced to the target revision
-   *
    * @schema ApplicationSpecSyncPolicy#automated
    */
   readonly automated?: ApplicationSpecSyncPolicyAutomated;
 
   /**
-   * ManagedNamespaceMetadata controls metadata in the given namespace (if CreateNamespace=true)
-   *
    * @schema ApplicationSpecSyncPolicy#managedNamespaceMetadata
    */
   readonly managedNamespaceMetadata?: ApplicationSpecSyncPolicyManagedNamespaceMetadata;
 
   /**
-   * Retry controls failed sync retry behavior
-   *
    * @schema ApplicationSpecSyncPolicy#retry
    */
   readonly retry?: ApplicationSpecSyncPolicyRetry;
 
   /**
-   * Options allow you to specify whole app sync-options
-   *
    * @schema ApplicationSpecSyncPolicy#syncOptions
    */
   readonly syncOptions?: string[];
@@ -935,28 +760,20 @@ export function toJson_ApplicationSpecSyncPolicy(obj: ApplicationSpecSyncPolicy 
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * Backoff controls how to backoff on subsequent retries of failed syncs
- *
  * @schema ApplicationOperationRetryBackoff
  */
 export interface ApplicationOperationRetryBackoff {
   /**
-   * Duration is the amount to back off. Default unit is seconds, but could also be a duration (e.g. "2m", "1h")
-   *
    * @schema ApplicationOperationRetryBackoff#duration
    */
   readonly duration?: string;
 
   /**
-   * Factor is a factor to multiply the base duration after each failed retry
-   *
    * @schema ApplicationOperationRetryBackoff#factor
    */
   readonly factor?: number;
 
   /**
-   * MaxDuration is the maximum amount of time allowed for the backoff strategy
-   *
    * @schema ApplicationOperationRetryBackoff#maxDuration
    */
   readonly maxDuration?: string;
@@ -979,8 +796,6 @@ export function toJson_ApplicationOperationRetryBackoff(obj: ApplicationOperatio
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * SyncOperationResource contains resources to sync.
- *
  * @schema ApplicationOperationSyncResources
  */
 export interface ApplicationOperationSyncResources {
@@ -1023,90 +838,60 @@ export function toJson_ApplicationOperationSyncResources(obj: ApplicationOperati
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * Source overrides the source definition set in the application.
- * This is typically set in a Rollback operation and is nil during a Sync operation
- *
  * @schema ApplicationOperationSyncSource
  */
 export interface ApplicationOperationSyncSource {
   /**
-   * Chart is a Helm chart name, and must be specified for applications sourced from a Helm repo.
-   *
    * @schema ApplicationOperationSyncSource#chart
    */
   readonly chart?: string;
 
   /**
-   * Directory holds path/directory specific options
-   *
    * @schema ApplicationOperationSyncSource#directory
    */
   readonly directory?: ApplicationOperationSyncSourceDirectory;
 
   /**
-   * Helm holds helm specific options
-   *
    * @schema ApplicationOperationSyncSource#helm
    */
   readonly helm?: ApplicationOperationSyncSourceHelm;
 
   /**
-   * Kustomize holds kustomize specific options
-   *
    * @schema ApplicationOperationSyncSource#kustomize
    */
   readonly kustomize?: ApplicationOperationSyncSourceKustomize;
 
   /**
-   * Name is used to refer to a source and is displayed in the UI. It is used in multi-source Applications.
-   *
    * @schema ApplicationOperationSyncSource#name
    */
   readonly name?: string;
 
   /**
-   * Path is a directory path within the Git repository, and is only valid for applications sourced from Git.
-   *
    * @schema ApplicationOperationSyncSource#path
    */
   readonly path?: string;
 
   /**
-   * Plugin holds config management plugin specific options
-   *
    * @schema ApplicationOperationSyncSource#plugin
    */
   readonly plugin?: ApplicationOperationSyncSourcePlugin;
 
   /**
-   * Ref is reference to another source within sources field. This field will not be used if used with a `source` tag.
-   *
    * @schema ApplicationOperationSyncSource#ref
    */
   readonly ref?: string;
 
   /**
-   * RepoURL is the URL to the repository (Git or Helm) that contains the application manifests
-   *
    * @schema ApplicationOperationSyncSource#repoURL
    */
   readonly repoUrl: string;
 
   /**
-   * TagPrefix filters git tags to only those with this prefix before evaluating targetRevision as a semver constraint.
-   * The prefix is stripped from tag names before comparison and re-added to the resolved version.
-   * For example, with tagPrefix "component-b/" and targetRevision "1.0.*", tags like "component-b/1.0.0" and
-   * "component-b/1.0.1" are candidates, and the constraint resolves to "component-b/1.0.1".
-   *
    * @schema ApplicationOperationSyncSource#tagPrefix
    */
   readonly tagPrefix?: string;
 
   /**
-   * TargetRevision defines the revision of the source to sync the application to.
-   * In case of Git, this can be commit, tag, or branch. If omitted, will equal to HEAD.
-   * In case of Helm, this is a semver tag for the Chart's version.
-   *
    * @schema ApplicationOperationSyncSource#targetRevision
    */
   readonly targetRevision?: string;
@@ -1137,89 +922,60 @@ export function toJson_ApplicationOperationSyncSource(obj: ApplicationOperationS
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * ApplicationSource contains all required information about the source of an application
- *
  * @schema ApplicationOperationSyncSources
  */
 export interface ApplicationOperationSyncSources {
   /**
-   * Chart is a Helm chart name, and must be specified for applications sourced from a Helm repo.
-   *
    * @schema ApplicationOperationSyncSources#chart
    */
   readonly chart?: string;
 
   /**
-   * Directory holds path/directory specific options
-   *
    * @schema ApplicationOperationSyncSources#directory
    */
   readonly directory?: ApplicationOperationSyncSourcesDirectory;
 
   /**
-   * Helm holds helm specific options
-   *
    * @schema ApplicationOperationSyncSources#helm
    */
   readonly helm?: ApplicationOperationSyncSourcesHelm;
 
   /**
-   * Kustomize holds kustomize specific options
-   *
    * @schema ApplicationOperationSyncSources#kustomize
    */
   readonly kustomize?: ApplicationOperationSyncSourcesKustomize;
 
   /**
-   * Name is used to refer to a source and is displayed in the UI. It is used in multi-source Applications.
-   *
    * @schema ApplicationOperationSyncSources#name
    */
   readonly name?: string;
 
   /**
-   * Path is a directory path within the Git repository, and is only valid for applications sourced from Git.
-   *
    * @schema ApplicationOperationSyncSources#path
    */
   readonly path?: string;
 
   /**
-   * Plugin holds config management plugin specific options
-   *
    * @schema ApplicationOperationSyncSources#plugin
    */
   readonly plugin?: ApplicationOperationSyncSourcesPlugin;
 
   /**
-   * Ref is reference to another source within sources field. This field will not be used if used with a `source` tag.
-   *
    * @schema ApplicationOperationSyncSources#ref
    */
   readonly ref?: string;
 
   /**
-   * RepoURL is the URL to the repository (Git or Helm) that contains the application manifests
-   *
    * @schema ApplicationOperationSyncSources#repoURL
    */
   readonly repoUrl: string;
 
   /**
-   * TagPrefix filters git tags to only those with this prefix before evaluating targetRevision as a semver constraint.
-   * The prefix is stripped from tag names before comparison and re-added to the resolved version.
-   * For example, with tagPrefix "component-b/" and targetRevision "1.0.*", tags like "component-b/1.0.0" and
-   * "component-b/1.0.1" are candidates, and the constraint resolves to "component-b/1.0.1".
-   *
    * @schema ApplicationOperationSyncSources#tagPrefix
    */
   readonly tagPrefix?: string;
 
   /**
-   * TargetRevision defines the revision of the source to sync the application to.
-   * In case of Git, this can be commit, tag, or branch. If omitted, will equal to HEAD.
-   * In case of Helm, this is a semver tag for the Chart's version.
-   *
    * @schema ApplicationOperationSyncSources#targetRevision
    */
   readonly targetRevision?: string;
@@ -1250,21 +1006,15 @@ export function toJson_ApplicationOperationSyncSources(obj: ApplicationOperation
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * SyncStrategy describes how to perform the sync
- *
  * @schema ApplicationOperationSyncSyncStrategy
  */
 export interface ApplicationOperationSyncSyncStrategy {
   /**
-   * Apply will perform a `kubectl apply` to perform the sync.
-   *
    * @schema ApplicationOperationSyncSyncStrategy#apply
    */
   readonly apply?: ApplicationOperationSyncSyncStrategyApply;
 
   /**
-   * Hook will submit any referenced resources to perform the sync. This is the default strategy
-   *
    * @schema ApplicationOperationSyncSyncStrategy#hook
    */
   readonly hook?: ApplicationOperationSyncSyncStrategyHook;
@@ -1286,35 +1036,25 @@ export function toJson_ApplicationOperationSyncSyncStrategy(obj: ApplicationOper
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * Directory holds path/directory specific options
- *
  * @schema ApplicationSpecSourceDirectory
  */
 export interface ApplicationSpecSourceDirectory {
   /**
-   * Exclude contains a glob pattern to match paths against that should be explicitly excluded from being used during manifest generation
-   *
    * @schema ApplicationSpecSourceDirectory#exclude
    */
   readonly exclude?: string;
 
   /**
-   * Include contains a glob pattern to match paths against that should be explicitly included during manifest generation
-   *
    * @schema ApplicationSpecSourceDirectory#include
    */
   readonly include?: string;
 
   /**
-   * Jsonnet holds options specific to Jsonnet
-   *
    * @schema ApplicationSpecSourceDirectory#jsonnet
    */
   readonly jsonnet?: ApplicationSpecSourceDirectoryJsonnet;
 
   /**
-   * Recurse specifies whether to scan a directory recursively for manifests
-   *
    * @schema ApplicationSpecSourceDirectory#recurse
    */
   readonly recurse?: boolean;
@@ -1338,114 +1078,80 @@ export function toJson_ApplicationSpecSourceDirectory(obj: ApplicationSpecSource
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * Helm holds helm specific options
- *
  * @schema ApplicationSpecSourceHelm
  */
 export interface ApplicationSpecSourceHelm {
   /**
-   * APIVersions specifies the Kubernetes resource API versions to pass to Helm when templating manifests. By default,
-   * Argo CD uses the API versions of the target cluster. The format is [group/]version/kind.
-   *
    * @schema ApplicationSpecSourceHelm#apiVersions
    */
   readonly apiVersions?: string[];
 
   /**
-   * FileParameters are file parameters to the helm template
-   *
    * @schema ApplicationSpecSourceHelm#fileParameters
    */
   readonly fileParameters?: ApplicationSpecSourceHelmFileParameters[];
 
   /**
-   * IgnoreMissingValueFiles prevents helm template from failing when valueFiles do not exist locally by not appending them to helm template --values
-   *
    * @schema ApplicationSpecSourceHelm#ignoreMissingValueFiles
    */
   readonly ignoreMissingValueFiles?: boolean;
 
   /**
-   * KubeVersion specifies the Kubernetes API version to pass to Helm when templating manifests. By default, Argo CD
-   * uses the Kubernetes version of the target cluster.
-   *
    * @schema ApplicationSpecSourceHelm#kubeVersion
    */
   readonly kubeVersion?: string;
 
   /**
-   * Namespace is an optional namespace to template with. If left empty, defaults to the app's destination namespace.
-   *
    * @schema ApplicationSpecSourceHelm#namespace
    */
   readonly namespace?: string;
 
   /**
-   * Parameters is a list of Helm parameters which are passed to the helm template command upon manifest generation
-   *
    * @schema ApplicationSpecSourceHelm#parameters
    */
   readonly parameters?: ApplicationSpecSourceHelmParameters[];
 
   /**
-   * PassCredentials pass credentials to all domains (Helm's --pass-credentials)
-   *
    * @schema ApplicationSpecSourceHelm#passCredentials
    */
   readonly passCredentials?: boolean;
 
   /**
-   * ReleaseName is the Helm release name to use. If omitted it will use the application name
-   *
    * @schema ApplicationSpecSourceHelm#releaseName
    */
   readonly releaseName?: string;
 
   /**
-   * SkipCrds skips custom resource definition installation step (Helm's --skip-crds)
-   *
    * @schema ApplicationSpecSourceHelm#skipCrds
    */
   readonly skipCrds?: boolean;
 
   /**
-   * SkipSchemaValidation skips JSON schema validation (Helm's --skip-schema-validation)
-   *
    * @schema ApplicationSpecSourceHelm#skipSchemaValidation
    */
   readonly skipSchemaValidation?: boolean;
 
   /**
-   * SkipTests skips test manifest installation step (Helm's --skip-tests).
-   *
    * @schema ApplicationSpecSourceHelm#skipTests
    */
   readonly skipTests?: boolean;
 
   /**
-   * ValuesFiles is a list of Helm value files to use when generating a template
-   *
    * @schema ApplicationSpecSourceHelm#valueFiles
    */
   readonly valueFiles?: string[];
 
   /**
-   * Values specifies Helm values to be passed to helm template, typically defined as a block. ValuesObject takes precedence over Values, so use one or the other.
-   *
    * @schema ApplicationSpecSourceHelm#values
    */
   readonly values?: string;
 
   /**
-   * ValuesObject specifies Helm values to be passed to helm template, defined as a map. This takes precedence over Values.
-   *
    * @schema ApplicationSpecSourceHelm#valuesObject
    */
   readonly valuesObject?: any;
 
   /**
-   * Version is the Helm version to use for templating ("3")
-   *
    * @schema ApplicationSpecSourceHelm#version
    */
   readonly version?: string;
@@ -1480,135 +1186,95 @@ export function toJson_ApplicationSpecSourceHelm(obj: ApplicationSpecSourceHelm 
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * Kustomize holds kustomize specific options
- *
  * @schema ApplicationSpecSourceKustomize
  */
 export interface ApplicationSpecSourceKustomize {
   /**
-   * APIVersions specifies the Kubernetes resource API versions to pass to Helm when templating manifests. By default,
-   * Argo CD uses the API versions of the target cluster. The format is [group/]version/kind.
-   *
    * @schema ApplicationSpecSourceKustomize#apiVersions
    */
   readonly apiVersions?: string[];
 
   /**
-   * CommonAnnotations is a list of additional annotations to add to rendered manifests
-   *
    * @schema ApplicationSpecSourceKustomize#commonAnnotations
    */
   readonly commonAnnotations?: { [key: string]: string };
 
   /**
-   * CommonAnnotationsEnvsubst specifies whether to apply env variables substitution for annotation values
-   *
    * @schema ApplicationSpecSourceKustomize#commonAnnotationsEnvsubst
    */
   readonly commonAnnotationsEnvsubst?: boolean;
 
   /**
-   * CommonLabels is a list of additional labels to add to rendered manifests
-   *
    * @schema ApplicationSpecSourceKustomize#commonLabels
    */
   readonly commonLabels?: { [key: string]: string };
 
   /**
-   * Components specifies a list of kustomize components to add to the kustomization before building
-   *
    * @schema ApplicationSpecSourceKustomize#components
    */
   readonly components?: string[];
 
   /**
-   * ForceCommonAnnotations specifies whether to force applying common annotations to resources for Kustomize apps
-   *
    * @schema ApplicationSpecSourceKustomize#forceCommonAnnotations
    */
   readonly forceCommonAnnotations?: boolean;
 
   /**
-   * ForceCommonLabels specifies whether to force applying common labels to resources for Kustomize apps
-   *
    * @schema ApplicationSpecSourceKustomize#forceCommonLabels
    */
   readonly forceCommonLabels?: boolean;
 
   /**
-   * IgnoreMissingComponents prevents kustomize from failing when components do not exist locally by not appending them to kustomization file
-   *
    * @schema ApplicationSpecSourceKustomize#ignoreMissingComponents
    */
   readonly ignoreMissingComponents?: boolean;
 
   /**
-   * Images is a list of Kustomize image override specifications
-   *
    * @schema ApplicationSpecSourceKustomize#images
    */
   readonly images?: string[];
 
   /**
-   * KubeVersion specifies the Kubernetes API version to pass to Helm when templating manifests. By default, Argo CD
-   * uses the Kubernetes version of the target cluster.
-   *
    * @schema ApplicationSpecSourceKustomize#kubeVersion
    */
   readonly kubeVersion?: string;
 
   /**
-   * LabelIncludeTemplates specifies whether to apply common labels to resource templates or not
-   *
    * @schema ApplicationSpecSourceKustomize#labelIncludeTemplates
    */
   readonly labelIncludeTemplates?: boolean;
 
   /**
-   * LabelWithoutSelector specifies whether to apply common labels to resource selectors or not
-   *
    * @schema ApplicationSpecSourceKustomize#labelWithoutSelector
    */
   readonly labelWithoutSelector?: boolean;
 
   /**
-   * NamePrefix overrides the namePrefix in the kustomization.yaml for Kustomize apps
-   *
    * @schema ApplicationSpecSourceKustomize#namePrefix
    */
   readonly namePrefix?: string;
 
   /**
-   * NameSuffix overrides the nameSuffix in the kustomization.yaml for Kustomize apps
-   *
    * @schema ApplicationSpecSourceKustomize#nameSuffix
    */
   readonly nameSuffix?: string;
 
   /**
-   * Namespace sets the namespace that Kustomize adds to all resources
-   *
    * @schema ApplicationSpecSourceKustomize#namespace
    */
   readonly namespace?: string;
 
   /**
-   * Patches is a list of Kustomize patches
-   *
    * @schema ApplicationSpecSourceKustomize#patches
    */
   readonly patches?: ApplicationSpecSourceKustomizePatches[];
 
   /**
-   * Replicas is a list of Kustomize Replicas override specifications
-   *
    * @schema ApplicationSpecSourceKustomize#replicas
    */
   readonly replicas?: ApplicationSpecSourceKustomizeReplicas[];
 
   /**
-   * Version controls which version of Kustomize to use for rendering manifests
-   *
    * @schema ApplicationSpecSourceKustomize#version
    */
   readonly version?: string;
@@ -1646,14 +1312,10 @@ export function toJson_ApplicationSpecSourceKustomize(obj: ApplicationSpecSource
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * Plugin holds config management plugin specific options
- *
  * @schema ApplicationSpecSourcePlugin
  */
 export interface ApplicationSpecSourcePlugin {
   /**
-   * Env is a list of environment variable entries
-   *
    * @schema ApplicationSpecSourcePlugin#env
    */
   readonly env?: ApplicationSpecSourcePluginEnv[];
@@ -1686,56 +1348,40 @@ export function toJson_ApplicationSpecSourcePlugin(obj: ApplicationSpecSourcePlu
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * DrySource specifies where the dry "don't repeat yourself" manifest source lives.
- *
  * @schema ApplicationSpecSourceHydratorDrySource
  */
 export interface ApplicationSpecSourceHydratorDrySource {
   /**
-   * Directory specifies path/directory specific options
-   *
    * @schema ApplicationSpecSourceHydratorDrySource#directory
    */
   readonly directory?: ApplicationSpecSourceHydratorDrySourceDirectory;
 
   /**
-   * Helm specifies helm specific options
-   *
    * @schema ApplicationSpecSourceHydratorDrySource#helm
    */
   readonly helm?: ApplicationSpecSourceHydratorDrySourceHelm;
 
   /**
-   * Kustomize specifies kustomize specific options
-   *
    * @schema ApplicationSpecSourceHydratorDrySource#kustomize
    */
   readonly kustomize?: ApplicationSpecSourceHydratorDrySourceKustomize;
 
   /**
-   * Path is a directory path within the Git repository where the manifests are located
-   *
    * @schema ApplicationSpecSourceHydratorDrySource#path
    */
   readonly path: string;
 
   /**
-   * Plugin specifies config management plugin specific options
-   *
    * @schema ApplicationSpecSourceHydratorDrySource#plugin
    */
   readonly plugin?: ApplicationSpecSourceHydratorDrySourcePlugin;
 
   /**
-   * RepoURL is the URL to the git repository that contains the application manifests
-   *
    * @schema ApplicationSpecSourceHydratorDrySource#repoURL
    */
   readonly repoUrl: string;
 
   /**
-   * TargetRevision defines the revision of the source to hydrate
-   *
    * @schema ApplicationSpecSourceHydratorDrySource#targetRevision
    */
   readonly targetRevision: string;
@@ -1762,15 +1408,10 @@ export function toJson_ApplicationSpecSourceHydratorDrySource(obj: ApplicationSp
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * HydrateTo specifies an optional "staging" location to push hydrated manifests to. An external system would then
- * have to move manifests to the SyncSource, e.g. by pull request.
- *
  * @schema ApplicationSpecSourceHydratorHydrateTo
  */
 export interface ApplicationSpecSourceHydratorHydrateTo {
   /**
-   * TargetBranch is the branch to which hydrated manifests should be committed
-   *
    * @schema ApplicationSpecSourceHydratorHydrateTo#targetBranch
    */
   readonly targetBranch: string;
@@ -1791,32 +1432,20 @@ export function toJson_ApplicationSpecSourceHydratorHydrateTo(obj: ApplicationSp
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * SyncSource specifies where to sync hydrated manifests from.
- *
  * @schema ApplicationSpecSourceHydratorSyncSource
  */
 export interface ApplicationSpecSourceHydratorSyncSource {
   /**
-   * Path is a directory path within the git repository where hydrated manifests should be committed to and synced
-   * from. The Path should never point to the root of the repo. If hydrateTo is set, this is just the path from which
-   * hydrated manifests will be synced.
-   *
    * @schema ApplicationSpecSourceHydratorSyncSource#path
    */
   readonly path: string;
 
   /**
-   * RepoURL is the URL to the git repository that contains the hydrated manifests. If not set, defaults to
-   * the DrySource.RepoURL.
-   *
    * @schema ApplicationSpecSourceHydratorSyncSource#repoURL
    */
   readonly repoUrl?: string;
 
   /**
-   * TargetBranch is the branch from which hydrated manifests will be synced.
-   * If HydrateTo is not set, this is also the branch to which hydrated manifests are committed.
-   *
    * @schema ApplicationSpecSourceHydratorSyncSource#targetBranch
    */
   readonly targetBranch: string;
@@ -1839,35 +1468,25 @@ export function toJson_ApplicationSpecSourceHydratorSyncSource(obj: ApplicationS
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * Directory holds path/directory specific options
- *
  * @schema ApplicationSpecSourcesDirectory
  */
 export interface ApplicationSpecSourcesDirectory {
   /**
-   * Exclude contains a glob pattern to match paths against that should be explicitly excluded from being used during manifest generation
-   *
    * @schema ApplicationSpecSourcesDirectory#exclude
    */
   readonly exclude?: string;
 
   /**
-   * Include contains a glob pattern to match paths against that should be explicitly included during manifest generation
-   *
    * @schema ApplicationSpecSourcesDirectory#include
    */
   readonly include?: string;
 
   /**
-   * Jsonnet holds options specific to Jsonnet
-   *
    * @schema ApplicationSpecSourcesDirectory#jsonnet
    */
   readonly jsonnet?: ApplicationSpecSourcesDirectoryJsonnet;
 
   /**
-   * Recurse specifies whether to scan a directory recursively for manifests
-   *
    * @schema ApplicationSpecSourcesDirectory#recurse
    */
   readonly recurse?: boolean;
@@ -1891,114 +1510,80 @@ export function toJson_ApplicationSpecSourcesDirectory(obj: ApplicationSpecSourc
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * Helm holds helm specific options
- *
  * @schema ApplicationSpecSourcesHelm
  */
 export interface ApplicationSpecSourcesHelm {
   /**
-   * APIVersions specifies the Kubernetes resource API versions to pass to Helm when templating manifests. By default,
-   * Argo CD uses the API versions of the target cluster. The format is [group/]version/kind.
-   *
    * @schema ApplicationSpecSourcesHelm#apiVersions
    */
   readonly apiVersions?: string[];
 
   /**
-   * FileParameters are file parameters to the helm template
-   *
    * @schema ApplicationSpecSourcesHelm#fileParameters
    */
   readonly fileParameters?: ApplicationSpecSourcesHelmFileParameters[];
 
   /**
-   * IgnoreMissingValueFiles prevents helm template from failing when valueFiles do not exist locally by not appending them to helm template --values
-   *
    * @schema ApplicationSpecSourcesHelm#ignoreMissingValueFiles
    */
   readonly ignoreMissingValueFiles?: boolean;
 
   /**
-   * KubeVersion specifies the Kubernetes API version to pass to Helm when templating manifests. By default, Argo CD
-   * uses the Kubernetes version of the target cluster.
-   *
    * @schema ApplicationSpecSourcesHelm#kubeVersion
    */
   readonly kubeVersion?: string;
 
   /**
-   * Namespace is an optional namespace to template with. If left empty, defaults to the app's destination namespace.
-   *
    * @schema ApplicationSpecSourcesHelm#namespace
    */
   readonly namespace?: string;
 
   /**
-   * Parameters is a list of Helm parameters which are passed to the helm template command upon manifest generation
-   *
    * @schema ApplicationSpecSourcesHelm#parameters
    */
   readonly parameters?: ApplicationSpecSourcesHelmParameters[];
 
   /**
-   * PassCredentials pass credentials to all domains (Helm's --pass-credentials)
-   *
    * @schema ApplicationSpecSourcesHelm#passCredentials
    */
   readonly passCredentials?: boolean;
 
   /**
-   * ReleaseName is the Helm release name to use. If omitted it will use the application name
-   *
    * @schema ApplicationSpecSourcesHelm#releaseName
    */
   readonly releaseName?: string;
 
   /**
-   * SkipCrds skips custom resource definition installation step (Helm's --skip-crds)
-   *
    * @schema ApplicationSpecSourcesHelm#skipCrds
    */
   readonly skipCrds?: boolean;
 
   /**
-   * SkipSchemaValidation skips JSON schema validation (Helm's --skip-schema-validation)
-   *
    * @schema ApplicationSpecSourcesHelm#skipSchemaValidation
    */
   readonly skipSchemaValidation?: boolean;
 
   /**
-   * SkipTests skips test manifest installation step (Helm's --skip-tests).
-   *
    * @schema ApplicationSpecSourcesHelm#skipTests
    */
   readonly skipTests?: boolean;
 
   /**
-   * ValuesFiles is a list of Helm value files to use when generating a template
-   *
    * @schema ApplicationSpecSourcesHelm#valueFiles
    */
   readonly valueFiles?: string[];
 
   /**
-   * Values specifies Helm values to be passed to helm template, typically defined as a block. ValuesObject takes precedence over Values, so use one or the other.
-   *
    * @schema ApplicationSpecSourcesHelm#values
    */
   readonly values?: string;
 
   /**
-   * ValuesObject specifies Helm values to be passed to helm template, defined as a map. This takes precedence over Values.
-   *
    * @schema ApplicationSpecSourcesHelm#valuesObject
    */
   readonly valuesObject?: any;
 
   /**
-   * Version is the Helm version to use for templating ("3")
-   *
    * @schema ApplicationSpecSourcesHelm#version
    */
   readonly version?: string;
@@ -2033,135 +1618,95 @@ export function toJson_ApplicationSpecSourcesHelm(obj: ApplicationSpecSourcesHel
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * Kustomize holds kustomize specific options
- *
  * @schema ApplicationSpecSourcesKustomize
  */
 export interface ApplicationSpecSourcesKustomize {
   /**
-   * APIVersions specifies the Kubernetes resource API versions to pass to Helm when templating manifests. By default,
-   * Argo CD uses the API versions of the target cluster. The format is [group/]version/kind.
-   *
    * @schema ApplicationSpecSourcesKustomize#apiVersions
    */
   readonly apiVersions?: string[];
 
   /**
-   * CommonAnnotations is a list of additional annotations to add to rendered manifests
-   *
    * @schema ApplicationSpecSourcesKustomize#commonAnnotations
    */
   readonly commonAnnotations?: { [key: string]: string };
 
   /**
-   * CommonAnnotationsEnvsubst specifies whether to apply env variables substitution for annotation values
-   *
    * @schema ApplicationSpecSourcesKustomize#commonAnnotationsEnvsubst
    */
   readonly commonAnnotationsEnvsubst?: boolean;
 
   /**
-   * CommonLabels is a list of additional labels to add to rendered manifests
-   *
    * @schema ApplicationSpecSourcesKustomize#commonLabels
    */
   readonly commonLabels?: { [key: string]: string };
 
   /**
-   * Components specifies a list of kustomize components to add to the kustomization before building
-   *
    * @schema ApplicationSpecSourcesKustomize#components
    */
   readonly components?: string[];
 
   /**
-   * ForceCommonAnnotations specifies whether to force applying common annotations to resources for Kustomize apps
-   *
    * @schema ApplicationSpecSourcesKustomize#forceCommonAnnotations
    */
   readonly forceCommonAnnotations?: boolean;
 
   /**
-   * ForceCommonLabels specifies whether to force applying common labels to resources for Kustomize apps
-   *
    * @schema ApplicationSpecSourcesKustomize#forceCommonLabels
    */
   readonly forceCommonLabels?: boolean;
 
   /**
-   * IgnoreMissingComponents prevents kustomize from failing when components do not exist locally by not appending them to kustomization file
-   *
    * @schema ApplicationSpecSourcesKustomize#ignoreMissingComponents
    */
   readonly ignoreMissingComponents?: boolean;
 
   /**
-   * Images is a list of Kustomize image override specifications
-   *
    * @schema ApplicationSpecSourcesKustomize#images
    */
   readonly images?: string[];
 
   /**
-   * KubeVersion specifies the Kubernetes API version to pass to Helm when templating manifests. By default, Argo CD
-   * uses the Kubernetes version of the target cluster.
-   *
    * @schema ApplicationSpecSourcesKustomize#kubeVersion
    */
   readonly kubeVersion?: string;
 
   /**
-   * LabelIncludeTemplates specifies whether to apply common labels to resource templates or not
-   *
    * @schema ApplicationSpecSourcesKustomize#labelIncludeTemplates
    */
   readonly labelIncludeTemplates?: boolean;
 
   /**
-   * LabelWithoutSelector specifies whether to apply common labels to resource selectors or not
-   *
    * @schema ApplicationSpecSourcesKustomize#labelWithoutSelector
    */
   readonly labelWithoutSelector?: boolean;
 
   /**
-   * NamePrefix overrides the namePrefix in the kustomization.yaml for Kustomize apps
-   *
    * @schema ApplicationSpecSourcesKustomize#namePrefix
    */
   readonly namePrefix?: string;
 
   /**
-   * NameSuffix overrides the nameSuffix in the kustomization.yaml for Kustomize apps
-   *
    * @schema ApplicationSpecSourcesKustomize#nameSuffix
    */
   readonly nameSuffix?: string;
 
   /**
-   * Namespace sets the namespace that Kustomize adds to all resources
-   *
    * @schema ApplicationSpecSourcesKustomize#namespace
    */
   readonly namespace?: string;
 
   /**
-   * Patches is a list of Kustomize patches
-   *
    * @schema ApplicationSpecSourcesKustomize#patches
    */
   readonly patches?: ApplicationSpecSourcesKustomizePatches[];
 
   /**
-   * Replicas is a list of Kustomize Replicas override specifications
-   *
    * @schema ApplicationSpecSourcesKustomize#replicas
    */
   readonly replicas?: ApplicationSpecSourcesKustomizeReplicas[];
 
   /**
-   * Version controls which version of Kustomize to use for rendering manifests
-   *
    * @schema ApplicationSpecSourcesKustomize#version
    */
   readonly version?: string;
@@ -2199,14 +1744,10 @@ export function toJson_ApplicationSpecSourcesKustomize(obj: ApplicationSpecSourc
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * Plugin holds config management plugin specific options
- *
  * @schema ApplicationSpecSourcesPlugin
  */
 export interface ApplicationSpecSourcesPlugin {
   /**
-   * Env is a list of environment variable entries
-   *
    * @schema ApplicationSpecSourcesPlugin#env
    */
   readonly env?: ApplicationSpecSourcesPluginEnv[];
@@ -2239,35 +1780,25 @@ export function toJson_ApplicationSpecSourcesPlugin(obj: ApplicationSpecSourcesP
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * Automated will keep an application synced to the target revision
- *
  * @schema ApplicationSpecSyncPolicyAutomated
  */
 export interface ApplicationSpecSyncPolicyAutomated {
   /**
-   * AllowEmpty allows apps have zero live resources (default: false)
-   *
    * @schema ApplicationSpecSyncPolicyAutomated#allowEmpty
    */
   readonly allowEmpty?: boolean;
 
   /**
-   * Enable allows apps to explicitly control automated sync
-   *
    * @schema ApplicationSpecSyncPolicyAutomated#enabled
    */
   readonly enabled?: boolean;
 
   /**
-   * Prune specifies whether to delete resources from the cluster that are not found in the sources anymore as part of automated sync (default: false)
-   *
    * @schema ApplicationSpecSyncPolicyAutomated#prune
    */
   readonly prune?: boolean;
 
   /**
-   * SelfHeal specifies whether to revert resources back to their desired state upon modification in the cluster (default: false)
-   *
    * @schema ApplicationSpecSyncPolicyAutomated#selfHeal
    */
   readonly selfHeal?: boolean;
@@ -2291,8 +1822,6 @@ export function toJson_ApplicationSpecSyncPolicyAutomated(obj: ApplicationSpecSy
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * ManagedNamespaceMetadata controls metadata in the given namespace (if CreateNamespace=true)
- *
  * @schema ApplicationSpecSyncPolicyManagedNamespaceMetadata
  */
 export interface ApplicationSpecSyncPolicyManagedNamespaceMetadata {
@@ -2323,28 +1852,20 @@ export function toJson_ApplicationSpecSyncPolicyManagedNamespaceMetadata(obj: Ap
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * Retry controls failed sync retry behavior
- *
  * @schema ApplicationSpecSyncPolicyRetry
  */
 export interface ApplicationSpecSyncPolicyRetry {
   /**
-   * Backoff controls how to backoff on subsequent retries of failed syncs
-   *
    * @schema ApplicationSpecSyncPolicyRetry#backoff
    */
   readonly backoff?: ApplicationSpecSyncPolicyRetryBackoff;
 
   /**
-   * Limit is the maximum number of attempts for retrying a failed sync. If set to 0, no retries will be performed.
-   *
    * @schema ApplicationSpecSyncPolicyRetry#limit
    */
   readonly limit?: number;
 
   /**
-   * Refresh indicates if the latest revision should be used on retry instead of the initial one (default: false)
-   *
    * @schema ApplicationSpecSyncPolicyRetry#refresh
    */
   readonly refresh?: boolean;
@@ -2367,35 +1888,25 @@ export function toJson_ApplicationSpecSyncPolicyRetry(obj: ApplicationSpecSyncPo
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * Directory holds path/directory specific options
- *
  * @schema ApplicationOperationSyncSourceDirectory
  */
 export interface ApplicationOperationSyncSourceDirectory {
   /**
-   * Exclude contains a glob pattern to match paths against that should be explicitly excluded from being used during manifest generation
-   *
    * @schema ApplicationOperationSyncSourceDirectory#exclude
    */
   readonly exclude?: string;
 
   /**
-   * Include contains a glob pattern to match paths against that should be explicitly included during manifest generation
-   *
    * @schema ApplicationOperationSyncSourceDirectory#include
    */
   readonly include?: string;
 
   /**
-   * Jsonnet holds options specific to Jsonnet
-   *
    * @schema ApplicationOperationSyncSourceDirectory#jsonnet
    */
   readonly jsonnet?: ApplicationOperationSyncSourceDirectoryJsonnet;
 
   /**
-   * Recurse specifies whether to scan a directory recursively for manifests
-   *
    * @schema ApplicationOperationSyncSourceDirectory#recurse
    */
   readonly recurse?: boolean;
@@ -2419,114 +1930,80 @@ export function toJson_ApplicationOperationSyncSourceDirectory(obj: ApplicationO
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * Helm holds helm specific options
- *
  * @schema ApplicationOperationSyncSourceHelm
  */
 export interface ApplicationOperationSyncSourceHelm {
   /**
-   * APIVersions specifies the Kubernetes resource API versions to pass to Helm when templating manifests. By default,
-   * Argo CD uses the API versions of the target cluster. The format is [group/]version/kind.
-   *
    * @schema ApplicationOperationSyncSourceHelm#apiVersions
    */
   readonly apiVersions?: string[];
 
   /**
-   * FileParameters are file parameters to the helm template
-   *
    * @schema ApplicationOperationSyncSourceHelm#fileParameters
    */
   readonly fileParameters?: ApplicationOperationSyncSourceHelmFileParameters[];
 
   /**
-   * IgnoreMissingValueFiles prevents helm template from failing when valueFiles do not exist locally by not appending them to helm template --values
-   *
    * @schema ApplicationOperationSyncSourceHelm#ignoreMissingValueFiles
    */
   readonly ignoreMissingValueFiles?: boolean;
 
   /**
-   * KubeVersion specifies the Kubernetes API version to pass to Helm when templating manifests. By default, Argo CD
-   * uses the Kubernetes version of the target cluster.
-   *
    * @schema ApplicationOperationSyncSourceHelm#kubeVersion
    */
   readonly kubeVersion?: string;
 
   /**
-   * Namespace is an optional namespace to template with. If left empty, defaults to the app's destination namespace.
-   *
    * @schema ApplicationOperationSyncSourceHelm#namespace
    */
   readonly namespace?: string;
 
   /**
-   * Parameters is a list of Helm parameters which are passed to the helm template command upon manifest generation
-   *
    * @schema ApplicationOperationSyncSourceHelm#parameters
    */
   readonly parameters?: ApplicationOperationSyncSourceHelmParameters[];
 
   /**
-   * PassCredentials pass credentials to all domains (Helm's --pass-credentials)
-   *
    * @schema ApplicationOperationSyncSourceHelm#passCredentials
    */
   readonly passCredentials?: boolean;
 
   /**
-   * ReleaseName is the Helm release name to use. If omitted it will use the application name
-   *
    * @schema ApplicationOperationSyncSourceHelm#releaseName
    */
   readonly releaseName?: string;
 
   /**
-   * SkipCrds skips custom resource definition installation step (Helm's --skip-crds)
-   *
    * @schema ApplicationOperationSyncSourceHelm#skipCrds
    */
   readonly skipCrds?: boolean;
 
   /**
-   * SkipSchemaValidation skips JSON schema validation (Helm's --skip-schema-validation)
-   *
    * @schema ApplicationOperationSyncSourceHelm#skipSchemaValidation
    */
   readonly skipSchemaValidation?: boolean;
 
   /**
-   * SkipTests skips test manifest installation step (Helm's --skip-tests).
-   *
    * @schema ApplicationOperationSyncSourceHelm#skipTests
    */
   readonly skipTests?: boolean;
 
   /**
-   * ValuesFiles is a list of Helm value files to use when generating a template
-   *
    * @schema ApplicationOperationSyncSourceHelm#valueFiles
    */
   readonly valueFiles?: string[];
 
   /**
-   * Values specifies Helm values to be passed to helm template, typically defined as a block. ValuesObject takes precedence over Values, so use one or the other.
-   *
    * @schema ApplicationOperationSyncSourceHelm#values
    */
   readonly values?: string;
 
   /**
-   * ValuesObject specifies Helm values to be passed to helm template, defined as a map. This takes precedence over Values.
-   *
    * @schema ApplicationOperationSyncSourceHelm#valuesObject
    */
   readonly valuesObject?: any;
 
   /**
-   * Version is the Helm version to use for templating ("3")
-   *
    * @schema ApplicationOperationSyncSourceHelm#version
    */
   readonly version?: string;
@@ -2561,135 +2038,95 @@ export function toJson_ApplicationOperationSyncSourceHelm(obj: ApplicationOperat
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * Kustomize holds kustomize specific options
- *
  * @schema ApplicationOperationSyncSourceKustomize
  */
 export interface ApplicationOperationSyncSourceKustomize {
   /**
-   * APIVersions specifies the Kubernetes resource API versions to pass to Helm when templating manifests. By default,
-   * Argo CD uses the API versions of the target cluster. The format is [group/]version/kind.
-   *
    * @schema ApplicationOperationSyncSourceKustomize#apiVersions
    */
   readonly apiVersions?: string[];
 
   /**
-   * CommonAnnotations is a list of additional annotations to add to rendered manifests
-   *
    * @schema ApplicationOperationSyncSourceKustomize#commonAnnotations
    */
   readonly commonAnnotations?: { [key: string]: string };
 
   /**
-   * CommonAnnotationsEnvsubst specifies whether to apply env variables substitution for annotation values
-   *
    * @schema ApplicationOperationSyncSourceKustomize#commonAnnotationsEnvsubst
    */
   readonly commonAnnotationsEnvsubst?: boolean;
 
   /**
-   * CommonLabels is a list of additional labels to add to rendered manifests
-   *
    * @schema ApplicationOperationSyncSourceKustomize#commonLabels
    */
   readonly commonLabels?: { [key: string]: string };
 
   /**
-   * Components specifies a list of kustomize components to add to the kustomization before building
-   *
    * @schema ApplicationOperationSyncSourceKustomize#components
    */
   readonly components?: string[];
 
   /**
-   * ForceCommonAnnotations specifies whether to force applying common annotations to resources for Kustomize apps
-   *
    * @schema ApplicationOperationSyncSourceKustomize#forceCommonAnnotations
    */
   readonly forceCommonAnnotations?: boolean;
 
   /**
-   * ForceCommonLabels specifies whether to force applying common labels to resources for Kustomize apps
-   *
    * @schema ApplicationOperationSyncSourceKustomize#forceCommonLabels
    */
   readonly forceCommonLabels?: boolean;
 
   /**
-   * IgnoreMissingComponents prevents kustomize from failing when components do not exist locally by not appending them to kustomization file
-   *
    * @schema ApplicationOperationSyncSourceKustomize#ignoreMissingComponents
    */
   readonly ignoreMissingComponents?: boolean;
 
   /**
-   * Images is a list of Kustomize image override specifications
-   *
    * @schema ApplicationOperationSyncSourceKustomize#images
    */
   readonly images?: string[];
 
   /**
-   * KubeVersion specifies the Kubernetes API version to pass to Helm when templating manifests. By default, Argo CD
-   * uses the Kubernetes version of the target cluster.
-   *
    * @schema ApplicationOperationSyncSourceKustomize#kubeVersion
    */
   readonly kubeVersion?: string;
 
   /**
-   * LabelIncludeTemplates specifies whether to apply common labels to resource templates or not
-   *
    * @schema ApplicationOperationSyncSourceKustomize#labelIncludeTemplates
    */
   readonly labelIncludeTemplates?: boolean;
 
   /**
-   * LabelWithoutSelector specifies whether to apply common labels to resource selectors or not
-   *
    * @schema ApplicationOperationSyncSourceKustomize#labelWithoutSelector
    */
   readonly labelWithoutSelector?: boolean;
 
   /**
-   * NamePrefix overrides the namePrefix in the kustomization.yaml for Kustomize apps
-   *
    * @schema ApplicationOperationSyncSourceKustomize#namePrefix
    */
   readonly namePrefix?: string;
 
   /**
-   * NameSuffix overrides the nameSuffix in the kustomization.yaml for Kustomize apps
-   *
    * @schema ApplicationOperationSyncSourceKustomize#nameSuffix
    */
   readonly nameSuffix?: string;
 
   /**
-   * Namespace sets the namespace that Kustomize adds to all resources
-   *
    * @schema ApplicationOperationSyncSourceKustomize#namespace
    */
   readonly namespace?: string;
 
   /**
-   * Patches is a list of Kustomize patches
-   *
    * @schema ApplicationOperationSyncSourceKustomize#patches
    */
   readonly patches?: ApplicationOperationSyncSourceKustomizePatches[];
 
   /**
-   * Replicas is a list of Kustomize Replicas override specifications
-   *
    * @schema ApplicationOperationSyncSourceKustomize#replicas
    */
   readonly replicas?: ApplicationOperationSyncSourceKustomizeReplicas[];
 
   /**
-   * Version controls which version of Kustomize to use for rendering manifests
-   *
    * @schema ApplicationOperationSyncSourceKustomize#version
    */
   readonly version?: string;
@@ -2727,14 +2164,10 @@ export function toJson_ApplicationOperationSyncSourceKustomize(obj: ApplicationO
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * Plugin holds config management plugin specific options
- *
  * @schema ApplicationOperationSyncSourcePlugin
  */
 export interface ApplicationOperationSyncSourcePlugin {
   /**
-   * Env is a list of environment variable entries
-   *
    * @schema ApplicationOperationSyncSourcePlugin#env
    */
   readonly env?: ApplicationOperationSyncSourcePluginEnv[];
@@ -2767,35 +2200,25 @@ export function toJson_ApplicationOperationSyncSourcePlugin(obj: ApplicationOper
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * Directory holds path/directory specific options
- *
  * @schema ApplicationOperationSyncSourcesDirectory
  */
 export interface ApplicationOperationSyncSourcesDirectory {
   /**
-   * Exclude contains a glob pattern to match paths against that should be explicitly excluded from being used during manifest generation
-   *
    * @schema ApplicationOperationSyncSourcesDirectory#exclude
    */
   readonly exclude?: string;
 
   /**
-   * Include contains a glob pattern to match paths against that should be explicitly included during manifest generation
-   *
    * @schema ApplicationOperationSyncSourcesDirectory#include
    */
   readonly include?: string;
 
   /**
-   * Jsonnet holds options specific to Jsonnet
-   *
    * @schema ApplicationOperationSyncSourcesDirectory#jsonnet
    */
   readonly jsonnet?: ApplicationOperationSyncSourcesDirectoryJsonnet;
 
   /**
-   * Recurse specifies whether to scan a directory recursively for manifests
-   *
    * @schema ApplicationOperationSyncSourcesDirectory#recurse
    */
   readonly recurse?: boolean;
@@ -2819,114 +2242,80 @@ export function toJson_ApplicationOperationSyncSourcesDirectory(obj: Application
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * Helm holds helm specific options
- *
  * @schema ApplicationOperationSyncSourcesHelm
  */
 export interface ApplicationOperationSyncSourcesHelm {
   /**
-   * APIVersions specifies the Kubernetes resource API versions to pass to Helm when templating manifests. By default,
-   * Argo CD uses the API versions of the target cluster. The format is [group/]version/kind.
-   *
    * @schema ApplicationOperationSyncSourcesHelm#apiVersions
    */
   readonly apiVersions?: string[];
 
   /**
-   * FileParameters are file parameters to the helm template
-   *
    * @schema ApplicationOperationSyncSourcesHelm#fileParameters
    */
   readonly fileParameters?: ApplicationOperationSyncSourcesHelmFileParameters[];
 
   /**
-   * IgnoreMissingValueFiles prevents helm template from failing when valueFiles do not exist locally by not appending them to helm template --values
-   *
    * @schema ApplicationOperationSyncSourcesHelm#ignoreMissingValueFiles
    */
   readonly ignoreMissingValueFiles?: boolean;
 
   /**
-   * KubeVersion specifies the Kubernetes API version to pass to Helm when templating manifests. By default, Argo CD
-   * uses the Kubernetes version of the target cluster.
-   *
    * @schema ApplicationOperationSyncSourcesHelm#kubeVersion
    */
   readonly kubeVersion?: string;
 
   /**
-   * Namespace is an optional namespace to template with. If left empty, defaults to the app's destination namespace.
-   *
    * @schema ApplicationOperationSyncSourcesHelm#namespace
    */
   readonly namespace?: string;
 
   /**
-   * Parameters is a list of Helm parameters which are passed to the helm template command upon manifest generation
-   *
    * @schema ApplicationOperationSyncSourcesHelm#parameters
    */
   readonly parameters?: ApplicationOperationSyncSourcesHelmParameters[];
 
   /**
-   * PassCredentials pass credentials to all domains (Helm's --pass-credentials)
-   *
    * @schema ApplicationOperationSyncSourcesHelm#passCredentials
    */
   readonly passCredentials?: boolean;
 
   /**
-   * ReleaseName is the Helm release name to use. If omitted it will use the application name
-   *
    * @schema ApplicationOperationSyncSourcesHelm#releaseName
    */
   readonly releaseName?: string;
 
   /**
-   * SkipCrds skips custom resource definition installation step (Helm's --skip-crds)
-   *
    * @schema ApplicationOperationSyncSourcesHelm#skipCrds
    */
   readonly skipCrds?: boolean;
 
   /**
-   * SkipSchemaValidation skips JSON schema validation (Helm's --skip-schema-validation)
-   *
    * @schema ApplicationOperationSyncSourcesHelm#skipSchemaValidation
    */
   readonly skipSchemaValidation?: boolean;
 
   /**
-   * SkipTests skips test manifest installation step (Helm's --skip-tests).
-   *
    * @schema ApplicationOperationSyncSourcesHelm#skipTests
    */
   readonly skipTests?: boolean;
 
   /**
-   * ValuesFiles is a list of Helm value files to use when generating a template
-   *
    * @schema ApplicationOperationSyncSourcesHelm#valueFiles
    */
   readonly valueFiles?: string[];
 
   /**
-   * Values specifies Helm values to be passed to helm template, typically defined as a block. ValuesObject takes precedence over Values, so use one or the other.
-   *
    * @schema ApplicationOperationSyncSourcesHelm#values
    */
   readonly values?: string;
 
   /**
-   * ValuesObject specifies Helm values to be passed to helm template, defined as a map. This takes precedence over Values.
-   *
    * @schema ApplicationOperationSyncSourcesHelm#valuesObject
    */
   readonly valuesObject?: any;
 
   /**
-   * Version is the Helm version to use for templating ("3")
-   *
    * @schema ApplicationOperationSyncSourcesHelm#version
    */
   readonly version?: string;
@@ -2961,135 +2350,95 @@ export function toJson_ApplicationOperationSyncSourcesHelm(obj: ApplicationOpera
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * Kustomize holds kustomize specific options
- *
  * @schema ApplicationOperationSyncSourcesKustomize
  */
 export interface ApplicationOperationSyncSourcesKustomize {
   /**
-   * APIVersions specifies the Kubernetes resource API versions to pass to Helm when templating manifests. By default,
-   * Argo CD uses the API versions of the target cluster. The format is [group/]version/kind.
-   *
    * @schema ApplicationOperationSyncSourcesKustomize#apiVersions
    */
   readonly apiVersions?: string[];
 
   /**
-   * CommonAnnotations is a list of additional annotations to add to rendered manifests
-   *
    * @schema ApplicationOperationSyncSourcesKustomize#commonAnnotations
    */
   readonly commonAnnotations?: { [key: string]: string };
 
   /**
-   * CommonAnnotationsEnvsubst specifies whether to apply env variables substitution for annotation values
-   *
    * @schema ApplicationOperationSyncSourcesKustomize#commonAnnotationsEnvsubst
    */
   readonly commonAnnotationsEnvsubst?: boolean;
 
   /**
-   * CommonLabels is a list of additional labels to add to rendered manifests
-   *
    * @schema ApplicationOperationSyncSourcesKustomize#commonLabels
    */
   readonly commonLabels?: { [key: string]: string };
 
   /**
-   * Components specifies a list of kustomize components to add to the kustomization before building
-   *
    * @schema ApplicationOperationSyncSourcesKustomize#components
    */
   readonly components?: string[];
 
   /**
-   * ForceCommonAnnotations specifies whether to force applying common annotations to resources for Kustomize apps
-   *
    * @schema ApplicationOperationSyncSourcesKustomize#forceCommonAnnotations
    */
   readonly forceCommonAnnotations?: boolean;
 
   /**
-   * ForceCommonLabels specifies whether to force applying common labels to resources for Kustomize apps
-   *
    * @schema ApplicationOperationSyncSourcesKustomize#forceCommonLabels
    */
   readonly forceCommonLabels?: boolean;
 
   /**
-   * IgnoreMissingComponents prevents kustomize from failing when components do not exist locally by not appending them to kustomization file
-   *
    * @schema ApplicationOperationSyncSourcesKustomize#ignoreMissingComponents
    */
   readonly ignoreMissingComponents?: boolean;
 
   /**
-   * Images is a list of Kustomize image override specifications
-   *
    * @schema ApplicationOperationSyncSourcesKustomize#images
    */
   readonly images?: string[];
 
   /**
-   * KubeVersion specifies the Kubernetes API version to pass to Helm when templating manifests. By default, Argo CD
-   * uses the Kubernetes version of the target cluster.
-   *
    * @schema ApplicationOperationSyncSourcesKustomize#kubeVersion
    */
   readonly kubeVersion?: string;
 
   /**
-   * LabelIncludeTemplates specifies whether to apply common labels to resource templates or not
-   *
    * @schema ApplicationOperationSyncSourcesKustomize#labelIncludeTemplates
    */
   readonly labelIncludeTemplates?: boolean;
 
   /**
-   * LabelWithoutSelector specifies whether to apply common labels to resource selectors or not
-   *
    * @schema ApplicationOperationSyncSourcesKustomize#labelWithoutSelector
    */
   readonly labelWithoutSelector?: boolean;
 
   /**
-   * NamePrefix overrides the namePrefix in the kustomization.yaml for Kustomize apps
-   *
    * @schema ApplicationOperationSyncSourcesKustomize#namePrefix
    */
   readonly namePrefix?: string;
 
   /**
-   * NameSuffix overrides the nameSuffix in the kustomization.yaml for Kustomize apps
-   *
    * @schema ApplicationOperationSyncSourcesKustomize#nameSuffix
    */
   readonly nameSuffix?: string;
 
   /**
-   * Namespace sets the namespace that Kustomize adds to all resources
-   *
    * @schema ApplicationOperationSyncSourcesKustomize#namespace
    */
   readonly namespace?: string;
 
   /**
-   * Patches is a list of Kustomize patches
-   *
    * @schema ApplicationOperationSyncSourcesKustomize#patches
    */
   readonly patches?: ApplicationOperationSyncSourcesKustomizePatches[];
 
   /**
-   * Replicas is a list of Kustomize Replicas override specifications
-   *
    * @schema ApplicationOperationSyncSourcesKustomize#replicas
    */
   readonly replicas?: ApplicationOperationSyncSourcesKustomizeReplicas[];
 
   /**
-   * Version controls which version of Kustomize to use for rendering manifests
-   *
    * @schema ApplicationOperationSyncSourcesKustomize#version
    */
   readonly version?: string;
@@ -3127,14 +2476,10 @@ export function toJson_ApplicationOperationSyncSourcesKustomize(obj: Application
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * Plugin holds config management plugin specific options
- *
  * @schema ApplicationOperationSyncSourcesPlugin
  */
 export interface ApplicationOperationSyncSourcesPlugin {
   /**
-   * Env is a list of environment variable entries
-   *
    * @schema ApplicationOperationSyncSourcesPlugin#env
    */
   readonly env?: ApplicationOperationSyncSourcesPluginEnv[];
@@ -3167,16 +2512,10 @@ export function toJson_ApplicationOperationSyncSourcesPlugin(obj: ApplicationOpe
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * Apply will perform a `kubectl apply` to perform the sync.
- *
  * @schema ApplicationOperationSyncSyncStrategyApply
  */
 export interface ApplicationOperationSyncSyncStrategyApply {
   /**
-   * Force indicates whether or not to supply the --force flag to `kubectl apply`.
-   * The --force flag deletes and re-create the resource, when PATCH encounters conflict and has
-   * retried for 5 times.
-   *
    * @schema ApplicationOperationSyncSyncStrategyApply#force
    */
   readonly force?: boolean;
@@ -3197,16 +2536,10 @@ export function toJson_ApplicationOperationSyncSyncStrategyApply(obj: Applicatio
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * Hook will submit any referenced resources to perform the sync. This is the default strategy
- *
  * @schema ApplicationOperationSyncSyncStrategyHook
  */
 export interface ApplicationOperationSyncSyncStrategyHook {
   /**
-   * Force indicates whether or not to supply the --force flag to `kubectl apply`.
-   * The --force flag deletes and re-create the resource, when PATCH encounters conflict and has
-   * retried for 5 times.
-   *
    * @schema ApplicationOperationSyncSyncStrategyHook#force
    */
   readonly force?: boolean;
@@ -3227,28 +2560,20 @@ export function toJson_ApplicationOperationSyncSyncStrategyHook(obj: Application
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * Jsonnet holds options specific to Jsonnet
- *
  * @schema ApplicationSpecSourceDirectoryJsonnet
  */
 export interface ApplicationSpecSourceDirectoryJsonnet {
   /**
-   * ExtVars is a list of Jsonnet External Variables
-   *
    * @schema ApplicationSpecSourceDirectoryJsonnet#extVars
    */
   readonly extVars?: ApplicationSpecSourceDirectoryJsonnetExtVars[];
 
   /**
-   * Additional library search dirs
-   *
    * @schema ApplicationSpecSourceDirectoryJsonnet#libs
    */
   readonly libs?: string[];
 
   /**
-   * TLAS is a list of Jsonnet Top-level Arguments
-   *
    * @schema ApplicationSpecSourceDirectoryJsonnet#tlas
    */
   readonly tlas?: ApplicationSpecSourceDirectoryJsonnetTlas[];
@@ -3271,21 +2596,15 @@ export function toJson_ApplicationSpecSourceDirectoryJsonnet(obj: ApplicationSpe
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * HelmFileParameter is a file parameter that's passed to helm template during manifest generation
- *
  * @schema ApplicationSpecSourceHelmFileParameters
  */
 export interface ApplicationSpecSourceHelmFileParameters {
   /**
-   * Name is the name of the Helm parameter
-   *
    * @schema ApplicationSpecSourceHelmFileParameters#name
    */
   readonly name?: string;
 
   /**
-   * Path is the path to the file containing the values for the Helm parameter
-   *
    * @schema ApplicationSpecSourceHelmFileParameters#path
    */
   readonly path?: string;
@@ -3307,28 +2626,20 @@ export function toJson_ApplicationSpecSourceHelmFileParameters(obj: ApplicationS
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * HelmParameter is a parameter that's passed to helm template during manifest generation
- *
  * @schema ApplicationSpecSourceHelmParameters
  */
 export interface ApplicationSpecSourceHelmParameters {
   /**
-   * ForceString determines whether to tell Helm to interpret booleans and numbers as strings
-   *
    * @schema ApplicationSpecSourceHelmParameters#forceString
    */
   readonly forceString?: boolean;
 
   /**
-   * Name is the name of the Helm parameter
-   *
    * @schema ApplicationSpecSourceHelmParameters#name
    */
   readonly name?: string;
 
   /**
-   * Value is the value for the Helm parameter
-   *
    * @schema ApplicationSpecSourceHelmParameters#value
    */
   readonly value?: string;
@@ -3397,15 +2708,11 @@ export function toJson_ApplicationSpecSourceKustomizePatches(obj: ApplicationSpe
  */
 export interface ApplicationSpecSourceKustomizeReplicas {
   /**
-   * Number of replicas
-   *
    * @schema ApplicationSpecSourceKustomizeReplicas#count
    */
   readonly count: ApplicationSpecSourceKustomizeReplicasCount;
 
   /**
-   * Name of Deployment or StatefulSet
-   *
    * @schema ApplicationSpecSourceKustomizeReplicas#name
    */
   readonly name: string;
@@ -3427,21 +2734,15 @@ export function toJson_ApplicationSpecSourceKustomizeReplicas(obj: ApplicationSp
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * EnvEntry represents an entry in the application's environment
- *
  * @schema ApplicationSpecSourcePluginEnv
  */
 export interface ApplicationSpecSourcePluginEnv {
   /**
-   * Name is the name of the variable, usually expressed in uppercase
-   *
    * @schema ApplicationSpecSourcePluginEnv#name
    */
   readonly name: string;
 
   /**
-   * Value is the value of the variable
-   *
    * @schema ApplicationSpecSourcePluginEnv#value
    */
   readonly value: string;
@@ -3467,29 +2768,21 @@ export function toJson_ApplicationSpecSourcePluginEnv(obj: ApplicationSpecSource
  */
 export interface ApplicationSpecSourcePluginParameters {
   /**
-   * Array is the value of an array type parameter.
-   *
    * @schema ApplicationSpecSourcePluginParameters#array
    */
   readonly array?: string[];
 
   /**
-   * Map is the value of a map type parameter.
-   *
    * @schema ApplicationSpecSourcePluginParameters#map
    */
   readonly map?: { [key: string]: string };
 
   /**
-   * Name is the name identifying a parameter.
-   *
    * @schema ApplicationSpecSourcePluginParameters#name
    */
   readonly name?: string;
 
   /**
-   * String_ is the value of a string type parameter.
-   *
    * @schema ApplicationSpecSourcePluginParameters#string
    */
   readonly string?: string;
@@ -3513,35 +2806,25 @@ export function toJson_ApplicationSpecSourcePluginParameters(obj: ApplicationSpe
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * Directory specifies path/directory specific options
- *
  * @schema ApplicationSpecSourceHydratorDrySourceDirectory
  */
 export interface ApplicationSpecSourceHydratorDrySourceDirectory {
   /**
-   * Exclude contains a glob pattern to match paths against that should be explicitly excluded from being used during manifest generation
-   *
    * @schema ApplicationSpecSourceHydratorDrySourceDirectory#exclude
    */
   readonly exclude?: string;
 
   /**
-   * Include contains a glob pattern to match paths against that should be explicitly included during manifest generation
-   *
    * @schema ApplicationSpecSourceHydratorDrySourceDirectory#include
    */
   readonly include?: string;
 
   /**
-   * Jsonnet holds options specific to Jsonnet
-   *
    * @schema ApplicationSpecSourceHydratorDrySourceDirectory#jsonnet
    */
   readonly jsonnet?: ApplicationSpecSourceHydratorDrySourceDirectoryJsonnet;
 
   /**
-   * Recurse specifies whether to scan a directory recursively for manifests
-   *
    * @schema ApplicationSpecSourceHydratorDrySourceDirectory#recurse
    */
   readonly recurse?: boolean;
@@ -3565,114 +2848,80 @@ export function toJson_ApplicationSpecSourceHydratorDrySourceDirectory(obj: Appl
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * Helm specifies helm specific options
- *
  * @schema ApplicationSpecSourceHydratorDrySourceHelm
  */
 export interface ApplicationSpecSourceHydratorDrySourceHelm {
   /**
-   * APIVersions specifies the Kubernetes resource API versions to pass to Helm when templating manifests. By default,
-   * Argo CD uses the API versions of the target cluster. The format is [group/]version/kind.
-   *
    * @schema ApplicationSpecSourceHydratorDrySourceHelm#apiVersions
    */
   readonly apiVersions?: string[];
 
   /**
-   * FileParameters are file parameters to the helm template
-   *
    * @schema ApplicationSpecSourceHydratorDrySourceHelm#fileParameters
    */
   readonly fileParameters?: ApplicationSpecSourceHydratorDrySourceHelmFileParameters[];
 
   /**
-   * IgnoreMissingValueFiles prevents helm template from failing when valueFiles do not exist locally by not appending them to helm template --values
-   *
    * @schema ApplicationSpecSourceHydratorDrySourceHelm#ignoreMissingValueFiles
    */
   readonly ignoreMissingValueFiles?: boolean;
 
   /**
-   * KubeVersion specifies the Kubernetes API version to pass to Helm when templating manifests. By default, Argo CD
-   * uses the Kubernetes version of the target cluster.
-   *
    * @schema ApplicationSpecSourceHydratorDrySourceHelm#kubeVersion
    */
   readonly kubeVersion?: string;
 
   /**
-   * Namespace is an optional namespace to template with. If left empty, defaults to the app's destination namespace.
-   *
    * @schema ApplicationSpecSourceHydratorDrySourceHelm#namespace
    */
   readonly namespace?: string;
 
   /**
-   * Parameters is a list of Helm parameters which are passed to the helm template command upon manifest generation
-   *
    * @schema ApplicationSpecSourceHydratorDrySourceHelm#parameters
    */
   readonly parameters?: ApplicationSpecSourceHydratorDrySourceHelmParameters[];
 
   /**
-   * PassCredentials pass credentials to all domains (Helm's --pass-credentials)
-   *
    * @schema ApplicationSpecSourceHydratorDrySourceHelm#passCredentials
    */
   readonly passCredentials?: boolean;
 
   /**
-   * ReleaseName is the Helm release name to use. If omitted it will use the application name
-   *
    * @schema ApplicationSpecSourceHydratorDrySourceHelm#releaseName
    */
   readonly releaseName?: string;
 
   /**
-   * SkipCrds skips custom resource definition installation step (Helm's --skip-crds)
-   *
    * @schema ApplicationSpecSourceHydratorDrySourceHelm#skipCrds
    */
   readonly skipCrds?: boolean;
 
   /**
-   * SkipSchemaValidation skips JSON schema validation (Helm's --skip-schema-validation)
-   *
    * @schema ApplicationSpecSourceHydratorDrySourceHelm#skipSchemaValidation
    */
   readonly skipSchemaValidation?: boolean;
 
   /**
-   * SkipTests skips test manifest installation step (Helm's --skip-tests).
-   *
    * @schema ApplicationSpecSourceHydratorDrySourceHelm#skipTests
    */
   readonly skipTests?: boolean;
 
   /**
-   * ValuesFiles is a list of Helm value files to use when generating a template
-   *
    * @schema ApplicationSpecSourceHydratorDrySourceHelm#valueFiles
    */
   readonly valueFiles?: string[];
 
   /**
-   * Values specifies Helm values to be passed to helm template, typically defined as a block. ValuesObject takes precedence over Values, so use one or the other.
-   *
    * @schema ApplicationSpecSourceHydratorDrySourceHelm#values
    */
   readonly values?: string;
 
   /**
-   * ValuesObject specifies Helm values to be passed to helm template, defined as a map. This takes precedence over Values.
-   *
    * @schema ApplicationSpecSourceHydratorDrySourceHelm#valuesObject
    */
   readonly valuesObject?: any;
 
   /**
-   * Version is the Helm version to use for templating ("3")
-   *
    * @schema ApplicationSpecSourceHydratorDrySourceHelm#version
    */
   readonly version?: string;
@@ -3707,135 +2956,95 @@ export function toJson_ApplicationSpecSourceHydratorDrySourceHelm(obj: Applicati
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * Kustomize specifies kustomize specific options
- *
  * @schema ApplicationSpecSourceHydratorDrySourceKustomize
  */
 export interface ApplicationSpecSourceHydratorDrySourceKustomize {
   /**
-   * APIVersions specifies the Kubernetes resource API versions to pass to Helm when templating manifests. By default,
-   * Argo CD uses the API versions of the target cluster. The format is [group/]version/kind.
-   *
    * @schema ApplicationSpecSourceHydratorDrySourceKustomize#apiVersions
    */
   readonly apiVersions?: string[];
 
   /**
-   * CommonAnnotations is a list of additional annotations to add to rendered manifests
-   *
    * @schema ApplicationSpecSourceHydratorDrySourceKustomize#commonAnnotations
    */
   readonly commonAnnotations?: { [key: string]: string };
 
   /**
-   * CommonAnnotationsEnvsubst specifies whether to apply env variables substitution for annotation values
-   *
    * @schema ApplicationSpecSourceHydratorDrySourceKustomize#commonAnnotationsEnvsubst
    */
   readonly commonAnnotationsEnvsubst?: boolean;
 
   /**
-   * CommonLabels is a list of additional labels to add to rendered manifests
-   *
    * @schema ApplicationSpecSourceHydratorDrySourceKustomize#commonLabels
    */
   readonly commonLabels?: { [key: string]: string };
 
   /**
-   * Components specifies a list of kustomize components to add to the kustomization before building
-   *
    * @schema ApplicationSpecSourceHydratorDrySourceKustomize#components
    */
   readonly components?: string[];
 
   /**
-   * ForceCommonAnnotations specifies whether to force applying common annotations to resources for Kustomize apps
-   *
    * @schema ApplicationSpecSourceHydratorDrySourceKustomize#forceCommonAnnotations
    */
   readonly forceCommonAnnotations?: boolean;
 
   /**
-   * ForceCommonLabels specifies whether to force applying common labels to resources for Kustomize apps
-   *
    * @schema ApplicationSpecSourceHydratorDrySourceKustomize#forceCommonLabels
    */
   readonly forceCommonLabels?: boolean;
 
   /**
-   * IgnoreMissingComponents prevents kustomize from failing when components do not exist locally by not appending them to kustomization file
-   *
    * @schema ApplicationSpecSourceHydratorDrySourceKustomize#ignoreMissingComponents
    */
   readonly ignoreMissingComponents?: boolean;
 
   /**
-   * Images is a list of Kustomize image override specifications
-   *
    * @schema ApplicationSpecSourceHydratorDrySourceKustomize#images
    */
   readonly images?: string[];
 
   /**
-   * KubeVersion specifies the Kubernetes API version to pass to Helm when templating manifests. By default, Argo CD
-   * uses the Kubernetes version of the target cluster.
-   *
    * @schema ApplicationSpecSourceHydratorDrySourceKustomize#kubeVersion
    */
   readonly kubeVersion?: string;
 
   /**
-   * LabelIncludeTemplates specifies whether to apply common labels to resource templates or not
-   *
    * @schema ApplicationSpecSourceHydratorDrySourceKustomize#labelIncludeTemplates
    */
   readonly labelIncludeTemplates?: boolean;
 
   /**
-   * LabelWithoutSelector specifies whether to apply common labels to resource selectors or not
-   *
    * @schema ApplicationSpecSourceHydratorDrySourceKustomize#labelWithoutSelector
    */
   readonly labelWithoutSelector?: boolean;
 
   /**
-   * NamePrefix overrides the namePrefix in the kustomization.yaml for Kustomize apps
-   *
    * @schema ApplicationSpecSourceHydratorDrySourceKustomize#namePrefix
    */
   readonly namePrefix?: string;
 
   /**
-   * NameSuffix overrides the nameSuffix in the kustomization.yaml for Kustomize apps
-   *
    * @schema ApplicationSpecSourceHydratorDrySourceKustomize#nameSuffix
    */
   readonly nameSuffix?: string;
 
   /**
-   * Namespace sets the namespace that Kustomize adds to all resources
-   *
    * @schema ApplicationSpecSourceHydratorDrySourceKustomize#namespace
    */
   readonly namespace?: string;
 
   /**
-   * Patches is a list of Kustomize patches
-   *
    * @schema ApplicationSpecSourceHydratorDrySourceKustomize#patches
    */
   readonly patches?: ApplicationSpecSourceHydratorDrySourceKustomizePatches[];
 
   /**
-   * Replicas is a list of Kustomize Replicas override specifications
-   *
    * @schema ApplicationSpecSourceHydratorDrySourceKustomize#replicas
    */
   readonly replicas?: ApplicationSpecSourceHydratorDrySourceKustomizeReplicas[];
 
   /**
-   * Version controls which version of Kustomize to use for rendering manifests
-   *
    * @schema ApplicationSpecSourceHydratorDrySourceKustomize#version
    */
   readonly version?: string;
@@ -3873,14 +3082,10 @@ export function toJson_ApplicationSpecSourceHydratorDrySourceKustomize(obj: Appl
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * Plugin specifies config management plugin specific options
- *
  * @schema ApplicationSpecSourceHydratorDrySourcePlugin
  */
 export interface ApplicationSpecSourceHydratorDrySourcePlugin {
   /**
-   * Env is a list of environment variable entries
-   *
    * @schema ApplicationSpecSourceHydratorDrySourcePlugin#env
    */
   readonly env?: ApplicationSpecSourceHydratorDrySourcePluginEnv[];
@@ -3913,28 +3118,20 @@ export function toJson_ApplicationSpecSourceHydratorDrySourcePlugin(obj: Applica
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * Jsonnet holds options specific to Jsonnet
- *
  * @schema ApplicationSpecSourcesDirectoryJsonnet
  */
 export interface ApplicationSpecSourcesDirectoryJsonnet {
   /**
-   * ExtVars is a list of Jsonnet External Variables
-   *
    * @schema ApplicationSpecSourcesDirectoryJsonnet#extVars
    */
   readonly extVars?: ApplicationSpecSourcesDirectoryJsonnetExtVars[];
 
   /**
-   * Additional library search dirs
-   *
    * @schema ApplicationSpecSourcesDirectoryJsonnet#libs
    */
   readonly libs?: string[];
 
   /**
-   * TLAS is a list of Jsonnet Top-level Arguments
-   *
    * @schema ApplicationSpecSourcesDirectoryJsonnet#tlas
    */
   readonly tlas?: ApplicationSpecSourcesDirectoryJsonnetTlas[];
@@ -3957,21 +3154,15 @@ export function toJson_ApplicationSpecSourcesDirectoryJsonnet(obj: ApplicationSp
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * HelmFileParameter is a file parameter that's passed to helm template during manifest generation
- *
  * @schema ApplicationSpecSourcesHelmFileParameters
  */
 export interface ApplicationSpecSourcesHelmFileParameters {
   /**
-   * Name is the name of the Helm parameter
-   *
    * @schema ApplicationSpecSourcesHelmFileParameters#name
    */
   readonly name?: string;
 
   /**
-   * Path is the path to the file containing the values for the Helm parameter
-   *
    * @schema ApplicationSpecSourcesHelmFileParameters#path
    */
   readonly path?: string;
@@ -3993,28 +3184,20 @@ export function toJson_ApplicationSpecSourcesHelmFileParameters(obj: Application
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * HelmParameter is a parameter that's passed to helm template during manifest generation
- *
  * @schema ApplicationSpecSourcesHelmParameters
  */
 export interface ApplicationSpecSourcesHelmParameters {
   /**
-   * ForceString determines whether to tell Helm to interpret booleans and numbers as strings
-   *
    * @schema ApplicationSpecSourcesHelmParameters#forceString
    */
   readonly forceString?: boolean;
 
   /**
-   * Name is the name of the Helm parameter
-   *
    * @schema ApplicationSpecSourcesHelmParameters#name
    */
   readonly name?: string;
 
   /**
-   * Value is the value for the Helm parameter
-   *
    * @schema ApplicationSpecSourcesHelmParameters#value
    */
   readonly value?: string;
@@ -4083,15 +3266,11 @@ export function toJson_ApplicationSpecSourcesKustomizePatches(obj: ApplicationSp
  */
 export interface ApplicationSpecSourcesKustomizeReplicas {
   /**
-   * Number of replicas
-   *
    * @schema ApplicationSpecSourcesKustomizeReplicas#count
    */
   readonly count: ApplicationSpecSourcesKustomizeReplicasCount;
 
   /**
-   * Name of Deployment or StatefulSet
-   *
    * @schema ApplicationSpecSourcesKustomizeReplicas#name
    */
   readonly name: string;
@@ -4113,21 +3292,15 @@ export function toJson_ApplicationSpecSourcesKustomizeReplicas(obj: ApplicationS
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * EnvEntry represents an entry in the application's environment
- *
  * @schema ApplicationSpecSourcesPluginEnv
  */
 export interface ApplicationSpecSourcesPluginEnv {
   /**
-   * Name is the name of the variable, usually expressed in uppercase
-   *
    * @schema ApplicationSpecSourcesPluginEnv#name
    */
   readonly name: string;
 
   /**
-   * Value is the value of the variable
-   *
    * @schema ApplicationSpecSourcesPluginEnv#value
    */
   readonly value: string;
@@ -4153,29 +3326,21 @@ export function toJson_ApplicationSpecSourcesPluginEnv(obj: ApplicationSpecSourc
  */
 export interface ApplicationSpecSourcesPluginParameters {
   /**
-   * Array is the value of an array type parameter.
-   *
    * @schema ApplicationSpecSourcesPluginParameters#array
    */
   readonly array?: string[];
 
   /**
-   * Map is the value of a map type parameter.
-   *
    * @schema ApplicationSpecSourcesPluginParameters#map
    */
   readonly map?: { [key: string]: string };
 
   /**
-   * Name is the name identifying a parameter.
-   *
    * @schema ApplicationSpecSourcesPluginParameters#name
    */
   readonly name?: string;
 
   /**
-   * String_ is the value of a string type parameter.
-   *
    * @schema ApplicationSpecSourcesPluginParameters#string
    */
   readonly string?: string;
@@ -4199,28 +3364,20 @@ export function toJson_ApplicationSpecSourcesPluginParameters(obj: ApplicationSp
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * Backoff controls how to backoff on subsequent retries of failed syncs
- *
  * @schema ApplicationSpecSyncPolicyRetryBackoff
  */
 export interface ApplicationSpecSyncPolicyRetryBackoff {
   /**
-   * Duration is the amount to back off. Default unit is seconds, but could also be a duration (e.g. "2m", "1h")
-   *
    * @schema ApplicationSpecSyncPolicyRetryBackoff#duration
    */
   readonly duration?: string;
 
   /**
-   * Factor is a factor to multiply the base duration after each failed retry
-   *
    * @schema ApplicationSpecSyncPolicyRetryBackoff#factor
    */
   readonly factor?: number;
 
   /**
-   * MaxDuration is the maximum amount of time allowed for the backoff strategy
-   *
    * @schema ApplicationSpecSyncPolicyRetryBackoff#maxDuration
    */
   readonly maxDuration?: string;
@@ -4243,28 +3400,20 @@ export function toJson_ApplicationSpecSyncPolicyRetryBackoff(obj: ApplicationSpe
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * Jsonnet holds options specific to Jsonnet
- *
  * @schema ApplicationOperationSyncSourceDirectoryJsonnet
  */
 export interface ApplicationOperationSyncSourceDirectoryJsonnet {
   /**
-   * ExtVars is a list of Jsonnet External Variables
-   *
    * @schema ApplicationOperationSyncSourceDirectoryJsonnet#extVars
    */
   readonly extVars?: ApplicationOperationSyncSourceDirectoryJsonnetExtVars[];
 
   /**
-   * Additional library search dirs
-   *
    * @schema ApplicationOperationSyncSourceDirectoryJsonnet#libs
    */
   readonly libs?: string[];
 
   /**
-   * TLAS is a list of Jsonnet Top-level Arguments
-   *
    * @schema ApplicationOperationSyncSourceDirectoryJsonnet#tlas
    */
   readonly tlas?: ApplicationOperationSyncSourceDirectoryJsonnetTlas[];
@@ -4287,21 +3436,15 @@ export function toJson_ApplicationOperationSyncSourceDirectoryJsonnet(obj: Appli
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * HelmFileParameter is a file parameter that's passed to helm template during manifest generation
- *
  * @schema ApplicationOperationSyncSourceHelmFileParameters
  */
 export interface ApplicationOperationSyncSourceHelmFileParameters {
   /**
-   * Name is the name of the Helm parameter
-   *
    * @schema ApplicationOperationSyncSourceHelmFileParameters#name
    */
   readonly name?: string;
 
   /**
-   * Path is the path to the file containing the values for the Helm parameter
-   *
    * @schema ApplicationOperationSyncSourceHelmFileParameters#path
    */
   readonly path?: string;
@@ -4323,28 +3466,20 @@ export function toJson_ApplicationOperationSyncSourceHelmFileParameters(obj: App
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * HelmParameter is a parameter that's passed to helm template during manifest generation
- *
  * @schema ApplicationOperationSyncSourceHelmParameters
  */
 export interface ApplicationOperationSyncSourceHelmParameters {
   /**
-   * ForceString determines whether to tell Helm to interpret booleans and numbers as strings
-   *
    * @schema ApplicationOperationSyncSourceHelmParameters#forceString
    */
   readonly forceString?: boolean;
 
   /**
-   * Name is the name of the Helm parameter
-   *
    * @schema ApplicationOperationSyncSourceHelmParameters#name
    */
   readonly name?: string;
 
   /**
-   * Value is the value for the Helm parameter
-   *
    * @schema ApplicationOperationSyncSourceHelmParameters#value
    */
   readonly value?: string;
@@ -4413,15 +3548,11 @@ export function toJson_ApplicationOperationSyncSourceKustomizePatches(obj: Appli
  */
 export interface ApplicationOperationSyncSourceKustomizeReplicas {
   /**
-   * Number of replicas
-   *
    * @schema ApplicationOperationSyncSourceKustomizeReplicas#count
    */
   readonly count: ApplicationOperationSyncSourceKustomizeReplicasCount;
 
   /**
-   * Name of Deployment or StatefulSet
-   *
    * @schema ApplicationOperationSyncSourceKustomizeReplicas#name
    */
   readonly name: string;
@@ -4443,21 +3574,15 @@ export function toJson_ApplicationOperationSyncSourceKustomizeReplicas(obj: Appl
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * EnvEntry represents an entry in the application's environment
- *
  * @schema ApplicationOperationSyncSourcePluginEnv
  */
 export interface ApplicationOperationSyncSourcePluginEnv {
   /**
-   * Name is the name of the variable, usually expressed in uppercase
-   *
    * @schema ApplicationOperationSyncSourcePluginEnv#name
    */
   readonly name: string;
 
   /**
-   * Value is the value of the variable
-   *
    * @schema ApplicationOperationSyncSourcePluginEnv#value
    */
   readonly value: string;
@@ -4483,29 +3608,21 @@ export function toJson_ApplicationOperationSyncSourcePluginEnv(obj: ApplicationO
  */
 export interface ApplicationOperationSyncSourcePluginParameters {
   /**
-   * Array is the value of an array type parameter.
-   *
    * @schema ApplicationOperationSyncSourcePluginParameters#array
    */
   readonly array?: string[];
 
   /**
-   * Map is the value of a map type parameter.
-   *
    * @schema ApplicationOperationSyncSourcePluginParameters#map
    */
   readonly map?: { [key: string]: string };
 
   /**
-   * Name is the name identifying a parameter.
-   *
    * @schema ApplicationOperationSyncSourcePluginParameters#name
    */
   readonly name?: string;
 
   /**
-   * String_ is the value of a string type parameter.
-   *
    * @schema ApplicationOperationSyncSourcePluginParameters#string
    */
   readonly string?: string;
@@ -4529,28 +3646,20 @@ export function toJson_ApplicationOperationSyncSourcePluginParameters(obj: Appli
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * Jsonnet holds options specific to Jsonnet
- *
  * @schema ApplicationOperationSyncSourcesDirectoryJsonnet
  */
 export interface ApplicationOperationSyncSourcesDirectoryJsonnet {
   /**
-   * ExtVars is a list of Jsonnet External Variables
-   *
    * @schema ApplicationOperationSyncSourcesDirectoryJsonnet#extVars
    */
   readonly extVars?: ApplicationOperationSyncSourcesDirectoryJsonnetExtVars[];
 
   /**
-   * Additional library search dirs
-   *
    * @schema ApplicationOperationSyncSourcesDirectoryJsonnet#libs
    */
   readonly libs?: string[];
 
   /**
-   * TLAS is a list of Jsonnet Top-level Arguments
-   *
    * @schema ApplicationOperationSyncSourcesDirectoryJsonnet#tlas
    */
   readonly tlas?: ApplicationOperationSyncSourcesDirectoryJsonnetTlas[];
@@ -4573,21 +3682,15 @@ export function toJson_ApplicationOperationSyncSourcesDirectoryJsonnet(obj: Appl
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * HelmFileParameter is a file parameter that's passed to helm template during manifest generation
- *
  * @schema ApplicationOperationSyncSourcesHelmFileParameters
  */
 export interface ApplicationOperationSyncSourcesHelmFileParameters {
   /**
-   * Name is the name of the Helm parameter
-   *
    * @schema ApplicationOperationSyncSourcesHelmFileParameters#name
    */
   readonly name?: string;
 
   /**
-   * Path is the path to the file containing the values for the Helm parameter
-   *
    * @schema ApplicationOperationSyncSourcesHelmFileParameters#path
    */
   readonly path?: string;
@@ -4609,28 +3712,20 @@ export function toJson_ApplicationOperationSyncSourcesHelmFileParameters(obj: Ap
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * HelmParameter is a parameter that's passed to helm template during manifest generation
- *
  * @schema ApplicationOperationSyncSourcesHelmParameters
  */
 export interface ApplicationOperationSyncSourcesHelmParameters {
   /**
-   * ForceString determines whether to tell Helm to interpret booleans and numbers as strings
-   *
    * @schema ApplicationOperationSyncSourcesHelmParameters#forceString
    */
   readonly forceString?: boolean;
 
   /**
-   * Name is the name of the Helm parameter
-   *
    * @schema ApplicationOperationSyncSourcesHelmParameters#name
    */
   readonly name?: string;
 
   /**
-   * Value is the value for the Helm parameter
-   *
    * @schema ApplicationOperationSyncSourcesHelmParameters#value
    */
   readonly value?: string;
@@ -4699,15 +3794,11 @@ export function toJson_ApplicationOperationSyncSourcesKustomizePatches(obj: Appl
  */
 export interface ApplicationOperationSyncSourcesKustomizeReplicas {
   /**
-   * Number of replicas
-   *
    * @schema ApplicationOperationSyncSourcesKustomizeReplicas#count
    */
   readonly count: ApplicationOperationSyncSourcesKustomizeReplicasCount;
 
   /**
-   * Name of Deployment or StatefulSet
-   *
    * @schema ApplicationOperationSyncSourcesKustomizeReplicas#name
    */
   readonly name: string;
@@ -4729,21 +3820,15 @@ export function toJson_ApplicationOperationSyncSourcesKustomizeReplicas(obj: App
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * EnvEntry represents an entry in the application's environment
- *
  * @schema ApplicationOperationSyncSourcesPluginEnv
  */
 export interface ApplicationOperationSyncSourcesPluginEnv {
   /**
-   * Name is the name of the variable, usually expressed in uppercase
-   *
    * @schema ApplicationOperationSyncSourcesPluginEnv#name
    */
   readonly name: string;
 
   /**
-   * Value is the value of the variable
-   *
    * @schema ApplicationOperationSyncSourcesPluginEnv#value
    */
   readonly value: string;
@@ -4769,29 +3854,21 @@ export function toJson_ApplicationOperationSyncSourcesPluginEnv(obj: Application
  */
 export interface ApplicationOperationSyncSourcesPluginParameters {
   /**
-   * Array is the value of an array type parameter.
-   *
    * @schema ApplicationOperationSyncSourcesPluginParameters#array
    */
   readonly array?: string[];
 
   /**
-   * Map is the value of a map type parameter.
-   *
    * @schema ApplicationOperationSyncSourcesPluginParameters#map
    */
   readonly map?: { [key: string]: string };
 
   /**
-   * Name is the name identifying a parameter.
-   *
    * @schema ApplicationOperationSyncSourcesPluginParameters#name
    */
   readonly name?: string;
 
   /**
-   * String_ is the value of a string type parameter.
-   *
    * @schema ApplicationOperationSyncSourcesPluginParameters#string
    */
   readonly string?: string;
@@ -4815,8 +3892,6 @@ export function toJson_ApplicationOperationSyncSourcesPluginParameters(obj: Appl
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * JsonnetVar represents a variable to be passed to jsonnet during manifest generation
- *
  * @schema ApplicationSpecSourceDirectoryJsonnetExtVars
  */
 export interface ApplicationSpecSourceDirectoryJsonnetExtVars {
@@ -4853,8 +3928,6 @@ export function toJson_ApplicationSpecSourceDirectoryJsonnetExtVars(obj: Applica
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * JsonnetVar represents a variable to be passed to jsonnet during manifest generation
- *
  * @schema ApplicationSpecSourceDirectoryJsonnetTlas
  */
 export interface ApplicationSpecSourceDirectoryJsonnetTlas {
@@ -4951,8 +4024,6 @@ export function toJson_ApplicationSpecSourceKustomizePatchesTarget(obj: Applicat
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * Number of replicas
- *
  * @schema ApplicationSpecSourceKustomizeReplicasCount
  */
 export class ApplicationSpecSourceKustomizeReplicasCount {
@@ -4967,28 +4038,20 @@ export class ApplicationSpecSourceKustomizeReplicasCount {
 }
 
 /**
- * Jsonnet holds options specific to Jsonnet
- *
  * @schema ApplicationSpecSourceHydratorDrySourceDirectoryJsonnet
  */
 export interface ApplicationSpecSourceHydratorDrySourceDirectoryJsonnet {
   /**
-   * ExtVars is a list of Jsonnet External Variables
-   *
    * @schema ApplicationSpecSourceHydratorDrySourceDirectoryJsonnet#extVars
    */
   readonly extVars?: ApplicationSpecSourceHydratorDrySourceDirectoryJsonnetExtVars[];
 
   /**
-   * Additional library search dirs
-   *
    * @schema ApplicationSpecSourceHydratorDrySourceDirectoryJsonnet#libs
    */
   readonly libs?: string[];
 
   /**
-   * TLAS is a list of Jsonnet Top-level Arguments
-   *
    * @schema ApplicationSpecSourceHydratorDrySourceDirectoryJsonnet#tlas
    */
   readonly tlas?: ApplicationSpecSourceHydratorDrySourceDirectoryJsonnetTlas[];
@@ -5011,21 +4074,15 @@ export function toJson_ApplicationSpecSourceHydratorDrySourceDirectoryJsonnet(ob
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * HelmFileParameter is a file parameter that's passed to helm template during manifest generation
- *
  * @schema ApplicationSpecSourceHydratorDrySourceHelmFileParameters
  */
 export interface ApplicationSpecSourceHydratorDrySourceHelmFileParameters {
   /**
-   * Name is the name of the Helm parameter
-   *
    * @schema ApplicationSpecSourceHydratorDrySourceHelmFileParameters#name
    */
   readonly name?: string;
 
   /**
-   * Path is the path to the file containing the values for the Helm parameter
-   *
    * @schema ApplicationSpecSourceHydratorDrySourceHelmFileParameters#path
    */
   readonly path?: string;
@@ -5047,28 +4104,20 @@ export function toJson_ApplicationSpecSourceHydratorDrySourceHelmFileParameters(
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * HelmParameter is a parameter that's passed to helm template during manifest generation
- *
  * @schema ApplicationSpecSourceHydratorDrySourceHelmParameters
  */
 export interface ApplicationSpecSourceHydratorDrySourceHelmParameters {
   /**
-   * ForceString determines whether to tell Helm to interpret booleans and numbers as strings
-   *
    * @schema ApplicationSpecSourceHydratorDrySourceHelmParameters#forceString
    */
   readonly forceString?: boolean;
 
   /**
-   * Name is the name of the Helm parameter
-   *
    * @schema ApplicationSpecSourceHydratorDrySourceHelmParameters#name
    */
   readonly name?: string;
 
   /**
-   * Value is the value for the Helm parameter
-   *
    * @schema ApplicationSpecSourceHydratorDrySourceHelmParameters#value
    */
   readonly value?: string;
@@ -5137,15 +4186,11 @@ export function toJson_ApplicationSpecSourceHydratorDrySourceKustomizePatches(ob
  */
 export interface ApplicationSpecSourceHydratorDrySourceKustomizeReplicas {
   /**
-   * Number of replicas
-   *
    * @schema ApplicationSpecSourceHydratorDrySourceKustomizeReplicas#count
    */
   readonly count: ApplicationSpecSourceHydratorDrySourceKustomizeReplicasCount;
 
   /**
-   * Name of Deployment or StatefulSet
-   *
    * @schema ApplicationSpecSourceHydratorDrySourceKustomizeReplicas#name
    */
   readonly name: string;
@@ -5167,21 +4212,15 @@ export function toJson_ApplicationSpecSourceHydratorDrySourceKustomizeReplicas(o
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * EnvEntry represents an entry in the application's environment
- *
  * @schema ApplicationSpecSourceHydratorDrySourcePluginEnv
  */
 export interface ApplicationSpecSourceHydratorDrySourcePluginEnv {
   /**
-   * Name is the name of the variable, usually expressed in uppercase
-   *
    * @schema ApplicationSpecSourceHydratorDrySourcePluginEnv#name
    */
   readonly name: string;
 
   /**
-   * Value is the value of the variable
-   *
    * @schema ApplicationSpecSourceHydratorDrySourcePluginEnv#value
    */
   readonly value: string;
@@ -5207,29 +4246,21 @@ export function toJson_ApplicationSpecSourceHydratorDrySourcePluginEnv(obj: Appl
  */
 export interface ApplicationSpecSourceHydratorDrySourcePluginParameters {
   /**
-   * Array is the value of an array type parameter.
-   *
    * @schema ApplicationSpecSourceHydratorDrySourcePluginParameters#array
    */
   readonly array?: string[];
 
   /**
-   * Map is the value of a map type parameter.
-   *
    * @schema ApplicationSpecSourceHydratorDrySourcePluginParameters#map
    */
   readonly map?: { [key: string]: string };
 
   /**
-   * Name is the name identifying a parameter.
-   *
    * @schema ApplicationSpecSourceHydratorDrySourcePluginParameters#name
    */
   readonly name?: string;
 
   /**
-   * String_ is the value of a string type parameter.
-   *
    * @schema ApplicationSpecSourceHydratorDrySourcePluginParameters#string
    */
   readonly string?: string;
@@ -5253,8 +4284,6 @@ export function toJson_ApplicationSpecSourceHydratorDrySourcePluginParameters(ob
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * JsonnetVar represents a variable to be passed to jsonnet during manifest generation
- *
  * @schema ApplicationSpecSourcesDirectoryJsonnetExtVars
  */
 export interface ApplicationSpecSourcesDirectoryJsonnetExtVars {
@@ -5291,8 +4320,6 @@ export function toJson_ApplicationSpecSourcesDirectoryJsonnetExtVars(obj: Applic
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * JsonnetVar represents a variable to be passed to jsonnet during manifest generation
- *
  * @schema ApplicationSpecSourcesDirectoryJsonnetTlas
  */
 export interface ApplicationSpecSourcesDirectoryJsonnetTlas {
@@ -5389,8 +4416,6 @@ export function toJson_ApplicationSpecSourcesKustomizePatchesTarget(obj: Applica
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * Number of replicas
- *
  * @schema ApplicationSpecSourcesKustomizeReplicasCount
  */
 export class ApplicationSpecSourcesKustomizeReplicasCount {
@@ -5405,8 +4430,6 @@ export class ApplicationSpecSourcesKustomizeReplicasCount {
 }
 
 /**
- * JsonnetVar represents a variable to be passed to jsonnet during manifest generation
- *
  * @schema ApplicationOperationSyncSourceDirectoryJsonnetExtVars
  */
 export interface ApplicationOperationSyncSourceDirectoryJsonnetExtVars {
@@ -5443,8 +4466,6 @@ export function toJson_ApplicationOperationSyncSourceDirectoryJsonnetExtVars(obj
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * JsonnetVar represents a variable to be passed to jsonnet during manifest generation
- *
  * @schema ApplicationOperationSyncSourceDirectoryJsonnetTlas
  */
 export interface ApplicationOperationSyncSourceDirectoryJsonnetTlas {
@@ -5541,8 +4562,6 @@ export function toJson_ApplicationOperationSyncSourceKustomizePatchesTarget(obj:
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * Number of replicas
- *
  * @schema ApplicationOperationSyncSourceKustomizeReplicasCount
  */
 export class ApplicationOperationSyncSourceKustomizeReplicasCount {
@@ -5557,8 +4576,6 @@ export class ApplicationOperationSyncSourceKustomizeReplicasCount {
 }
 
 /**
- * JsonnetVar represents a variable to be passed to jsonnet during manifest generation
- *
  * @schema ApplicationOperationSyncSourcesDirectoryJsonnetExtVars
  */
 export interface ApplicationOperationSyncSourcesDirectoryJsonnetExtVars {
@@ -5595,8 +4612,6 @@ export function toJson_ApplicationOperationSyncSourcesDirectoryJsonnetExtVars(ob
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * JsonnetVar represents a variable to be passed to jsonnet during manifest generation
- *
  * @schema ApplicationOperationSyncSourcesDirectoryJsonnetTlas
  */
 export interface ApplicationOperationSyncSourcesDirectoryJsonnetTlas {
@@ -5693,8 +4708,6 @@ export function toJson_ApplicationOperationSyncSourcesKustomizePatchesTarget(obj
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * Number of replicas
- *
  * @schema ApplicationOperationSyncSourcesKustomizeReplicasCount
  */
 export class ApplicationOperationSyncSourcesKustomizeReplicasCount {
@@ -5709,8 +4722,6 @@ export class ApplicationOperationSyncSourcesKustomizeReplicasCount {
 }
 
 /**
- * JsonnetVar represents a variable to be passed to jsonnet during manifest generation
- *
  * @schema ApplicationSpecSourceHydratorDrySourceDirectoryJsonnetExtVars
  */
 export interface ApplicationSpecSourceHydratorDrySourceDirectoryJsonnetExtVars {
@@ -5747,8 +4758,6 @@ export function toJson_ApplicationSpecSourceHydratorDrySourceDirectoryJsonnetExt
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * JsonnetVar represents a variable to be passed to jsonnet during manifest generation
- *
  * @schema ApplicationSpecSourceHydratorDrySourceDirectoryJsonnetTlas
  */
 export interface ApplicationSpecSourceHydratorDrySourceDirectoryJsonnetTlas {
@@ -5845,8 +4854,6 @@ export function toJson_ApplicationSpecSourceHydratorDrySourceKustomizePatchesTar
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * Number of replicas
- *
  * @schema ApplicationSpecSourceHydratorDrySourceKustomizeReplicasCount
  */
 export class ApplicationSpecSourceHydratorDrySourceKustomizeReplicasCount {

@@ -4,9 +4,7 @@ import { Construct } from 'constructs';
 
 
 /**
- * BGPAdvertisement allows to advertise the IPs coming
-from the selected IPAddressPools via BGP, setting the parameters of the
-BGP Advertisement.
+ *
  *
  * @schema BGPAdvertisement
  */
@@ -60,10 +58,6 @@ export class BgpAdvertisement extends ApiObject {
 }
 
 /**
- * BGPAdvertisement allows to advertise the IPs coming
- * from the selected IPAddressPools via BGP, setting the parameters of the
- * BGP Advertisement.
- *
  * @schema BGPAdvertisement
  */
 export interface BgpAdvertisementProps {
@@ -73,8 +67,6 @@ export interface BgpAdvertisementProps {
   readonly metadata?: ApiObjectMetadata;
 
   /**
-   * BGPAdvertisementSpec defines the desired state of BGPAdvertisement.
-   *
    * @schema BGPAdvertisement#spec
    */
   readonly spec?: BgpAdvertisementSpec;
@@ -96,80 +88,50 @@ export function toJson_BgpAdvertisementProps(obj: BgpAdvertisementProps | undefi
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * BGPAdvertisementSpec defines the desired state of BGPAdvertisement.
- *
  * @schema BgpAdvertisementSpec
  */
 export interface BgpAdvertisementSpec {
   /**
-   * The aggregation-length advertisement option lets you “roll up” the /32s into a larger prefix. Defaults to 32. Works for IPv4 addresses.
-   *
-   * @default 32. Works for IPv4 addresses.
    * @schema BgpAdvertisementSpec#aggregationLength
    */
   readonly aggregationLength?: number;
 
   /**
-   * The aggregation-length advertisement option lets you “roll up” the /128s into a larger prefix. Defaults to 128. Works for IPv6 addresses.
-   *
-   * @default 128. Works for IPv6 addresses.
    * @schema BgpAdvertisementSpec#aggregationLengthV6
    */
   readonly aggregationLengthV6?: number;
 
   /**
-   * The BGP communities to be associated with the announcement. Each item can be a standard community of the
-   * form 1234:1234, a large community of the form large:1234:1234:1234 or the name of an alias defined in the
-   * Community CRD.
-   *
    * @schema BgpAdvertisementSpec#communities
    */
   readonly communities?: string[];
 
   /**
-   * A selector for the IPAddressPools which would get advertised via this advertisement.
-   * If no IPAddressPool is selected by this or by the list, the advertisement is applied to all the IPAddressPools.
-   *
    * @schema BgpAdvertisementSpec#ipAddressPoolSelectors
    */
   readonly ipAddressPoolSelectors?: BgpAdvertisementSpecIpAddressPoolSelectors[];
 
   /**
-   * The list of IPAddressPools to advertise via this advertisement, selected by name.
-   *
    * @schema BgpAdvertisementSpec#ipAddressPools
    */
   readonly ipAddressPools?: string[];
 
   /**
-   * The BGP LOCAL_PREF attribute which is used by BGP best path algorithm,
-   * Path with higher localpref is preferred over one with lower localpref.
-   *
    * @schema BgpAdvertisementSpec#localPref
    */
   readonly localPref?: number;
 
   /**
-   * NodeSelectors allows to limit the nodes to announce as next hops for the LoadBalancer IP. When empty, all the nodes having  are announced as next hops.
-   *
    * @schema BgpAdvertisementSpec#nodeSelectors
    */
   readonly nodeSelectors?: BgpAdvertisementSpecNodeSelectors[];
 
   /**
-   * Peers limits the bgppeer to advertise the ips of the selected pools to.
-   * When empty, the loadbalancer IP is announced to all the BGPPeers configured.
-   *
    * @schema BgpAdvertisementSpec#peers
    */
   readonly peers?: string[];
 
   /**
-   * ServiceSelectors limits the set of services that will be advertised via this advertisement.
-   * If empty, all services from the selected pools are advertised.
-   * This field is mutually exclusive with aggregationLength and aggregationLengthV6 -
-   * services can only be selected when using the default /32 (IPv4) or /128 (IPv6) aggregation.
-   *
    * @schema BgpAdvertisementSpec#serviceSelectors
    */
   readonly serviceSelectors?: BgpAdvertisementSpecServiceSelectors[];
@@ -198,25 +160,15 @@ export function toJson_BgpAdvertisementSpec(obj: BgpAdvertisementSpec | undefine
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * A label selector is a label query over a set of resources. The result of matchLabels and
- * matchExpressions are ANDed. An empty label selector matches all objects. A null
- * label selector matches no objects.
- *
  * @schema BgpAdvertisementSpecIpAddressPoolSelectors
  */
 export interface BgpAdvertisementSpecIpAddressPoolSelectors {
   /**
-   * matchExpressions is a list of label selector requirements. The requirements are ANDed.
-   *
    * @schema BgpAdvertisementSpecIpAddressPoolSelectors#matchExpressions
    */
   readonly matchExpressions?: BgpAdvertisementSpecIpAddressPoolSelectorsMatchExpressions[];
 
   /**
-   * matchLabels is a map of {key,value} pairs. A single {key,value} in the matchLabels
-   * map is equivalent to an element of matchExpressions, whose key field is "key", the
-   * operator is "In", and the values array contains only "value". The requirements are ANDed.
-   *
    * @schema BgpAdvertisementSpecIpAddressPoolSelectors#matchLabels
    */
   readonly matchLabels?: { [key: string]: string };
@@ -238,25 +190,15 @@ export function toJson_BgpAdvertisementSpecIpAddressPoolSelectors(obj: BgpAdvert
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * A label selector is a label query over a set of resources. The result of matchLabels and
- * matchExpressions are ANDed. An empty label selector matches all objects. A null
- * label selector matches no objects.
- *
  * @schema BgpAdvertisementSpecNodeSelectors
  */
 export interface BgpAdvertisementSpecNodeSelectors {
   /**
-   * matchExpressions is a list of label selector requirements. The requirements are ANDed.
-   *
    * @schema BgpAdvertisementSpecNodeSelectors#matchExpressions
    */
   readonly matchExpressions?: BgpAdvertisementSpecNodeSelectorsMatchExpressions[];
 
   /**
-   * matchLabels is a map of {key,value} pairs. A single {key,value} in the matchLabels
-   * map is equivalent to an element of matchExpressions, whose key field is "key", the
-   * operator is "In", and the values array contains only "value". The requirements are ANDed.
-   *
    * @schema BgpAdvertisementSpecNodeSelectors#matchLabels
    */
   readonly matchLabels?: { [key: string]: string };
@@ -278,25 +220,15 @@ export function toJson_BgpAdvertisementSpecNodeSelectors(obj: BgpAdvertisementSp
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * A label selector is a label query over a set of resources. The result of matchLabels and
- * matchExpressions are ANDed. An empty label selector matches all objects. A null
- * label selector matches no objects.
- *
  * @schema BgpAdvertisementSpecServiceSelectors
  */
 export interface BgpAdvertisementSpecServiceSelectors {
   /**
-   * matchExpressions is a list of label selector requirements. The requirements are ANDed.
-   *
    * @schema BgpAdvertisementSpecServiceSelectors#matchExpressions
    */
   readonly matchExpressions?: BgpAdvertisementSpecServiceSelectorsMatchExpressions[];
 
   /**
-   * matchLabels is a map of {key,value} pairs. A single {key,value} in the matchLabels
-   * map is equivalent to an element of matchExpressions, whose key field is "key", the
-   * operator is "In", and the values array contains only "value". The requirements are ANDed.
-   *
    * @schema BgpAdvertisementSpecServiceSelectors#matchLabels
    */
   readonly matchLabels?: { [key: string]: string };
@@ -318,33 +250,20 @@ export function toJson_BgpAdvertisementSpecServiceSelectors(obj: BgpAdvertisemen
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * A label selector requirement is a selector that contains values, a key, and an operator that
- * relates the key and values.
- *
  * @schema BgpAdvertisementSpecIpAddressPoolSelectorsMatchExpressions
  */
 export interface BgpAdvertisementSpecIpAddressPoolSelectorsMatchExpressions {
   /**
-   * key is the label key that the selector applies to.
-   *
    * @schema BgpAdvertisementSpecIpAddressPoolSelectorsMatchExpressions#key
    */
   readonly key: string;
 
   /**
-   * operator represents a key's relationship to a set of values.
-   * Valid operators are In, NotIn, Exists and DoesNotExist.
-   *
    * @schema BgpAdvertisementSpecIpAddressPoolSelectorsMatchExpressions#operator
    */
   readonly operator: string;
 
   /**
-   * values is an array of string values. If the operator is In or NotIn,
-   * the values array must be non-empty. If the operator is Exists or DoesNotExist,
-   * the values array must be empty. This array is replaced during a strategic
-   * merge patch.
-   *
    * @schema BgpAdvertisementSpecIpAddressPoolSelectorsMatchExpressions#values
    */
   readonly values?: string[];
@@ -367,33 +286,20 @@ export function toJson_BgpAdvertisementSpecIpAddressPoolSelectorsMatchExpression
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * A label selector requirement is a selector that contains values, a key, and an operator that
- * relates the key and values.
- *
  * @schema BgpAdvertisementSpecNodeSelectorsMatchExpressions
  */
 export interface BgpAdvertisementSpecNodeSelectorsMatchExpressions {
   /**
-   * key is the label key that the selector applies to.
-   *
    * @schema BgpAdvertisementSpecNodeSelectorsMatchExpressions#key
    */
   readonly key: string;
 
   /**
-   * operator represents a key's relationship to a set of values.
-   * Valid operators are In, NotIn, Exists and DoesNotExist.
-   *
    * @schema BgpAdvertisementSpecNodeSelectorsMatchExpressions#operator
    */
   readonly operator: string;
 
   /**
-   * values is an array of string values. If the operator is In or NotIn,
-   * the values array must be non-empty. If the operator is Exists or DoesNotExist,
-   * the values array must be empty. This array is replaced during a strategic
-   * merge patch.
-   *
    * @schema BgpAdvertisementSpecNodeSelectorsMatchExpressions#values
    */
   readonly values?: string[];
@@ -416,33 +322,20 @@ export function toJson_BgpAdvertisementSpecNodeSelectorsMatchExpressions(obj: Bg
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * A label selector requirement is a selector that contains values, a key, and an operator that
- * relates the key and values.
- *
  * @schema BgpAdvertisementSpecServiceSelectorsMatchExpressions
  */
 export interface BgpAdvertisementSpecServiceSelectorsMatchExpressions {
   /**
-   * key is the label key that the selector applies to.
-   *
    * @schema BgpAdvertisementSpecServiceSelectorsMatchExpressions#key
    */
   readonly key: string;
 
   /**
-   * operator represents a key's relationship to a set of values.
-   * Valid operators are In, NotIn, Exists and DoesNotExist.
-   *
    * @schema BgpAdvertisementSpecServiceSelectorsMatchExpressions#operator
    */
   readonly operator: string;
 
   /**
-   * values is an array of string values. If the operator is In or NotIn,
-   * the values array must be non-empty. If the operator is Exists or DoesNotExist,
-   * the values array must be empty. This array is replaced during a strategic
-   * merge patch.
-   *
    * @schema BgpAdvertisementSpecServiceSelectorsMatchExpressions#values
    */
   readonly values?: string[];
@@ -466,7 +359,7 @@ export function toJson_BgpAdvertisementSpecServiceSelectorsMatchExpressions(obj:
 
 
 /**
- * BGPPeer is the Schema for the peers API.
+ *
  *
  * @schema BGPPeer
  */
@@ -475,7 +368,7 @@ export class BgpPeer extends ApiObject {
    * Returns the apiVersion and kind for "BGPPeer"
    */
   public static readonly GVK: GroupVersionKind = {
-    apiVersion: 'metallb.io/v1beta1',
+    apiVersion: 'metallb.io/v1beta2',
     kind: 'BGPPeer',
   }
 
@@ -520,8 +413,6 @@ export class BgpPeer extends ApiObject {
 }
 
 /**
- * BGPPeer is the Schema for the peers API.
- *
  * @schema BGPPeer
  */
 export interface BgpPeerProps {
@@ -531,8 +422,6 @@ export interface BgpPeerProps {
   readonly metadata?: ApiObjectMetadata;
 
   /**
-   * BGPPeerSpec defines the desired state of Peer.
-   *
    * @schema BGPPeer#spec
    */
   readonly spec?: BgpPeerSpec;
@@ -554,8 +443,6 @@ export function toJson_BgpPeerProps(obj: BgpPeerProps | undefined): Record<strin
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * BGPPeerSpec defines the desired state of Peer.
- *
  * @schema BgpPeerSpec
  */
 export interface BgpPeerSpec {
@@ -565,82 +452,104 @@ export interface BgpPeerSpec {
   readonly bfdProfile?: string;
 
   /**
-   * EBGP peer is multi-hops away
-   *
+   * @schema BgpPeerSpec#connectTime
+   */
+  readonly connectTime?: string;
+
+  /**
+   * @schema BgpPeerSpec#disableMP
+   */
+  readonly disableMp?: boolean;
+
+  /**
+   * @schema BgpPeerSpec#dualStackAddressFamily
+   */
+  readonly dualStackAddressFamily?: boolean;
+
+  /**
+   * @schema BgpPeerSpec#dynamicASN
+   */
+  readonly dynamicAsn?: BgpPeerSpecDynamicAsn;
+
+  /**
    * @schema BgpPeerSpec#ebgpMultiHop
    */
   readonly ebgpMultiHop?: boolean;
 
   /**
-   * Requested BGP hold time, per RFC4271.
-   *
+   * @schema BgpPeerSpec#enableGracefulRestart
+   */
+  readonly enableGracefulRestart?: boolean;
+
+  /**
    * @schema BgpPeerSpec#holdTime
    */
   readonly holdTime?: string;
 
   /**
-   * Requested BGP keepalive time, per RFC4271.
-   *
+   * @schema BgpPeerSpec#interface
+   */
+  readonly interface?: string;
+
+  /**
    * @schema BgpPeerSpec#keepaliveTime
    */
   readonly keepaliveTime?: string;
 
   /**
-   * AS number to use for the local end of the session.
-   *
+   * @schema BgpPeerSpec#localASN
+   */
+  readonly localAsn?: number;
+
+  /**
    * @schema BgpPeerSpec#myASN
    */
   readonly myAsn: number;
 
   /**
-   * Only connect to this peer on nodes that match one of these
-   * selectors.
-   *
    * @schema BgpPeerSpec#nodeSelectors
    */
   readonly nodeSelectors?: BgpPeerSpecNodeSelectors[];
 
   /**
-   * Authentication password for routers enforcing TCP MD5 authenticated sessions
-   *
    * @schema BgpPeerSpec#password
    */
   readonly password?: string;
 
   /**
-   * AS number to expect from the remote end of the session.
-   *
+   * @schema BgpPeerSpec#passwordSecret
+   */
+  readonly passwordSecret?: BgpPeerSpecPasswordSecret;
+
+  /**
    * @schema BgpPeerSpec#peerASN
    */
-  readonly peerAsn: number;
+  readonly peerAsn?: number;
 
   /**
-   * Address to dial when establishing the session.
-   *
    * @schema BgpPeerSpec#peerAddress
    */
-  readonly peerAddress: string;
+  readonly peerAddress?: string;
 
   /**
-   * Port to dial when establishing the session.
-   *
    * @schema BgpPeerSpec#peerPort
    */
   readonly peerPort?: number;
 
   /**
-   * BGP router ID to advertise to the peer
-   *
    * @schema BgpPeerSpec#routerID
    */
   readonly routerId?: string;
 
   /**
-   * Source address to use when establishing the session.
-   *
    * @schema BgpPeerSpec#sourceAddress
    */
   readonly sourceAddress?: string;
+
+  /**
+   * @schema BgpPeerSpec#vrf
+   */
+  readonly vrf?: string;
 }
 
 /**
@@ -651,22 +560,41 @@ export function toJson_BgpPeerSpec(obj: BgpPeerSpec | undefined): Record<string,
   if (obj === undefined) { return undefined; }
   const result = {
     'bfdProfile': obj.bfdProfile,
+    'connectTime': obj.connectTime,
+    'disableMP': obj.disableMp,
+    'dualStackAddressFamily': obj.dualStackAddressFamily,
+    'dynamicASN': obj.dynamicAsn,
     'ebgpMultiHop': obj.ebgpMultiHop,
+    'enableGracefulRestart': obj.enableGracefulRestart,
     'holdTime': obj.holdTime,
+    'interface': obj.interface,
     'keepaliveTime': obj.keepaliveTime,
+    'localASN': obj.localAsn,
     'myASN': obj.myAsn,
     'nodeSelectors': obj.nodeSelectors?.map(y => toJson_BgpPeerSpecNodeSelectors(y)),
     'password': obj.password,
+    'passwordSecret': toJson_BgpPeerSpecPasswordSecret(obj.passwordSecret),
     'peerASN': obj.peerAsn,
     'peerAddress': obj.peerAddress,
     'peerPort': obj.peerPort,
     'routerID': obj.routerId,
     'sourceAddress': obj.sourceAddress,
+    'vrf': obj.vrf,
   };
   // filter undefined values
   return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
 }
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * @schema BgpPeerSpecDynamicAsn
+ */
+export enum BgpPeerSpecDynamicAsn {
+  /** internal */
+  INTERNAL = "internal",
+  /** external */
+  EXTERNAL = "external",
+}
 
 /**
  * @schema BgpPeerSpecNodeSelectors
@@ -699,6 +627,36 @@ export function toJson_BgpPeerSpecNodeSelectors(obj: BgpPeerSpecNodeSelectors | 
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
+ * @schema BgpPeerSpecPasswordSecret
+ */
+export interface BgpPeerSpecPasswordSecret {
+  /**
+   * @schema BgpPeerSpecPasswordSecret#name
+   */
+  readonly name?: string;
+
+  /**
+   * @schema BgpPeerSpecPasswordSecret#namespace
+   */
+  readonly namespace?: string;
+}
+
+/**
+ * Converts an object of type 'BgpPeerSpecPasswordSecret' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_BgpPeerSpecPasswordSecret(obj: BgpPeerSpecPasswordSecret | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'name': obj.name,
+    'namespace': obj.namespace,
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
  * @schema BgpPeerSpecNodeSelectorsMatchExpressions
  */
 export interface BgpPeerSpecNodeSelectorsMatchExpressions {
@@ -715,7 +673,7 @@ export interface BgpPeerSpecNodeSelectorsMatchExpressions {
   /**
    * @schema BgpPeerSpecNodeSelectorsMatchExpressions#values
    */
-  readonly values: string[];
+  readonly values?: string[];
 }
 
 /**
@@ -736,452 +694,7 @@ export function toJson_BgpPeerSpecNodeSelectorsMatchExpressions(obj: BgpPeerSpec
 
 
 /**
- * BGPPeer is the Schema for the peers API.
  *
- * @schema BGPPeerV1Beta2
- */
-export class BgpPeerV1Beta2 extends ApiObject {
-  /**
-   * Returns the apiVersion and kind for "BGPPeerV1Beta2"
-   */
-  public static readonly GVK: GroupVersionKind = {
-    apiVersion: 'metallb.io/v1beta2',
-    kind: 'BGPPeer',
-  }
-
-  /**
-   * Renders a Kubernetes manifest for "BGPPeerV1Beta2".
-   *
-   * This can be used to inline resource manifests inside other objects (e.g. as templates).
-   *
-   * @param props initialization props
-   */
-  public static manifest(props: BgpPeerV1Beta2Props = {}): any {
-    return {
-      ...BgpPeerV1Beta2.GVK,
-      ...toJson_BgpPeerV1Beta2Props(props),
-    };
-  }
-
-  /**
-   * Defines a "BGPPeerV1Beta2" API object
-   * @param scope the scope in which to define this object
-   * @param id a scope-local name for the object
-   * @param props initialization props
-   */
-  public constructor(scope: Construct, id: string, props: BgpPeerV1Beta2Props = {}) {
-    super(scope, id, {
-      ...BgpPeerV1Beta2.GVK,
-      ...props,
-    });
-  }
-
-  /**
-   * Renders the object to Kubernetes JSON.
-   */
-  public override toJson(): any {
-    const resolved = super.toJson();
-
-    return {
-      ...BgpPeerV1Beta2.GVK,
-      ...toJson_BgpPeerV1Beta2Props(resolved),
-    };
-  }
-}
-
-/**
- * BGPPeer is the Schema for the peers API.
- *
- * @schema BGPPeerV1Beta2
- */
-export interface BgpPeerV1Beta2Props {
-  /**
-   * @schema BGPPeerV1Beta2#metadata
-   */
-  readonly metadata?: ApiObjectMetadata;
-
-  /**
-   * BGPPeerSpec defines the desired state of Peer.
-   *
-   * @schema BGPPeerV1Beta2#spec
-   */
-  readonly spec?: BgpPeerV1Beta2Spec;
-}
-
-/**
- * Converts an object of type 'BgpPeerV1Beta2Props' to JSON representation.
- */
-/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
-export function toJson_BgpPeerV1Beta2Props(obj: BgpPeerV1Beta2Props | undefined): Record<string, any> | undefined {
-  if (obj === undefined) { return undefined; }
-  const result = {
-    'metadata': obj.metadata,
-    'spec': toJson_BgpPeerV1Beta2Spec(obj.spec),
-  };
-  // filter undefined values
-  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
-}
-/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
-
-/**
- * BGPPeerSpec defines the desired state of Peer.
- *
- * @schema BgpPeerV1Beta2Spec
- */
-export interface BgpPeerV1Beta2Spec {
-  /**
-   * The name of the BFD Profile to be used for the BFD session associated to the BGP session. If not set, the BFD session won't be set up.
-   *
-   * @schema BgpPeerV1Beta2Spec#bfdProfile
-   */
-  readonly bfdProfile?: string;
-
-  /**
-   * Requested BGP connect time, controls how long BGP waits between connection attempts to a neighbor.
-   *
-   * @schema BgpPeerV1Beta2Spec#connectTime
-   */
-  readonly connectTime?: string;
-
-  /**
-   * To set if we want to disable MP BGP that will separate IPv4 and IPv6 route exchanges into distinct BGP sessions.
-   * Deprecated: DisableMP is deprecated in favor of dualStackAddressFamily.
-   *
-   * @schema BgpPeerV1Beta2Spec#disableMP
-   */
-  readonly disableMp?: boolean;
-
-  /**
-   * To set if we want to enable the neighbor not only for the ipfamily related to its session,
-   * but also the other one. This allows to advertise/receive IPv4 prefixes over IPv6 sessions and vice versa.
-   *
-   * @schema BgpPeerV1Beta2Spec#dualStackAddressFamily
-   */
-  readonly dualStackAddressFamily?: boolean;
-
-  /**
-   * DynamicASN detects the AS number to use for the remote end of the session
-   * without explicitly setting it via the ASN field. Limited to:
-   * internal - if the neighbor's ASN is different than MyASN connection is denied.
-   * external - if the neighbor's ASN is the same as MyASN the connection is denied.
-   * ASN and DynamicASN are mutually exclusive and one of them must be specified.
-   *
-   * @schema BgpPeerV1Beta2Spec#dynamicASN
-   */
-  readonly dynamicAsn?: BgpPeerV1Beta2SpecDynamicAsn;
-
-  /**
-   * To set if the BGPPeer is multi-hops away. Needed for FRR-based modes (FRR-K8s, FRR) only.
-   *
-   * @schema BgpPeerV1Beta2Spec#ebgpMultiHop
-   */
-  readonly ebgpMultiHop?: boolean;
-
-  /**
-   * EnableGracefulRestart allows BGP peer to continue to forward data packets
-   * along known routes while the routing protocol information is being
-   * restored. This field is immutable because it requires restart of the BGP
-   * session. Supported for FRR-based modes (FRR-K8s, FRR) only.
-   *
-   * @schema BgpPeerV1Beta2Spec#enableGracefulRestart
-   */
-  readonly enableGracefulRestart?: boolean;
-
-  /**
-   * Requested BGP hold time, per RFC4271.
-   *
-   * @schema BgpPeerV1Beta2Spec#holdTime
-   */
-  readonly holdTime?: string;
-
-  /**
-   * Interface is the node interface over which the unnumbered BGP peering will
-   * be established. No API validation takes place as that string value
-   * represents an interface name on the host and if user provides an invalid
-   * value, only the actual BGP session will not be established.
-   * Address and Interface are mutually exclusive and one of them must be specified.
-   *
-   * @schema BgpPeerV1Beta2Spec#interface
-   */
-  readonly interface?: string;
-
-  /**
-   * Requested BGP keepalive time, per RFC4271.
-   *
-   * @schema BgpPeerV1Beta2Spec#keepaliveTime
-   */
-  readonly keepaliveTime?: string;
-
-  /**
-   * LocalASN allows advertising a different AS number to the peer using BGP's
-   * local-as feature. When set, MetalLB will advertise this ASN to the peer
-   * via "neighbor <peer> local-as <ASN> no-prepend replace-as", overriding
-   * the router-level MyASN for this specific session.
-   * Not supported in native BGP mode.
-   *
-   * @schema BgpPeerV1Beta2Spec#localASN
-   */
-  readonly localAsn?: number;
-
-  /**
-   * AS number to use for the local end of the session.
-   *
-   * @schema BgpPeerV1Beta2Spec#myASN
-   */
-  readonly myAsn: number;
-
-  /**
-   * Only connect to this peer on nodes that match one of these
-   * selectors.
-   *
-   * @schema BgpPeerV1Beta2Spec#nodeSelectors
-   */
-  readonly nodeSelectors?: BgpPeerV1Beta2SpecNodeSelectors[];
-
-  /**
-   * Authentication password for routers enforcing TCP MD5 authenticated sessions
-   *
-   * @schema BgpPeerV1Beta2Spec#password
-   */
-  readonly password?: string;
-
-  /**
-   * passwordSecret is name of the authentication secret for BGP Peer.
-   * the secret must be of type "kubernetes.io/basic-auth", and created in the
-   * same namespace as the MetalLB deployment. The password is stored in the
-   * secret as the key "password".
-   *
-   * @schema BgpPeerV1Beta2Spec#passwordSecret
-   */
-  readonly passwordSecret?: BgpPeerV1Beta2SpecPasswordSecret;
-
-  /**
-   * AS number to expect from the remote end of the session.
-   * ASN and DynamicASN are mutually exclusive and one of them must be specified.
-   *
-   * @schema BgpPeerV1Beta2Spec#peerASN
-   */
-  readonly peerAsn?: number;
-
-  /**
-   * Address to dial when establishing the session.
-   *
-   * @schema BgpPeerV1Beta2Spec#peerAddress
-   */
-  readonly peerAddress?: string;
-
-  /**
-   * Port to dial when establishing the session.
-   *
-   * @schema BgpPeerV1Beta2Spec#peerPort
-   */
-  readonly peerPort?: number;
-
-  /**
-   * BGP router ID to advertise to the peer
-   *
-   * @schema BgpPeerV1Beta2Spec#routerID
-   */
-  readonly routerId?: string;
-
-  /**
-   * Source address to use when establishing the session.
-   *
-   * @schema BgpPeerV1Beta2Spec#sourceAddress
-   */
-  readonly sourceAddress?: string;
-
-  /**
-   * To set if we want to peer with the BGPPeer using an interface belonging to
-   * a host vrf
-   *
-   * @schema BgpPeerV1Beta2Spec#vrf
-   */
-  readonly vrf?: string;
-}
-
-/**
- * Converts an object of type 'BgpPeerV1Beta2Spec' to JSON representation.
- */
-/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
-export function toJson_BgpPeerV1Beta2Spec(obj: BgpPeerV1Beta2Spec | undefined): Record<string, any> | undefined {
-  if (obj === undefined) { return undefined; }
-  const result = {
-    'bfdProfile': obj.bfdProfile,
-    'connectTime': obj.connectTime,
-    'disableMP': obj.disableMp,
-    'dualStackAddressFamily': obj.dualStackAddressFamily,
-    'dynamicASN': obj.dynamicAsn,
-    'ebgpMultiHop': obj.ebgpMultiHop,
-    'enableGracefulRestart': obj.enableGracefulRestart,
-    'holdTime': obj.holdTime,
-    'interface': obj.interface,
-    'keepaliveTime': obj.keepaliveTime,
-    'localASN': obj.localAsn,
-    'myASN': obj.myAsn,
-    'nodeSelectors': obj.nodeSelectors?.map(y => toJson_BgpPeerV1Beta2SpecNodeSelectors(y)),
-    'password': obj.password,
-    'passwordSecret': toJson_BgpPeerV1Beta2SpecPasswordSecret(obj.passwordSecret),
-    'peerASN': obj.peerAsn,
-    'peerAddress': obj.peerAddress,
-    'peerPort': obj.peerPort,
-    'routerID': obj.routerId,
-    'sourceAddress': obj.sourceAddress,
-    'vrf': obj.vrf,
-  };
-  // filter undefined values
-  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
-}
-/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
-
-/**
- * DynamicASN detects the AS number to use for the remote end of the session
- * without explicitly setting it via the ASN field. Limited to:
- * internal - if the neighbor's ASN is different than MyASN connection is denied.
- * external - if the neighbor's ASN is the same as MyASN the connection is denied.
- * ASN and DynamicASN are mutually exclusive and one of them must be specified.
- *
- * @schema BgpPeerV1Beta2SpecDynamicAsn
- */
-export enum BgpPeerV1Beta2SpecDynamicAsn {
-  /** internal */
-  INTERNAL = "internal",
-  /** external */
-  EXTERNAL = "external",
-}
-
-/**
- * A label selector is a label query over a set of resources. The result of matchLabels and
- * matchExpressions are ANDed. An empty label selector matches all objects. A null
- * label selector matches no objects.
- *
- * @schema BgpPeerV1Beta2SpecNodeSelectors
- */
-export interface BgpPeerV1Beta2SpecNodeSelectors {
-  /**
-   * matchExpressions is a list of label selector requirements. The requirements are ANDed.
-   *
-   * @schema BgpPeerV1Beta2SpecNodeSelectors#matchExpressions
-   */
-  readonly matchExpressions?: BgpPeerV1Beta2SpecNodeSelectorsMatchExpressions[];
-
-  /**
-   * matchLabels is a map of {key,value} pairs. A single {key,value} in the matchLabels
-   * map is equivalent to an element of matchExpressions, whose key field is "key", the
-   * operator is "In", and the values array contains only "value". The requirements are ANDed.
-   *
-   * @schema BgpPeerV1Beta2SpecNodeSelectors#matchLabels
-   */
-  readonly matchLabels?: { [key: string]: string };
-}
-
-/**
- * Converts an object of type 'BgpPeerV1Beta2SpecNodeSelectors' to JSON representation.
- */
-/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
-export function toJson_BgpPeerV1Beta2SpecNodeSelectors(obj: BgpPeerV1Beta2SpecNodeSelectors | undefined): Record<string, any> | undefined {
-  if (obj === undefined) { return undefined; }
-  const result = {
-    'matchExpressions': obj.matchExpressions?.map(y => toJson_BgpPeerV1Beta2SpecNodeSelectorsMatchExpressions(y)),
-    'matchLabels': ((obj.matchLabels) === undefined) ? undefined : (Object.entries(obj.matchLabels).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {})),
-  };
-  // filter undefined values
-  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
-}
-/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
-
-/**
- * passwordSecret is name of the authentication secret for BGP Peer.
- * the secret must be of type "kubernetes.io/basic-auth", and created in the
- * same namespace as the MetalLB deployment. The password is stored in the
- * secret as the key "password".
- *
- * @schema BgpPeerV1Beta2SpecPasswordSecret
- */
-export interface BgpPeerV1Beta2SpecPasswordSecret {
-  /**
-   * name is unique within a namespace to reference a secret resource.
-   *
-   * @schema BgpPeerV1Beta2SpecPasswordSecret#name
-   */
-  readonly name?: string;
-
-  /**
-   * namespace defines the space within which the secret name must be unique.
-   *
-   * @schema BgpPeerV1Beta2SpecPasswordSecret#namespace
-   */
-  readonly namespace?: string;
-}
-
-/**
- * Converts an object of type 'BgpPeerV1Beta2SpecPasswordSecret' to JSON representation.
- */
-/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
-export function toJson_BgpPeerV1Beta2SpecPasswordSecret(obj: BgpPeerV1Beta2SpecPasswordSecret | undefined): Record<string, any> | undefined {
-  if (obj === undefined) { return undefined; }
-  const result = {
-    'name': obj.name,
-    'namespace': obj.namespace,
-  };
-  // filter undefined values
-  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
-}
-/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
-
-/**
- * A label selector requirement is a selector that contains values, a key, and an operator that
- * relates the key and values.
- *
- * @schema BgpPeerV1Beta2SpecNodeSelectorsMatchExpressions
- */
-export interface BgpPeerV1Beta2SpecNodeSelectorsMatchExpressions {
-  /**
-   * key is the label key that the selector applies to.
-   *
-   * @schema BgpPeerV1Beta2SpecNodeSelectorsMatchExpressions#key
-   */
-  readonly key: string;
-
-  /**
-   * operator represents a key's relationship to a set of values.
-   * Valid operators are In, NotIn, Exists and DoesNotExist.
-   *
-   * @schema BgpPeerV1Beta2SpecNodeSelectorsMatchExpressions#operator
-   */
-  readonly operator: string;
-
-  /**
-   * values is an array of string values. If the operator is In or NotIn,
-   * the values array must be non-empty. If the operator is Exists or DoesNotExist,
-   * the values array must be empty. This array is replaced during a strategic
-   * merge patch.
-   *
-   * @schema BgpPeerV1Beta2SpecNodeSelectorsMatchExpressions#values
-   */
-  readonly values?: string[];
-}
-
-/**
- * Converts an object of type 'BgpPeerV1Beta2SpecNodeSelectorsMatchExpressions' to JSON representation.
- */
-/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
-export function toJson_BgpPeerV1Beta2SpecNodeSelectorsMatchExpressions(obj: BgpPeerV1Beta2SpecNodeSelectorsMatchExpressions | undefined): Record<string, any> | undefined {
-  if (obj === undefined) { return undefined; }
-  const result = {
-    'key': obj.key,
-    'operator': obj.operator,
-    'values': obj.values?.map(y => y),
-  };
-  // filter undefined values
-  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
-}
-/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
-
-
-/**
- * IPAddressPool represents a pool of IP addresses that can be allocated
-to LoadBalancer services.
  *
  * @schema IPAddressPool
  */
@@ -1235,9 +748,6 @@ export class IpAddressPool extends ApiObject {
 }
 
 /**
- * IPAddressPool represents a pool of IP addresses that can be allocated
- * to LoadBalancer services.
- *
  * @schema IPAddressPool
  */
 export interface IpAddressPoolProps {
@@ -1247,8 +757,6 @@ export interface IpAddressPoolProps {
   readonly metadata?: ApiObjectMetadata;
 
   /**
-   * IPAddressPoolSpec defines the desired state of IPAddressPool.
-   *
    * @schema IPAddressPool#spec
    */
   readonly spec: IpAddressPoolSpec;
@@ -1270,46 +778,25 @@ export function toJson_IpAddressPoolProps(obj: IpAddressPoolProps | undefined): 
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * IPAddressPoolSpec defines the desired state of IPAddressPool.
- *
  * @schema IpAddressPoolSpec
  */
 export interface IpAddressPoolSpec {
   /**
-   * A list of IP address ranges over which MetalLB has authority.
-   * You can list multiple ranges in a single pool, they will all share the
-   * same settings. Each range can be either a CIDR prefix, or an explicit
-   * start-end range of IPs.
-   *
    * @schema IpAddressPoolSpec#addresses
    */
   readonly addresses: string[];
 
   /**
-   * AutoAssign flag used to prevent MetallB from automatic allocation
-   * for a pool.
-   *
    * @schema IpAddressPoolSpec#autoAssign
    */
   readonly autoAssign?: boolean;
 
   /**
-   * AvoidBuggyIPs prevents addresses ending with .0 and .255
-   * to be used by a pool.
-   *
    * @schema IpAddressPoolSpec#avoidBuggyIPs
    */
   readonly avoidBuggyIPs?: boolean;
 
   /**
-   * AllocateTo makes ip pool allocation to specific namespace and/or service.
-   * The controller will use the pool with lowest value of priority in case of
-   * multiple matches. A pool with no priority set will be used only if the
-   * pools with priority can't be used. If multiple matching IPAddressPools are
-   * available it will check for the availability of IPs sorting the matching
-   * IPAddressPools by priority, starting from the highest to the lowest. If
-   * multiple IPAddressPools have the same priority, choice will be random.
-   *
    * @schema IpAddressPoolSpec#serviceAllocation
    */
   readonly serviceAllocation?: IpAddressPoolSpecServiceAllocation;
@@ -1333,43 +820,25 @@ export function toJson_IpAddressPoolSpec(obj: IpAddressPoolSpec | undefined): Re
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * AllocateTo makes ip pool allocation to specific namespace and/or service.
- * The controller will use the pool with lowest value of priority in case of
- * multiple matches. A pool with no priority set will be used only if the
- * pools with priority can't be used. If multiple matching IPAddressPools are
- * available it will check for the availability of IPs sorting the matching
- * IPAddressPools by priority, starting from the highest to the lowest. If
- * multiple IPAddressPools have the same priority, choice will be random.
- *
  * @schema IpAddressPoolSpecServiceAllocation
  */
 export interface IpAddressPoolSpecServiceAllocation {
   /**
-   * NamespaceSelectors list of label selectors to select namespace(s) for ip pool,
-   * an alternative to using namespace list.
-   *
    * @schema IpAddressPoolSpecServiceAllocation#namespaceSelectors
    */
   readonly namespaceSelectors?: IpAddressPoolSpecServiceAllocationNamespaceSelectors[];
 
   /**
-   * Namespaces list of namespace(s) on which ip pool can be attached.
-   *
    * @schema IpAddressPoolSpecServiceAllocation#namespaces
    */
   readonly namespaces?: string[];
 
   /**
-   * Priority priority given for ip pool while ip allocation on a service.
-   *
    * @schema IpAddressPoolSpecServiceAllocation#priority
    */
   readonly priority?: number;
 
   /**
-   * ServiceSelectors list of label selector to select service(s) for which ip pool
-   * can be used for ip allocation.
-   *
    * @schema IpAddressPoolSpecServiceAllocation#serviceSelectors
    */
   readonly serviceSelectors?: IpAddressPoolSpecServiceAllocationServiceSelectors[];
@@ -1393,25 +862,15 @@ export function toJson_IpAddressPoolSpecServiceAllocation(obj: IpAddressPoolSpec
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * A label selector is a label query over a set of resources. The result of matchLabels and
- * matchExpressions are ANDed. An empty label selector matches all objects. A null
- * label selector matches no objects.
- *
  * @schema IpAddressPoolSpecServiceAllocationNamespaceSelectors
  */
 export interface IpAddressPoolSpecServiceAllocationNamespaceSelectors {
   /**
-   * matchExpressions is a list of label selector requirements. The requirements are ANDed.
-   *
    * @schema IpAddressPoolSpecServiceAllocationNamespaceSelectors#matchExpressions
    */
   readonly matchExpressions?: IpAddressPoolSpecServiceAllocationNamespaceSelectorsMatchExpressions[];
 
   /**
-   * matchLabels is a map of {key,value} pairs. A single {key,value} in the matchLabels
-   * map is equivalent to an element of matchExpressions, whose key field is "key", the
-   * operator is "In", and the values array contains only "value". The requirements are ANDed.
-   *
    * @schema IpAddressPoolSpecServiceAllocationNamespaceSelectors#matchLabels
    */
   readonly matchLabels?: { [key: string]: string };
@@ -1433,25 +892,15 @@ export function toJson_IpAddressPoolSpecServiceAllocationNamespaceSelectors(obj:
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * A label selector is a label query over a set of resources. The result of matchLabels and
- * matchExpressions are ANDed. An empty label selector matches all objects. A null
- * label selector matches no objects.
- *
  * @schema IpAddressPoolSpecServiceAllocationServiceSelectors
  */
 export interface IpAddressPoolSpecServiceAllocationServiceSelectors {
   /**
-   * matchExpressions is a list of label selector requirements. The requirements are ANDed.
-   *
    * @schema IpAddressPoolSpecServiceAllocationServiceSelectors#matchExpressions
    */
   readonly matchExpressions?: IpAddressPoolSpecServiceAllocationServiceSelectorsMatchExpressions[];
 
   /**
-   * matchLabels is a map of {key,value} pairs. A single {key,value} in the matchLabels
-   * map is equivalent to an element of matchExpressions, whose key field is "key", the
-   * operator is "In", and the values array contains only "value". The requirements are ANDed.
-   *
    * @schema IpAddressPoolSpecServiceAllocationServiceSelectors#matchLabels
    */
   readonly matchLabels?: { [key: string]: string };
@@ -1473,33 +922,20 @@ export function toJson_IpAddressPoolSpecServiceAllocationServiceSelectors(obj: I
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * A label selector requirement is a selector that contains values, a key, and an operator that
- * relates the key and values.
- *
  * @schema IpAddressPoolSpecServiceAllocationNamespaceSelectorsMatchExpressions
  */
 export interface IpAddressPoolSpecServiceAllocationNamespaceSelectorsMatchExpressions {
   /**
-   * key is the label key that the selector applies to.
-   *
    * @schema IpAddressPoolSpecServiceAllocationNamespaceSelectorsMatchExpressions#key
    */
   readonly key: string;
 
   /**
-   * operator represents a key's relationship to a set of values.
-   * Valid operators are In, NotIn, Exists and DoesNotExist.
-   *
    * @schema IpAddressPoolSpecServiceAllocationNamespaceSelectorsMatchExpressions#operator
    */
   readonly operator: string;
 
   /**
-   * values is an array of string values. If the operator is In or NotIn,
-   * the values array must be non-empty. If the operator is Exists or DoesNotExist,
-   * the values array must be empty. This array is replaced during a strategic
-   * merge patch.
-   *
    * @schema IpAddressPoolSpecServiceAllocationNamespaceSelectorsMatchExpressions#values
    */
   readonly values?: string[];
@@ -1522,33 +958,20 @@ export function toJson_IpAddressPoolSpecServiceAllocationNamespaceSelectorsMatch
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * A label selector requirement is a selector that contains values, a key, and an operator that
- * relates the key and values.
- *
  * @schema IpAddressPoolSpecServiceAllocationServiceSelectorsMatchExpressions
  */
 export interface IpAddressPoolSpecServiceAllocationServiceSelectorsMatchExpressions {
   /**
-   * key is the label key that the selector applies to.
-   *
    * @schema IpAddressPoolSpecServiceAllocationServiceSelectorsMatchExpressions#key
    */
   readonly key: string;
 
   /**
-   * operator represents a key's relationship to a set of values.
-   * Valid operators are In, NotIn, Exists and DoesNotExist.
-   *
    * @schema IpAddressPoolSpecServiceAllocationServiceSelectorsMatchExpressions#operator
    */
   readonly operator: string;
 
   /**
-   * values is an array of string values. If the operator is In or NotIn,
-   * the values array must be non-empty. If the operator is Exists or DoesNotExist,
-   * the values array must be empty. This array is replaced during a strategic
-   * merge patch.
-   *
    * @schema IpAddressPoolSpecServiceAllocationServiceSelectorsMatchExpressions#values
    */
   readonly values?: string[];
@@ -1572,8 +995,7 @@ export function toJson_IpAddressPoolSpecServiceAllocationServiceSelectorsMatchEx
 
 
 /**
- * L2Advertisement allows to advertise the LoadBalancer IPs provided
-by the selected pools via L2.
+ *
  *
  * @schema L2Advertisement
  */
@@ -1627,9 +1049,6 @@ export class L2Advertisement extends ApiObject {
 }
 
 /**
- * L2Advertisement allows to advertise the LoadBalancer IPs provided
- * by the selected pools via L2.
- *
  * @schema L2Advertisement
  */
 export interface L2AdvertisementProps {
@@ -1639,8 +1058,6 @@ export interface L2AdvertisementProps {
   readonly metadata?: ApiObjectMetadata;
 
   /**
-   * L2AdvertisementSpec defines the desired state of L2Advertisement.
-   *
    * @schema L2Advertisement#spec
    */
   readonly spec?: L2AdvertisementSpec;
@@ -1662,45 +1079,30 @@ export function toJson_L2AdvertisementProps(obj: L2AdvertisementProps | undefine
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * L2AdvertisementSpec defines the desired state of L2Advertisement.
- *
  * @schema L2AdvertisementSpec
  */
 export interface L2AdvertisementSpec {
   /**
-   * A list of interfaces to announce from. The LB IP will be announced only from these interfaces.
-   * If the field is not set, we advertise from all the interfaces on the host.
-   *
    * @schema L2AdvertisementSpec#interfaces
    */
   readonly interfaces?: string[];
 
   /**
-   * A selector for the IPAddressPools which would get advertised via this advertisement.
-   * If no IPAddressPool is selected by this or by the list, the advertisement is applied to all the IPAddressPools.
-   *
    * @schema L2AdvertisementSpec#ipAddressPoolSelectors
    */
   readonly ipAddressPoolSelectors?: L2AdvertisementSpecIpAddressPoolSelectors[];
 
   /**
-   * The list of IPAddressPools to advertise via this advertisement, selected by name.
-   *
    * @schema L2AdvertisementSpec#ipAddressPools
    */
   readonly ipAddressPools?: string[];
 
   /**
-   * NodeSelectors allows to limit the nodes to announce as next hops for the LoadBalancer IP. When empty, all the nodes having  are announced as next hops.
-   *
    * @schema L2AdvertisementSpec#nodeSelectors
    */
   readonly nodeSelectors?: L2AdvertisementSpecNodeSelectors[];
 
   /**
-   * ServiceSelectors limits the set of services that will be advertised via this advertisement.
-   * If empty, all services from the selected pools are advertised.
-   *
    * @schema L2AdvertisementSpec#serviceSelectors
    */
   readonly serviceSelectors?: L2AdvertisementSpecServiceSelectors[];
@@ -1725,25 +1127,15 @@ export function toJson_L2AdvertisementSpec(obj: L2AdvertisementSpec | undefined)
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * A label selector is a label query over a set of resources. The result of matchLabels and
- * matchExpressions are ANDed. An empty label selector matches all objects. A null
- * label selector matches no objects.
- *
  * @schema L2AdvertisementSpecIpAddressPoolSelectors
  */
 export interface L2AdvertisementSpecIpAddressPoolSelectors {
   /**
-   * matchExpressions is a list of label selector requirements. The requirements are ANDed.
-   *
    * @schema L2AdvertisementSpecIpAddressPoolSelectors#matchExpressions
    */
   readonly matchExpressions?: L2AdvertisementSpecIpAddressPoolSelectorsMatchExpressions[];
 
   /**
-   * matchLabels is a map of {key,value} pairs. A single {key,value} in the matchLabels
-   * map is equivalent to an element of matchExpressions, whose key field is "key", the
-   * operator is "In", and the values array contains only "value". The requirements are ANDed.
-   *
    * @schema L2AdvertisementSpecIpAddressPoolSelectors#matchLabels
    */
   readonly matchLabels?: { [key: string]: string };
@@ -1765,25 +1157,15 @@ export function toJson_L2AdvertisementSpecIpAddressPoolSelectors(obj: L2Advertis
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * A label selector is a label query over a set of resources. The result of matchLabels and
- * matchExpressions are ANDed. An empty label selector matches all objects. A null
- * label selector matches no objects.
- *
  * @schema L2AdvertisementSpecNodeSelectors
  */
 export interface L2AdvertisementSpecNodeSelectors {
   /**
-   * matchExpressions is a list of label selector requirements. The requirements are ANDed.
-   *
    * @schema L2AdvertisementSpecNodeSelectors#matchExpressions
    */
   readonly matchExpressions?: L2AdvertisementSpecNodeSelectorsMatchExpressions[];
 
   /**
-   * matchLabels is a map of {key,value} pairs. A single {key,value} in the matchLabels
-   * map is equivalent to an element of matchExpressions, whose key field is "key", the
-   * operator is "In", and the values array contains only "value". The requirements are ANDed.
-   *
    * @schema L2AdvertisementSpecNodeSelectors#matchLabels
    */
   readonly matchLabels?: { [key: string]: string };
@@ -1805,25 +1187,15 @@ export function toJson_L2AdvertisementSpecNodeSelectors(obj: L2AdvertisementSpec
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * A label selector is a label query over a set of resources. The result of matchLabels and
- * matchExpressions are ANDed. An empty label selector matches all objects. A null
- * label selector matches no objects.
- *
  * @schema L2AdvertisementSpecServiceSelectors
  */
 export interface L2AdvertisementSpecServiceSelectors {
   /**
-   * matchExpressions is a list of label selector requirements. The requirements are ANDed.
-   *
    * @schema L2AdvertisementSpecServiceSelectors#matchExpressions
    */
   readonly matchExpressions?: L2AdvertisementSpecServiceSelectorsMatchExpressions[];
 
   /**
-   * matchLabels is a map of {key,value} pairs. A single {key,value} in the matchLabels
-   * map is equivalent to an element of matchExpressions, whose key field is "key", the
-   * operator is "In", and the values array contains only "value". The requirements are ANDed.
-   *
    * @schema L2AdvertisementSpecServiceSelectors#matchLabels
    */
   readonly matchLabels?: { [key: string]: string };
@@ -1845,33 +1217,20 @@ export function toJson_L2AdvertisementSpecServiceSelectors(obj: L2AdvertisementS
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * A label selector requirement is a selector that contains values, a key, and an operator that
- * relates the key and values.
- *
  * @schema L2AdvertisementSpecIpAddressPoolSelectorsMatchExpressions
  */
 export interface L2AdvertisementSpecIpAddressPoolSelectorsMatchExpressions {
   /**
-   * key is the label key that the selector applies to.
-   *
    * @schema L2AdvertisementSpecIpAddressPoolSelectorsMatchExpressions#key
    */
   readonly key: string;
 
   /**
-   * operator represents a key's relationship to a set of values.
-   * Valid operators are In, NotIn, Exists and DoesNotExist.
-   *
    * @schema L2AdvertisementSpecIpAddressPoolSelectorsMatchExpressions#operator
    */
   readonly operator: string;
 
   /**
-   * values is an array of string values. If the operator is In or NotIn,
-   * the values array must be non-empty. If the operator is Exists or DoesNotExist,
-   * the values array must be empty. This array is replaced during a strategic
-   * merge patch.
-   *
    * @schema L2AdvertisementSpecIpAddressPoolSelectorsMatchExpressions#values
    */
   readonly values?: string[];
@@ -1894,33 +1253,20 @@ export function toJson_L2AdvertisementSpecIpAddressPoolSelectorsMatchExpressions
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * A label selector requirement is a selector that contains values, a key, and an operator that
- * relates the key and values.
- *
  * @schema L2AdvertisementSpecNodeSelectorsMatchExpressions
  */
 export interface L2AdvertisementSpecNodeSelectorsMatchExpressions {
   /**
-   * key is the label key that the selector applies to.
-   *
    * @schema L2AdvertisementSpecNodeSelectorsMatchExpressions#key
    */
   readonly key: string;
 
   /**
-   * operator represents a key's relationship to a set of values.
-   * Valid operators are In, NotIn, Exists and DoesNotExist.
-   *
    * @schema L2AdvertisementSpecNodeSelectorsMatchExpressions#operator
    */
   readonly operator: string;
 
   /**
-   * values is an array of string values. If the operator is In or NotIn,
-   * the values array must be non-empty. If the operator is Exists or DoesNotExist,
-   * the values array must be empty. This array is replaced during a strategic
-   * merge patch.
-   *
    * @schema L2AdvertisementSpecNodeSelectorsMatchExpressions#values
    */
   readonly values?: string[];
@@ -1943,33 +1289,20 @@ export function toJson_L2AdvertisementSpecNodeSelectorsMatchExpressions(obj: L2A
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * A label selector requirement is a selector that contains values, a key, and an operator that
- * relates the key and values.
- *
  * @schema L2AdvertisementSpecServiceSelectorsMatchExpressions
  */
 export interface L2AdvertisementSpecServiceSelectorsMatchExpressions {
   /**
-   * key is the label key that the selector applies to.
-   *
    * @schema L2AdvertisementSpecServiceSelectorsMatchExpressions#key
    */
   readonly key: string;
 
   /**
-   * operator represents a key's relationship to a set of values.
-   * Valid operators are In, NotIn, Exists and DoesNotExist.
-   *
    * @schema L2AdvertisementSpecServiceSelectorsMatchExpressions#operator
    */
   readonly operator: string;
 
   /**
-   * values is an array of string values. If the operator is In or NotIn,
-   * the values array must be non-empty. If the operator is Exists or DoesNotExist,
-   * the values array must be empty. This array is replaced during a strategic
-   * merge patch.
-   *
    * @schema L2AdvertisementSpecServiceSelectorsMatchExpressions#values
    */
   readonly values?: string[];

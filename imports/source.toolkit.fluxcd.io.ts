@@ -4,7 +4,7 @@ import { Construct } from 'constructs';
 
 
 /**
- * GitRepository is the Schema for the gitrepositories API.
+ *
  *
  * @schema GitRepository
  */
@@ -58,8 +58,6 @@ export class GitRepository extends ApiObject {
 }
 
 /**
- * GitRepository is the Schema for the gitrepositories API.
- *
  * @schema GitRepository
  */
 export interface GitRepositoryProps {
@@ -69,9 +67,6 @@ export interface GitRepositoryProps {
   readonly metadata?: ApiObjectMetadata;
 
   /**
-   * GitRepositorySpec specifies the required configuration to produce an
-   * Artifact for a Git repository.
-   *
    * @schema GitRepository#spec
    */
   readonly spec?: GitRepositorySpec;
@@ -93,125 +88,75 @@ export function toJson_GitRepositoryProps(obj: GitRepositoryProps | undefined): 
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * GitRepositorySpec specifies the required configuration to produce an
- * Artifact for a Git repository.
- *
  * @schema GitRepositorySpec
  */
 export interface GitRepositorySpec {
   /**
-   * Ignore overrides the set of excluded patterns in the .sourceignore format
-   * (which is the same as .gitignore). If not provided, a default will be used,
-   * consult the documentation for your version to find out what those are.
-   *
    * @schema GitRepositorySpec#ignore
    */
   readonly ignore?: string;
 
   /**
-   * Include specifies a list of GitRepository resources which Artifacts
-   * should be included in the Artifact produced for this GitRepository.
-   *
    * @schema GitRepositorySpec#include
    */
   readonly include?: GitRepositorySpecInclude[];
 
   /**
-   * Interval at which the GitRepository URL is checked for updates.
-   * This interval is approximate and may be subject to jitter to ensure
-   * efficient use of resources.
-   *
    * @schema GitRepositorySpec#interval
    */
   readonly interval: string;
 
   /**
-   * Provider used for authentication, can be 'aws', 'azure', 'github', 'generic'.
-   * When not specified, defaults to 'generic'.
-   *
    * @schema GitRepositorySpec#provider
    */
   readonly provider?: GitRepositorySpecProvider;
 
   /**
-   * ProxySecretRef specifies the Secret containing the proxy configuration
-   * to use while communicating with the Git server.
-   *
    * @schema GitRepositorySpec#proxySecretRef
    */
   readonly proxySecretRef?: GitRepositorySpecProxySecretRef;
 
   /**
-   * RecurseSubmodules enables the initialization of all submodules within
-   * the GitRepository as cloned from the URL, using their default settings.
-   *
    * @schema GitRepositorySpec#recurseSubmodules
    */
   readonly recurseSubmodules?: boolean;
 
   /**
-   * Reference specifies the Git reference to resolve and monitor for
-   * changes, defaults to the 'master' branch.
-   *
    * @schema GitRepositorySpec#ref
    */
   readonly ref?: GitRepositorySpecRef;
 
   /**
-   * SecretRef specifies the Secret containing authentication credentials for
-   * the GitRepository.
-   * For HTTPS repositories the Secret must contain 'username' and 'password'
-   * fields for basic auth or 'bearerToken' field for token auth.
-   * For SSH repositories the Secret must contain 'identity'
-   * and 'known_hosts' fields.
-   *
    * @schema GitRepositorySpec#secretRef
    */
   readonly secretRef?: GitRepositorySpecSecretRef;
 
   /**
-   * ServiceAccountName is the name of the Kubernetes ServiceAccount used to
-   * authenticate to the GitRepository. This field is only supported for 'azure' and 'aws' providers.
-   *
    * @schema GitRepositorySpec#serviceAccountName
    */
   readonly serviceAccountName?: string;
 
   /**
-   * SparseCheckout specifies a list of directories to checkout when cloning
-   * the repository. If specified, only these directories are included in the
-   * Artifact produced for this GitRepository.
-   *
    * @schema GitRepositorySpec#sparseCheckout
    */
   readonly sparseCheckout?: string[];
 
   /**
-   * Suspend tells the controller to suspend the reconciliation of this
-   * GitRepository.
-   *
    * @schema GitRepositorySpec#suspend
    */
   readonly suspend?: boolean;
 
   /**
-   * Timeout for Git operations like cloning, defaults to 60s.
-   *
    * @schema GitRepositorySpec#timeout
    */
   readonly timeout?: string;
 
   /**
-   * URL specifies the Git repository URL, it can be an HTTP/S or SSH address.
-   *
    * @schema GitRepositorySpec#url
    */
   readonly url: string;
 
   /**
-   * Verification specifies the configuration to verify the Git commit
-   * signature(s).
-   *
    * @schema GitRepositorySpec#verify
    */
   readonly verify?: GitRepositorySpecVerify;
@@ -245,32 +190,20 @@ export function toJson_GitRepositorySpec(obj: GitRepositorySpec | undefined): Re
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * GitRepositoryInclude specifies a local reference to a GitRepository which
- * Artifact (sub-)contents must be included, and where they should be placed.
- *
  * @schema GitRepositorySpecInclude
  */
 export interface GitRepositorySpecInclude {
   /**
-   * FromPath specifies the path to copy contents from, defaults to the root
-   * of the Artifact.
-   *
    * @schema GitRepositorySpecInclude#fromPath
    */
   readonly fromPath?: string;
 
   /**
-   * GitRepositoryRef specifies the GitRepository which Artifact contents
-   * must be included.
-   *
    * @schema GitRepositorySpecInclude#repository
    */
   readonly repository: GitRepositorySpecIncludeRepository;
 
   /**
-   * ToPath specifies the path to copy contents to, defaults to the name of
-   * the GitRepositoryRef.
-   *
    * @schema GitRepositorySpecInclude#toPath
    */
   readonly toPath?: string;
@@ -293,9 +226,6 @@ export function toJson_GitRepositorySpecInclude(obj: GitRepositorySpecInclude | 
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * Provider used for authentication, can be 'aws', 'azure', 'github', 'generic'.
- * When not specified, defaults to 'generic'.
- *
  * @schema GitRepositorySpecProvider
  */
 export enum GitRepositorySpecProvider {
@@ -310,15 +240,10 @@ export enum GitRepositorySpecProvider {
 }
 
 /**
- * ProxySecretRef specifies the Secret containing the proxy configuration
- * to use while communicating with the Git server.
- *
  * @schema GitRepositorySpecProxySecretRef
  */
 export interface GitRepositorySpecProxySecretRef {
   /**
-   * Name of the referent.
-   *
    * @schema GitRepositorySpecProxySecretRef#name
    */
   readonly name: string;
@@ -339,49 +264,30 @@ export function toJson_GitRepositorySpecProxySecretRef(obj: GitRepositorySpecPro
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * Reference specifies the Git reference to resolve and monitor for
- * changes, defaults to the 'master' branch.
- *
  * @schema GitRepositorySpecRef
  */
 export interface GitRepositorySpecRef {
   /**
-   * Branch to check out, defaults to 'master' if no other field is defined.
-   *
    * @schema GitRepositorySpecRef#branch
    */
   readonly branch?: string;
 
   /**
-   * Commit SHA to check out, takes precedence over all reference fields.
-   *
-   * This can be combined with Branch to shallow clone the branch, in which
-   * the commit is expected to exist.
-   *
    * @schema GitRepositorySpecRef#commit
    */
   readonly commit?: string;
 
   /**
-   * Name of the reference to check out; takes precedence over Branch, Tag and SemVer.
-   *
-   * It must be a valid Git reference: https://git-scm.com/docs/git-check-ref-format#_description
-   * Examples: "refs/heads/main", "refs/tags/v0.1.0", "refs/pull/420/head", "refs/merge-requests/1/head"
-   *
    * @schema GitRepositorySpecRef#name
    */
   readonly name?: string;
 
   /**
-   * SemVer tag expression to check out, takes precedence over Tag.
-   *
    * @schema GitRepositorySpecRef#semver
    */
   readonly semver?: string;
 
   /**
-   * Tag to check out, takes precedence over Branch.
-   *
    * @schema GitRepositorySpecRef#tag
    */
   readonly tag?: string;
@@ -406,19 +312,10 @@ export function toJson_GitRepositorySpecRef(obj: GitRepositorySpecRef | undefine
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * SecretRef specifies the Secret containing authentication credentials for
- * the GitRepository.
- * For HTTPS repositories the Secret must contain 'username' and 'password'
- * fields for basic auth or 'bearerToken' field for token auth.
- * For SSH repositories the Secret must contain 'identity'
- * and 'known_hosts' fields.
- *
  * @schema GitRepositorySpecSecretRef
  */
 export interface GitRepositorySpecSecretRef {
   /**
-   * Name of the referent.
-   *
    * @schema GitRepositorySpecSecretRef#name
    */
   readonly name: string;
@@ -439,28 +336,15 @@ export function toJson_GitRepositorySpecSecretRef(obj: GitRepositorySpecSecretRe
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * Verification specifies the configuration to verify the Git commit
- * signature(s).
- *
  * @schema GitRepositorySpecVerify
  */
 export interface GitRepositorySpecVerify {
   /**
-   * Mode specifies which Git object(s) should be verified.
-   *
-   * The variants "head" and "HEAD" both imply the same thing, i.e. verify
-   * the commit that the HEAD of the Git repository points to. The variant
-   * "head" solely exists to ensure backwards compatibility.
-   *
    * @schema GitRepositorySpecVerify#mode
    */
   readonly mode?: GitRepositorySpecVerifyMode;
 
   /**
-   * SecretRef specifies the Secret containing the public keys of trusted Git
-   * authors. PGP public keys must be stored under keys with the .asc suffix,
-   * and SSH public keys must be stored under keys with the .sshpub suffix.
-   *
    * @schema GitRepositorySpecVerify#secretRef
    */
   readonly secretRef: GitRepositorySpecVerifySecretRef;
@@ -482,15 +366,10 @@ export function toJson_GitRepositorySpecVerify(obj: GitRepositorySpecVerify | un
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * GitRepositoryRef specifies the GitRepository which Artifact contents
- * must be included.
- *
  * @schema GitRepositorySpecIncludeRepository
  */
 export interface GitRepositorySpecIncludeRepository {
   /**
-   * Name of the referent.
-   *
    * @schema GitRepositorySpecIncludeRepository#name
    */
   readonly name: string;
@@ -511,12 +390,6 @@ export function toJson_GitRepositorySpecIncludeRepository(obj: GitRepositorySpec
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * Mode specifies which Git object(s) should be verified.
- *
- * The variants "head" and "HEAD" both imply the same thing, i.e. verify
- * the commit that the HEAD of the Git repository points to. The variant
- * "head" solely exists to ensure backwards compatibility.
- *
  * @schema GitRepositorySpecVerifyMode
  */
 export enum GitRepositorySpecVerifyMode {
@@ -529,16 +402,10 @@ export enum GitRepositorySpecVerifyMode {
 }
 
 /**
- * SecretRef specifies the Secret containing the public keys of trusted Git
- * authors. PGP public keys must be stored under keys with the .asc suffix,
- * and SSH public keys must be stored under keys with the .sshpub suffix.
- *
  * @schema GitRepositorySpecVerifySecretRef
  */
 export interface GitRepositorySpecVerifySecretRef {
   /**
-   * Name of the referent.
-   *
    * @schema GitRepositorySpecVerifySecretRef#name
    */
   readonly name: string;
@@ -560,7 +427,7 @@ export function toJson_GitRepositorySpecVerifySecretRef(obj: GitRepositorySpecVe
 
 
 /**
- * HelmRepository is the Schema for the helmrepositories API.
+ *
  *
  * @schema HelmRepository
  */
@@ -614,8 +481,6 @@ export class HelmRepository extends ApiObject {
 }
 
 /**
- * HelmRepository is the Schema for the helmrepositories API.
- *
  * @schema HelmRepository
  */
 export interface HelmRepositoryProps {
@@ -625,9 +490,6 @@ export interface HelmRepositoryProps {
   readonly metadata?: ApiObjectMetadata;
 
   /**
-   * HelmRepositorySpec specifies the required configuration to produce an
-   * Artifact for a Helm repository index YAML.
-   *
    * @schema HelmRepository#spec
    */
   readonly spec?: HelmRepositorySpec;
@@ -649,122 +511,60 @@ export function toJson_HelmRepositoryProps(obj: HelmRepositoryProps | undefined)
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * HelmRepositorySpec specifies the required configuration to produce an
- * Artifact for a Helm repository index YAML.
- *
  * @schema HelmRepositorySpec
  */
 export interface HelmRepositorySpec {
   /**
-   * AccessFrom specifies an Access Control List for allowing cross-namespace
-   * references to this object.
-   * NOTE: Not implemented, provisional as of https://github.com/fluxcd/flux2/pull/2092
-   *
    * @schema HelmRepositorySpec#accessFrom
    */
   readonly accessFrom?: HelmRepositorySpecAccessFrom;
 
   /**
-   * CertSecretRef can be given the name of a Secret containing
-   * either or both of
-   *
-   * - a PEM-encoded client certificate (`tls.crt`) and private
-   * key (`tls.key`);
-   * - a PEM-encoded CA certificate (`ca.crt`)
-   *
-   * and whichever are supplied, will be used for connecting to the
-   * registry. The client cert and key are useful if you are
-   * authenticating with a certificate; the CA cert is useful if
-   * you are using a self-signed server certificate. The Secret must
-   * be of type `Opaque` or `kubernetes.io/tls`.
-   *
-   * It takes precedence over the values specified in the Secret referred
-   * to by `.spec.secretRef`.
-   *
    * @schema HelmRepositorySpec#certSecretRef
    */
   readonly certSecretRef?: HelmRepositorySpecCertSecretRef;
 
   /**
-   * Insecure allows connecting to a non-TLS HTTP container registry.
-   * This field is only taken into account if the .spec.type field is set to 'oci'.
-   *
    * @schema HelmRepositorySpec#insecure
    */
   readonly insecure?: boolean;
 
   /**
-   * Interval at which the HelmRepository URL is checked for updates.
-   * This interval is approximate and may be subject to jitter to ensure
-   * efficient use of resources.
-   *
    * @schema HelmRepositorySpec#interval
    */
   readonly interval?: string;
 
   /**
-   * PassCredentials allows the credentials from the SecretRef to be passed
-   * on to a host that does not match the host as defined in URL.
-   * This may be required if the host of the advertised chart URLs in the
-   * index differ from the defined URL.
-   * Enabling this should be done with caution, as it can potentially result
-   * in credentials getting stolen in a MITM-attack.
-   *
    * @schema HelmRepositorySpec#passCredentials
    */
   readonly passCredentials?: boolean;
 
   /**
-   * Provider used for authentication, can be 'aws', 'azure', 'gcp' or 'generic'.
-   * This field is optional, and only taken into account if the .spec.type field is set to 'oci'.
-   * When not specified, defaults to 'generic'.
-   *
    * @schema HelmRepositorySpec#provider
    */
   readonly provider?: HelmRepositorySpecProvider;
 
   /**
-   * SecretRef specifies the Secret containing authentication credentials
-   * for the HelmRepository.
-   * For HTTP/S basic auth the secret must contain 'username' and 'password'
-   * fields.
-   * Support for TLS auth using the 'certFile' and 'keyFile', and/or 'caFile'
-   * keys is deprecated. Please use `.spec.certSecretRef` instead.
-   *
    * @schema HelmRepositorySpec#secretRef
    */
   readonly secretRef?: HelmRepositorySpecSecretRef;
 
   /**
-   * Suspend tells the controller to suspend the reconciliation of this
-   * HelmRepository.
-   *
    * @schema HelmRepositorySpec#suspend
    */
   readonly suspend?: boolean;
 
   /**
-   * Timeout is used for the index fetch operation for an HTTPS helm repository,
-   * and for remote OCI Repository operations like pulling for an OCI helm
-   * chart by the associated HelmChart.
-   * Its default value is 60s.
-   *
    * @schema HelmRepositorySpec#timeout
    */
   readonly timeout?: string;
 
   /**
-   * Type of the HelmRepository.
-   * When this field is set to  "oci", the URL field value must be prefixed with "oci://".
-   *
    * @schema HelmRepositorySpec#type
    */
   readonly type?: HelmRepositorySpecType;
 
   /**
-   * URL of the Helm repository, a valid URL contains at least a protocol and
-   * host.
-   *
    * @schema HelmRepositorySpec#url
    */
   readonly url: string;
@@ -795,17 +595,10 @@ export function toJson_HelmRepositorySpec(obj: HelmRepositorySpec | undefined): 
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * AccessFrom specifies an Access Control List for allowing cross-namespace
- * references to this object.
- * NOTE: Not implemented, provisional as of https://github.com/fluxcd/flux2/pull/2092
- *
  * @schema HelmRepositorySpecAccessFrom
  */
 export interface HelmRepositorySpecAccessFrom {
   /**
-   * NamespaceSelectors is the list of namespace selectors to which this ACL applies.
-   * Items in this list are evaluated using a logical OR operation.
-   *
    * @schema HelmRepositorySpecAccessFrom#namespaceSelectors
    */
   readonly namespaceSelectors: HelmRepositorySpecAccessFromNamespaceSelectors[];
@@ -826,28 +619,10 @@ export function toJson_HelmRepositorySpecAccessFrom(obj: HelmRepositorySpecAcces
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * CertSecretRef can be given the name of a Secret containing
- * either or both of
- *
- * - a PEM-encoded client certificate (`tls.crt`) and private
- * key (`tls.key`);
- * - a PEM-encoded CA certificate (`ca.crt`)
- *
- * and whichever are supplied, will be used for connecting to the
- * registry. The client cert and key are useful if you are
- * authenticating with a certificate; the CA cert is useful if
- * you are using a self-signed server certificate. The Secret must
- * be of type `Opaque` or `kubernetes.io/tls`.
- *
- * It takes precedence over the values specified in the Secret referred
- * to by `.spec.secretRef`.
- *
  * @schema HelmRepositorySpecCertSecretRef
  */
 export interface HelmRepositorySpecCertSecretRef {
   /**
-   * Name of the referent.
-   *
    * @schema HelmRepositorySpecCertSecretRef#name
    */
   readonly name: string;
@@ -868,10 +643,6 @@ export function toJson_HelmRepositorySpecCertSecretRef(obj: HelmRepositorySpecCe
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * Provider used for authentication, can be 'aws', 'azure', 'gcp' or 'generic'.
- * This field is optional, and only taken into account if the .spec.type field is set to 'oci'.
- * When not specified, defaults to 'generic'.
- *
  * @schema HelmRepositorySpecProvider
  */
 export enum HelmRepositorySpecProvider {
@@ -886,19 +657,10 @@ export enum HelmRepositorySpecProvider {
 }
 
 /**
- * SecretRef specifies the Secret containing authentication credentials
- * for the HelmRepository.
- * For HTTP/S basic auth the secret must contain 'username' and 'password'
- * fields.
- * Support for TLS auth using the 'certFile' and 'keyFile', and/or 'caFile'
- * keys is deprecated. Please use `.spec.certSecretRef` instead.
- *
  * @schema HelmRepositorySpecSecretRef
  */
 export interface HelmRepositorySpecSecretRef {
   /**
-   * Name of the referent.
-   *
    * @schema HelmRepositorySpecSecretRef#name
    */
   readonly name: string;
@@ -919,9 +681,6 @@ export function toJson_HelmRepositorySpecSecretRef(obj: HelmRepositorySpecSecret
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * Type of the HelmRepository.
- * When this field is set to  "oci", the URL field value must be prefixed with "oci://".
- *
  * @schema HelmRepositorySpecType
  */
 export enum HelmRepositorySpecType {
@@ -932,17 +691,10 @@ export enum HelmRepositorySpecType {
 }
 
 /**
- * NamespaceSelector selects the namespaces to which this ACL applies.
- * An empty map of MatchLabels matches all namespaces in a cluster.
- *
  * @schema HelmRepositorySpecAccessFromNamespaceSelectors
  */
 export interface HelmRepositorySpecAccessFromNamespaceSelectors {
   /**
-   * MatchLabels is a map of {key,value} pairs. A single {key,value} in the matchLabels
-   * map is equivalent to an element of matchExpressions, whose key field is "key", the
-   * operator is "In", and the values array contains only "value". The requirements are ANDed.
-   *
    * @schema HelmRepositorySpecAccessFromNamespaceSelectors#matchLabels
    */
   readonly matchLabels?: { [key: string]: string };

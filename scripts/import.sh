@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
-# Regenerates imports/ (typed constructs) from the upstream CRD files in ../shared/crds.
-# Generated code is committed and never edited by hand.
+# Regenerates imports/ (typed constructs) from the vendored upstream CRD schemas in schemas/crds
+# (schemas/PROVENANCE.md). Generated code is committed and never edited by hand.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-crds="${CRDS_DIR:-../shared/crds}"
-[ -d "$crds" ] || { echo "error: $crds not found; the CRD schemas are needed to generate imports/" >&2; exit 1; }
+case "${1:-}" in
+  -h|--help) echo "usage: npm run import"; echo "Regenerates imports/ from schemas/crds (the vendored CRD schemas)."; exit 0 ;;
+  "") ;;
+  *) echo "error: unknown argument \"$1\" (npm run import -- --help)" >&2; exit 2 ;;
+esac
+crds=schemas/crds
+[ -d "$crds" ] || { echo "error: $crds not found; the vendored CRD schemas are needed to generate imports/" >&2; exit 1; }
 rm -rf imports
 mkdir -p imports
 # group:file pairs; the import prefix becomes the module name under imports/.

@@ -1,13 +1,6 @@
-import { existsSync } from 'node:fs';
 import * as yaml from 'js-yaml';
-import { DEFAULT_CRDS_DIR, validateFiles } from '../lib/validate';
+import { validateFiles } from '../lib/validate';
 import { render } from './helpers';
-
-const crdsPresent = existsSync(DEFAULT_CRDS_DIR);
-if (!crdsPresent) {
-  console.warn(`SKIPPED: schema validation tests — ${DEFAULT_CRDS_DIR} is missing, no object was checked against any schema`);
-}
-const describeWithCrds = crdsPresent ? describe : describe.skip;
 
 const deployment = {
   apiVersion: 'apps/v1',
@@ -33,7 +26,7 @@ function check(objects: unknown[]) {
   return validateFiles(new Map([['planted.yaml', objects.map((object) => yaml.dump(object)).join('---\n')]]));
 }
 
-describeWithCrds('schema validation', () => {
+describe('schema validation', () => {
   test('a correct Deployment and a correct custom resource pass', () => {
     const report = check([deployment, kustomization]);
     expect(report.problems).toEqual([]);
@@ -102,14 +95,13 @@ describeWithCrds('schema validation', () => {
   test.each(variants)('the whole rendered platform validates: %s', (_name, overrides) => {
     const { files } = render(overrides);
     const report = validateFiles(files);
-    expect(report.skipped).toEqual([]);
     expect(report.problems.map((problem) => `${problem.file}: ${problem.object}: ${problem.message}`)).toEqual([]);
     expect(report.checkedObjects).toBeGreaterThan(10);
   });
 });
 
-test('a missing CRD folder is reported as skipped, never as a pass', () => {
-  const report = validateFiles(new Map([['x.yaml', yaml.dump(deployment)]]), { crdsDir: '/nonexistent/crds' });
-  expect(report.checkedObjects).toBe(0);
-  expect(report.skipped.join('\n')).toContain('/nonexistent/crds is missing');
+test('a missing schema folder is an error, never a pass', () => {
+  expect(() => validateFiles(new Map([['x.yaml', yaml.dump(deployment)]]), { schemasDir: '/nonexistent/schemas' })).toThrow(
+    '/nonexistent/schemas/kubernetes-openapi/1.33 is missing',
+  );
 });

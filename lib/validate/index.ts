@@ -4,7 +4,8 @@ import * as yaml from 'js-yaml';
 import type { DistFiles } from '../synth';
 import { crdFilesIn, parseApiVersion, SchemaSet } from './schemas';
 
-export const DEFAULT_CRDS_DIR = path.resolve(__dirname, '..', '..', '..', 'shared', 'crds');
+/** The vendored schema data (schemas/PROVENANCE.md), part of the repository. */
+export const DEFAULT_SCHEMAS_DIR = path.resolve(__dirname, '..', '..', 'schemas');
 export const KUBERNETES_VERSIONS = ['1.33', '1.35'] as const;
 
 /** Files in dist/ that are kustomize build instructions, not objects applied to the cluster. */
@@ -20,17 +21,15 @@ export interface ValidationProblem {
 export interface ValidationReport {
   readonly checkedObjects: number;
   readonly problems: ValidationProblem[];
-  /** Checks that could not run, each said out loud by the callers. */
-  readonly skipped: string[];
 }
 
 const schemaSets = new Map<string, SchemaSet>();
 
-function schemaSetFor(crdsDir: string, version: string): SchemaSet {
-  const key = `${crdsDir}@${version}`;
+function schemaSetFor(schemasDir: string, version: string): SchemaSet {
+  const key = `${schemasDir}@${version}`;
   let set = schemaSets.get(key);
   if (!set) {
-    set = new SchemaSet(version, path.join(crdsDir, 'kubernetes-openapi', version), crdFilesIn(crdsDir));
+    set = new SchemaSet(version, path.join(schemasDir, 'kubernetes-openapi', version), crdFilesIn(schemasDir));
     schemaSets.set(key, set);
   }
   return set;
@@ -38,23 +37,14 @@ function schemaSetFor(crdsDir: string, version: string): SchemaSet {
 
 export function validateFiles(
   files: DistFiles,
-  options: { crdsDir?: string; kubernetesVersions?: readonly string[] } = {},
+  options: { schemasDir?: string; kubernetesVersions?: readonly string[] } = {},
 ): ValidationReport {
-  const crdsDir = options.crdsDir ?? DEFAULT_CRDS_DIR;
+  const schemasDir = options.schemasDir ?? DEFAULT_SCHEMAS_DIR;
   const versions = options.kubernetesVersions ?? KUBERNETES_VERSIONS;
-  if (!existsSync(crdsDir)) {
-    return {
-      checkedObjects: 0,
-      problems: [],
-      skipped: [
-        `schema validation of every object (Kubernetes ${versions.join(', ')} OpenAPI and all CRDs): ${crdsDir} is missing`,
-      ],
-    };
-  }
-  const skipped: string[] = [];
-  const available = versions.filter((version) => existsSync(path.join(crdsDir, 'kubernetes-openapi', version)));
+  // The schemas are part of the repository: a missing folder is a broken checkout, never a skip.
   for (const version of versions) {
-    if (!available.includes(version)) skipped.push(`Kubernetes ${version} OpenAPI validation: ${path.join(crdsDir, 'kubernetes-openapi', version)} is missing`);
+    const openapiDir = path.join(schemasDir, 'kubernetes-openapi', version);
+    if (!existsSync(openapiDir)) throw new Error(`${openapiDir} is missing: the vendored schemas (schemas/PROVENANCE.md) are needed to validate`);
   }
   const problems: ValidationProblem[] = [];
   let checkedObjects = 0;
@@ -70,13 +60,13 @@ export function validateFiles(
     for (const document of documents) {
       if (document === null || document === undefined) continue;
       checkedObjects++;
-      problems.push(...validateObject(file, document, available, crdsDir));
+      problems.push(...validateObject(file, document, versions, schemasDir));
     }
   }
-  return { checkedObjects, problems, skipped };
+  return { checkedObjects, problems };
 }
 
-function validateObject(file: string, document: unknown, versions: readonly string[], crdsDir: string): ValidationProblem[] {
+function validateObject(file: string, document: unknown, versions: readonly string[], schemasDir: string): ValidationProblem[] {
   const object = document as { apiVersion?: unknown; kind?: unknown; metadata?: { name?: unknown; namespace?: unknown } };
   const label = `${String(object.kind)}/${object.metadata?.namespace ? `${String(object.metadata.namespace)}/` : ''}${String(object.metadata?.name)}`;
   if (typeof object.apiVersion !== 'string' || typeof object.kind !== 'string') {
@@ -85,7 +75,7 @@ function validateObject(file: string, document: unknown, versions: readonly stri
   const gvk = parseApiVersion(object.apiVersion, object.kind);
   const problems: ValidationProblem[] = [];
   for (const version of versions) {
-    const validator = schemaSetFor(crdsDir, version).validatorFor(gvk);
+    const validator = schemaSetFor(schemasDir, version).validatorFor(gvk);
     if (validator === undefined) {
       problems.push({ file, object: label, kubernetesVersion: version, message: `no schema for ${object.apiVersion} ${object.kind}` });
       continue;

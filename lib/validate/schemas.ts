@@ -103,8 +103,8 @@ interface OpenApiDocument {
 }
 
 export interface SchemaSetOptions {
-  /** Folder with one sub-folder per CRD source (../shared/crds). */
-  readonly crdsDir: string;
+  /** The schemas/ folder: crds/<source>/*.yaml and kubernetes-openapi/<X.Y>/*.json. */
+  readonly schemasDir: string;
   /** Kubernetes versions whose OpenAPI documents are used, e.g. ['1.33', '1.35']. */
   readonly kubernetesVersions: readonly string[];
 }
@@ -216,6 +216,6 @@ export function listFiles(dir: string, extension: string): string[] {
   return result;
 }
 
-export function crdFilesIn(crdsDir: string): string[] {
-  return listFiles(crdsDir, '.yaml').filter((file) => !file.includes(`${path.sep}kubernetes-openapi${path.sep}`));
+export function crdFilesIn(schemasDir: string): string[] {
+  return listFiles(schemasDir, '.yaml').filter((file) => !file.includes(`${path.sep}kubernetes-openapi${path.sep}`));
 }
