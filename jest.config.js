@@ -11,4 +11,6 @@ module.exports = {
   // Jest's default leaves one core idle; the suites are mostly CPU-bound synth and validation, and the
   // ones that start real programs take their ports from the pid or the kernel, so all cores can run.
   maxWorkers: '100%',
+  // Checks that skip for a missing program are listed again at the very end of the run.
+  reporters: ['default', '<rootDir>/test/support/skip-summary-reporter.js'],
 };

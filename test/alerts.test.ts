@@ -3,6 +3,7 @@ import { alertNames, alertRuleGroups } from '../lib/model/alert-rules';
 import { promtoolAvailable, promtoolCheck } from '../scripts/promtool-check';
 import { find, render } from './helpers';
 import { alertCases } from './promtool/cases';
+import { reportSkip } from './support/skips';
 
 const VARIANTS: Record<string, Record<string, unknown>> = {
   example: {},
@@ -61,12 +62,7 @@ describe('alert rules', () => {
 
   const promtool = promtoolAvailable();
   if (!promtool) {
-    console.warn(
-      '\n**********************************************************************\n' +
-        'SKIPPED: `promtool check rules` and `promtool test rules` (promtool not installed;\n' +
-        'install the Debian package `prometheus`). The alert rules were NOT checked.\n' +
-        '**********************************************************************\n',
-    );
+    reportSkip('promtool check rules / promtool test rules (the alert rules were NOT checked)', 'promtool not installed (apt-get install prometheus)');
   }
   const promtoolTest = promtool ? test : test.skip;
 

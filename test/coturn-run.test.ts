@@ -9,6 +9,7 @@ import { buildPlatform } from '../lib/model';
 import { COTURN_CERT_RELOAD_SCRIPT, COTURN_DRAIN_SCRIPT, COTURN_INIT_SCRIPT, coturnConfig, coturnNodeTable } from '../lib/model/calls';
 import { configWith } from './helpers';
 import { freePort, waitFor } from './loopback';
+import { reportSkip } from './support/skips';
 
 /**
  * Starts the real turnserver (Debian's coturn, /usr/bin/turnserver) with the generated turnserver.conf,
@@ -33,8 +34,7 @@ const TURNSERVER = '/usr/bin/turnserver';
 const UCLIENT = '/usr/bin/turnutils_uclient';
 const available = existsSync(TURNSERVER) && existsSync(UCLIENT);
 if (!available) {
-  // Loud: a skipped integration check must be visible in the test log.
-  console.warn(`coturn-run: SKIPPED, ${TURNSERVER} or ${UCLIENT} is missing (apt-get install coturn)`);
+  reportSkip('coturn-run (turnserver allocations, TLS listener, reload, drain)', `${TURNSERVER} or ${UCLIENT} is missing (apt-get install coturn)`);
 }
 const describeIfCoturn = available ? describe : describe.skip;
 
@@ -177,7 +177,7 @@ describeIfCoturn('generated turnserver.conf runs in the real turnserver', () => 
 
   test('the TLS listener serves the mounted certificate', async () => {
     if (!platform.config.calls.coturn || !existsSync(path.join(work, 'cert.pem'))) {
-      console.warn('coturn-run: TLS check SKIPPED, openssl is missing');
+      reportSkip('coturn-run: TLS listener check', 'openssl is missing');
       return;
     }
     expect(await peerCommonName(tlsPort)).toBe('localhost');
@@ -185,7 +185,7 @@ describeIfCoturn('generated turnserver.conf runs in the real turnserver', () => 
 
   test('a renewed certificate reaches the TLS listener through the watcher, without a restart', async () => {
     if (!existsSync(path.join(work, 'cert.pem'))) {
-      console.warn('coturn-run: certificate reload check SKIPPED, openssl is missing');
+      reportSkip('coturn-run: certificate reload check', 'openssl is missing');
       return;
     }
     // The watcher container's script, unchanged; only the interval is shortened for the test.

@@ -6,6 +6,7 @@ import { BACKEND_HEADER, buildHaproxyConfig, ROOM_BACKEND_SUFFIX } from '../cons
 import { type HttpMethod, resolveRoutes, ROUTES, routeRequest } from '../lib/model/routes';
 import { poolName, WORKER_TYPES, workerType } from '../lib/model/workers';
 import { configWith, find, findOne, render } from './helpers';
+import { reportSkip } from './support/skips';
 
 const C = '/_matrix/client';
 // (method, url) -> expected pool with the example config (every worker type active, initialSync 0).
@@ -184,7 +185,7 @@ describe('generated haproxy.cfg', () => {
   ];
   test.each(variants)('haproxy -c accepts the %s config', (_name, overrides) => {
     if (!existsSync(HAPROXY)) {
-      console.warn(`SKIPPED: ${HAPROXY} not found; haproxy -c was not run on the generated config`);
+      reportSkip('haproxy -c on the generated router config', `${HAPROXY} not found (apt-get install haproxy)`);
       return;
     }
     const dir = mkdtempSync(path.join(tmpdir(), 'haproxy-'));

@@ -9,6 +9,7 @@ import { LIVEKIT_REDIS_PROXY, LK_JWT_REDIS_DATABASE, SYNAPSE_REDIS_PROXY } from 
 import { forLocalHaproxy, HAPROXY } from './haproxy-local';
 import { waitFor } from './loopback';
 import { METRICS_PORTS } from '../lib/model/metrics';
+import { reportSkip } from './support/skips';
 
 /**
  * The generated start-up scripts, run for real on loopback: three data nodes on 127.0.0.1-3 and
@@ -221,6 +222,6 @@ function role(host: string): string {
 
 if (missing.length > 0) {
   test('Valkey loopback failover test prerequisites', () => {
-    console.warn(`SKIPPED: the Valkey failover test on loopback needs ${missing.join(', ')} (apt-get install redis-server haproxy)`);
+    reportSkip('Valkey Sentinel failover on loopback', `needs ${missing.join(', ')} (apt-get install redis-server haproxy)`);
   });
 }
