@@ -1,22 +1,43 @@
 import * as path from 'node:path';
-import { ConfigError, loadConfigFile, locateConfig } from './lib/config';
+import { parseCommandLine } from './lib/cli';
+import { CONFIG_OPTION, ConfigError, loadConfigFile, locateConfig } from './lib/config';
+import { configPlaceholders, formatPlaceholder, upstreamNotices } from './lib/notices';
 import { renderDist, writeDist } from './lib/synth';
 
 /**
- * `npm run synth [-- --config PATH] [-- --out DIR]`: validates the config, renders every manifest in
- * memory, then swaps the result into dist/. An invalid config exits non-zero and leaves dist/ untouched.
+ * `npm run synth [-- --config PATH] [-- --out DIR] [-- --strict]`: validates the config, renders every
+ * manifest in memory, then swaps the result into dist/. An invalid config exits non-zero and leaves
+ * dist/ untouched; so does any example value left in the config under --strict.
  */
 function main(argv: string[]): number {
   const root = __dirname;
+  const { options } = parseCommandLine(argv, {
+    usage: 'npm run synth [-- [--config PATH] [--out DIR] [--strict]]',
+    description: 'Validates the config and writes every manifest of the platform into dist/ (atomically: on any error dist/ is left as it was).',
+    options: {
+      ...CONFIG_OPTION,
+      out: { takesValue: true, help: 'output folder (default: dist/)' },
+      strict: { help: 'fail, writing nothing, while any config value is still an example or documentation value' },
+    },
+    epilog: 'Exit codes: 0 written, 2 invalid config or command line (dist/ unchanged).',
+  });
   try {
-    const location = locateConfig(argv, process.env, root);
+    const location = locateConfig(options.config, process.env, root);
     if (location.notice) console.error(location.notice);
     const config = loadConfigFile(location.file);
+    const placeholders = configPlaceholders(config);
+    if (options.strict && placeholders.length > 0) {
+      throw new ConfigError(
+        location.file,
+        placeholders.map((placeholder) => `${formatPlaceholder(placeholder)}; expected a value of your own (--strict)`),
+      );
+    }
     const files = renderDist(config);
-    const outIndex = argv.indexOf('--out');
-    const distDir = outIndex >= 0 && argv[outIndex + 1] ? path.resolve(argv[outIndex + 1]) : path.join(root, 'dist');
+    const distDir = options.out ? path.resolve(options.out) : path.join(root, 'dist');
     writeDist(files, distDir);
-    for (const notice of synthNotices(config)) console.error(notice);
+    for (const placeholder of placeholders) console.error(`warning: example value at ${formatPlaceholder(placeholder)}`);
+    if (placeholders.length > 0) console.error(`warning: ${placeholders.length} example value(s) left in the config; set them before deploying (npm run synth -- --strict fails on them)`);
+    for (const notice of upstreamNotices(config)) console.error(notice);
     console.log(`synthesized ${files.size} files from ${path.relative(process.cwd(), location.file) || location.file} into ${path.relative(process.cwd(), distDir) || distDir}`);
     return 0;
   } catch (error) {
@@ -27,19 +48,6 @@ function main(argv: string[]): number {
     }
     throw error;
   }
-}
-
-function synthNotices(config: ReturnType<typeof loadConfigFile>): string[] {
-  const notices: string[] = [];
-  if (config.objectStorage.provider === 'minio') {
-    notices.push(
-      'notice: objectStorage.provider is minio. The MinIO community server is source-only since October 2025 and its repository was archived in early 2026; plan a move to objectStorage.provider: external.',
-    );
-  }
-  if (config.edge.controller === 'ingress-nginx') {
-    notices.push('notice: edge.controller is ingress-nginx, which was retired upstream in March 2026 (no releases or CVE fixes). Prefer envoy-gateway.');
-  }
-  return notices;
 }
 
 process.exitCode = main(process.argv.slice(2));

@@ -24,7 +24,12 @@ export function addGitopsEntryPoints(app: App, platform: Platform, stages: Stage
     const namespace = gitops.flux.namespace;
     new GitRepository(chart, 'source', {
       metadata: { name: PROJECT, namespace },
-      spec: { url: gitops.repository.url, ref: { branch: gitops.repository.branch }, interval: gitops.interval },
+      spec: {
+        url: gitops.repository.url,
+        ref: { branch: gitops.repository.branch },
+        interval: gitops.interval,
+        ...(gitops.repository.credentials ? { secretRef: { name: gitops.repository.credentials.secretName } } : {}),
+      },
     });
     stages.forEach((stage, index) => {
       new Kustomization(chart, stage, {

@@ -69,10 +69,19 @@ function remoteValues(spec: SecretSpec): RemoteValue[] {
  * A template replaces the Secret's data (mergePolicy Replace), so plain keys are rendered through
  * the template too: the resulting Secret has exactly the catalogue's keys.
  */
-function targetTemplate(spec: SecretSpec): { template?: { engineVersion: ExternalSecretSpecTargetTemplateEngineVersion; type: string; data: Record<string, string> } } {
+function targetTemplate(spec: SecretSpec): {
+  template?: { engineVersion: ExternalSecretSpecTargetTemplateEngineVersion; type: string; metadata?: { labels: Record<string, string> }; data: Record<string, string> };
+} {
   if (!spec.templates) return {};
   const data: Record<string, string> = {};
   for (const [key, valueId] of Object.entries(spec.data)) data[key] = `{{ index . "${valueId}" }}`;
   for (const [key, template] of Object.entries(spec.templates)) data[key] = toEsoTemplate(template);
-  return { template: { engineVersion: ExternalSecretSpecTargetTemplateEngineVersion.V2, type: 'Opaque', data } };
+  return {
+    template: {
+      engineVersion: ExternalSecretSpecTargetTemplateEngineVersion.V2,
+      type: 'Opaque',
+      ...(spec.labels ? { metadata: { labels: { ...spec.labels } } } : {}),
+      data,
+    },
+  };
 }

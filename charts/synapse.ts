@@ -38,7 +38,7 @@ import {
   workerResources,
 } from '../lib/model/workers';
 import { PROCESS_POD_LABEL } from '../lib/model/metrics';
-import { type ImagePin, images } from '../lib/versions';
+import { type ImagePin } from '../lib/versions';
 
 /**
  * Synapse: the main process, one StatefulSet per worker pool (stable per-process host names for
@@ -54,7 +54,7 @@ export const MEDIA_UPLOAD_CONFIG_MAP = 'synapse-media-upload';
 export const MEDIA_VOLUME = 'media-store';
 
 export function synapseImage(platform: Platform): ImagePin {
-  return platform.config.synapse.image ?? images.synapse;
+  return platform.synapseImage;
 }
 
 export const toYamlText = (value: unknown): string => yaml.dump(value, { lineWidth: -1, noRefs: true, sortKeys: false });

@@ -56,9 +56,15 @@ export const SYNAPSE_VERSION = '1.163.2';
 /** synapse-s3-storage-provider baked into the project's Synapse image. */
 export const S3_STORAGE_PROVIDER_VERSION = '1.7.0';
 
+/**
+ * Where the project's Synapse image would be if nobody built it: a placeholder that exists in no
+ * registry. `npm run synth` warns while the config uses it (`--strict` fails).
+ */
+export const SYNAPSE_IMAGE_PLACEHOLDER = 'ghcr.io/example/synapse-s3';
+
 export const images = {
-  /** Built from images/synapse/Dockerfile: the official image plus synapse-s3-storage-provider. */
-  synapse: { repository: 'ghcr.io/example/synapse-s3', tag: `v${SYNAPSE_VERSION}-s3-${S3_STORAGE_PROVIDER_VERSION}` },
+  /** Built from images/synapse/Dockerfile (scripts/build-synapse-image.sh): the official image plus synapse-s3-storage-provider. */
+  synapse: { repository: SYNAPSE_IMAGE_PLACEHOLDER, tag: `v${SYNAPSE_VERSION}-s3-${S3_STORAGE_PROVIDER_VERSION}` },
   /** 3.4 is the current LTS branch (docker-library/official-images library/haproxy, 2026-08). */
   haproxy: { repository: 'docker.io/library/haproxy', tag: '3.4.3-alpine' },
   /** The upstream Synapse image the project image (images/synapse/Dockerfile) is built FROM. */

@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import { parseCommandLine } from '../lib/cli';
 import { readDist } from '../lib/dist-files';
 import { countObjects } from '../lib/synth';
 
@@ -9,6 +10,11 @@ import { countObjects } from '../lib/synth';
  * `npm run bench`: median wall time of `npm run synth` over 5 runs (a fresh process each time, as a
  * user runs it), plus the number of objects and bytes written.
  */
+parseCommandLine(process.argv.slice(2), {
+  usage: 'npm run bench',
+  description: 'Times `npm run synth` of the full stack over 5 fresh processes (BENCH_RUNS=N for another count) and prints the median, objects and bytes written.',
+  options: {},
+});
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const root = path.join(__dirname, '..');
 const out = mkdtempSync(path.join(tmpdir(), 'bench-dist-'));

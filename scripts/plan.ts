@@ -1,7 +1,8 @@
 import { writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import * as yaml from 'js-yaml';
-import { ConfigError, loadConfigFile, locateConfig } from '../lib/config';
+import { parseCommandLine } from '../lib/cli';
+import { CONFIG_OPTION, ConfigError, loadConfigFile, locateConfig } from '../lib/config';
 import { capacityReport, formatReport, type Obj } from '../lib/model/capacity';
 import { renderDist } from '../lib/synth';
 
@@ -13,8 +14,15 @@ import { renderDist } from '../lib/synth';
  */
 function main(argv: string[]): number {
   const root = path.resolve(__dirname, '..');
+  const { options } = parseCommandLine(argv, {
+    usage: 'npm run plan [-- [--config PATH] [--write FILE]]',
+    description:
+      'Places every pod of the rendered platform on the node pools of config.nodes and reports totals against the budget, whether everything fits, and what a single node loss takes down. Exit 1 when it does not fit.',
+    options: { ...CONFIG_OPTION, write: { takesValue: true, help: 'write the report to FILE instead of standard output' } },
+    epilog: 'docs/capacity.md is this report for the example config: npm run plan -- --config config/deployment.example.yaml --write docs/capacity.md',
+  });
   try {
-    const location = locateConfig(argv, process.env, root);
+    const location = locateConfig(options.config, process.env, root);
     if (location.notice) console.error(location.notice);
     const config = loadConfigFile(location.file);
     const objects: Obj[] = [];
@@ -23,10 +31,8 @@ function main(argv: string[]): number {
     }
     const report = capacityReport(config, objects);
     const text = formatReport(report, `\`${path.relative(root, location.file).split(path.sep).join('/')}\``);
-    const writeIndex = argv.indexOf('--write');
-    if (writeIndex >= 0) {
-      const target = argv[writeIndex + 1];
-      if (!target) throw new ConfigError('(command line)', ['--write: expected a file path']);
+    const target = options.write;
+    if (target) {
       writeFileSync(path.resolve(target), text);
       console.error(`wrote ${target}`);
     } else {

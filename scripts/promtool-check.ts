@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import * as yaml from 'js-yaml';
 import { alertCases } from '../test/promtool/cases';
-import { loadConfigFile, locateConfig } from '../lib/config';
+import { parseCommandLine } from '../lib/cli';
+import { CONFIG_OPTION, loadConfigFile, locateConfig } from '../lib/config';
 import { buildPlatform, type Platform } from '../lib/model';
 import type { DistFiles } from '../lib/synth';
 
@@ -109,10 +110,14 @@ function readDist(dir: string): DistFiles {
 
 if (require.main === module) {
   const root = path.resolve(__dirname, '..');
-  const args = process.argv.slice(2);
-  const location = locateConfig(args, process.env, root);
-  const positional = args.filter((arg, index) => !arg.startsWith('--') && args[index - 1] !== '--config');
-  const distDir = path.resolve(positional[0] ?? path.join(root, 'dist'));
+  const { options, positionals } = parseCommandLine(process.argv.slice(2), {
+    usage: 'npx tsx scripts/promtool-check.ts [--config PATH] [DIST_DIR]',
+    description: 'Runs promtool check rules and promtool test rules on the alert rules in dist/ (or DIST_DIR) with the generated unit tests.',
+    options: CONFIG_OPTION,
+    positionals: 'DIST_DIR (default: dist/)',
+  });
+  const location = locateConfig(options.config, process.env, root);
+  const distDir = path.resolve(positionals[0] ?? path.join(root, 'dist'));
   if (!promtoolAvailable()) {
     console.error('promtool is not installed (Debian package `prometheus`): cannot check the alert rules');
     process.exit(2);

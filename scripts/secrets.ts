@@ -3,9 +3,11 @@ import { generateKeyPairSync, randomBytes, randomInt } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import * as yaml from 'js-yaml';
-import { ConfigError, loadConfigFile, locateConfig, type PlatformConfig } from '../lib/config';
+import { type CommandSpec, CommandLineError, helpText, parseArguments } from '../lib/cli';
+import { CONFIG_OPTION, ConfigError, loadConfigFile, locateConfig, type PlatformConfig } from '../lib/config';
 import {
   catalogueValueIds,
+  externalValueSources,
   renderSecretTemplate,
   SECRET_VALUES,
   secretCatalogue,
@@ -14,7 +16,7 @@ import {
 } from '../lib/model';
 
 /**
- * `npm run secrets -- --out secrets/ [--config FILE] [--bundle] [--rotate VALUE_ID]...`
+ * `npm run secrets -- --out secrets/ [--config FILE] [--bundle] [--rotate VALUE_ID]... [--credentials-file FILE]`
  *
  * Writes the Kubernetes Secrets of the catalogue (lib/model/secrets.ts) with fresh random values
  * into a git-ignored folder, one file per namespace (or one bundle). The folder is also the state:
@@ -57,6 +59,8 @@ export function generateValue(generator: SecretGenerator): string {
       return synapseSigningKey();
     case 'admin-user':
       return 'admin';
+    case 'external':
+      throw new Error('a value issued elsewhere cannot be generated');
   }
 }
 
@@ -122,22 +126,50 @@ export function existingValues(specs: readonly SecretSpec[], secrets: readonly S
   return values;
 }
 
-export type ValueAction = 'kept' | 'generated' | 'rotated';
+export type ValueAction = 'kept' | 'generated' | 'rotated' | 'imported' | 'replaced';
 
 export interface SecretPlan {
   readonly values: ReadonlyMap<string, string>;
   readonly actions: ReadonlyMap<string, ValueAction>;
 }
 
-/** Keeps every existing value, generates missing ones, regenerates the rotated ones. */
-export function planValues(specs: readonly SecretSpec[], existing: ReadonlyMap<string, string>, rotate: readonly string[]): SecretPlan {
+/**
+ * Keeps every existing value, generates missing ones, regenerates the rotated ones. Values issued
+ * elsewhere (`external`: id -> environment variable) are taken from `provided` when given there,
+ * else kept, and are an error when neither has them: they are never invented.
+ */
+export function planValues(
+  specs: readonly SecretSpec[],
+  existing: ReadonlyMap<string, string>,
+  rotate: readonly string[],
+  external: ReadonlyMap<string, string> = new Map(),
+  provided: ReadonlyMap<string, string> = new Map(),
+): SecretPlan {
   const ids = catalogueValueIds(specs);
   for (const id of rotate) {
     if (!ids.includes(id)) throw new Error(`--rotate ${id}: not a secret value of this config; known: ${ids.join(', ')}`);
+    const variable = external.get(id);
+    if (variable) throw new Error(`--rotate ${id}: this value is issued elsewhere; give the new one as ${variable} instead`);
   }
   const values = new Map<string, string>();
   const actions = new Map<string, ValueAction>();
+  const missing: string[] = [];
   for (const id of ids) {
+    const variable = external.get(id);
+    if (variable) {
+      const given = provided.get(variable);
+      const current = existing.get(id);
+      if (given !== undefined) {
+        values.set(id, given);
+        actions.set(id, current === undefined ? 'imported' : current === given ? 'kept' : 'replaced');
+      } else if (current !== undefined) {
+        values.set(id, current);
+        actions.set(id, 'kept');
+      } else {
+        missing.push(`${id} (${variable})`);
+      }
+      continue;
+    }
     const generator = GENERATORS.get(id);
     if (!generator) throw new Error(`no generator for secret value ${id} (add it to SECRET_VALUES)`);
     const current = existing.get(id);
@@ -149,7 +181,37 @@ export function planValues(specs: readonly SecretSpec[], existing: ReadonlyMap<s
       actions.set(id, current === undefined ? 'generated' : 'rotated');
     }
   }
+  if (missing.length > 0) {
+    throw new Error(
+      `values issued elsewhere are missing: ${missing.join(', ')}. Set each variable in the environment or in a file given with --credentials-file (KEY=VALUE lines); nothing was written.`,
+    );
+  }
   return { values, actions };
+}
+
+/**
+ * `KEY=VALUE` lines (blank lines and # comments ignored; a value may be quoted, and `\n` in a
+ * double-quoted value is a newline, for SSH keys), then the environment, which wins. Only the
+ * variables this config needs are read.
+ */
+export function providedValues(wanted: Iterable<string>, env: NodeJS.ProcessEnv, fileText?: string): Map<string, string> {
+  const fromFile = new Map<string, string>();
+  for (const [index, raw] of (fileText ?? '').split('\n').entries()) {
+    const line = raw.trim();
+    if (line === '' || line.startsWith('#')) continue;
+    const match = /^(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(line);
+    if (!match) throw new Error(`credentials file, line ${index + 1}: expected KEY=VALUE`);
+    let value = match[2];
+    if (value.length >= 2 && value.startsWith('"') && value.endsWith('"')) value = value.slice(1, -1).replace(/\\n/g, '\n');
+    else if (value.length >= 2 && value.startsWith("'") && value.endsWith("'")) value = value.slice(1, -1);
+    fromFile.set(match[1], value);
+  }
+  const result = new Map<string, string>();
+  for (const variable of wanted) {
+    const value = env[variable] ?? fromFile.get(variable);
+    if (value !== undefined && value !== '') result.set(variable, value);
+  }
+  return result;
 }
 
 export function secretManifest(spec: SecretSpec, values: ReadonlyMap<string, string>): SecretManifest {
@@ -165,7 +227,11 @@ export function secretManifest(spec: SecretSpec, values: ReadonlyMap<string, str
   return {
     apiVersion: 'v1',
     kind: 'Secret',
-    metadata: { name: spec.name, namespace: spec.namespace, labels: { [MANAGED_LABEL]: 'true', 'app.kubernetes.io/part-of': 'matrix-platform' } },
+    metadata: {
+      name: spec.name,
+      namespace: spec.namespace,
+      labels: { [MANAGED_LABEL]: 'true', 'app.kubernetes.io/part-of': 'matrix-platform', ...(spec.labels ?? {}) },
+    },
     type: 'Opaque',
     data: encoded,
   };
@@ -242,14 +308,17 @@ export interface SecretsOptions {
   readonly config: PlatformConfig;
   readonly rotate: readonly string[];
   readonly bundle: boolean;
+  /** Values issued elsewhere, by environment variable name (providedValues). */
+  readonly provided?: ReadonlyMap<string, string>;
   readonly log: (line: string) => void;
 }
 
 export function writeSecrets(options: SecretsOptions): SecretPlan {
   const specs = secretCatalogue(options.config);
   assertIgnoredByGit(options.outDir);
+  const external = externalValueSources(options.config);
+  const plan = planValues(specs, existingValues(specs, readExistingSecrets(options.outDir)), options.rotate, external, options.provided);
   mkdirSync(options.outDir, { recursive: true, mode: 0o700 });
-  const plan = planValues(specs, existingValues(specs, readExistingSecrets(options.outDir)), options.rotate);
   const files = layoutFiles(specs, plan.values, options.bundle);
   for (const [file, manifests] of files) {
     const target = path.join(options.outDir, file);
@@ -263,34 +332,53 @@ export function writeSecrets(options: SecretsOptions): SecretPlan {
   return plan;
 }
 
-export function parseArgs(argv: readonly string[]): { outDir: string; rotate: string[]; bundle: boolean } {
-  const rotate: string[] = [];
-  let outDir: string | undefined;
-  let bundle = false;
-  for (let index = 0; index < argv.length; index++) {
-    const arg = argv[index];
-    if (arg === '--out') outDir = argv[++index];
-    else if (arg === '--rotate') {
-      const id = argv[++index];
-      if (!id) throw new Error('--rotate needs a value id');
-      rotate.push(id);
-    } else if (arg === '--bundle') bundle = true;
-    else if (arg === '--config') index++;
-    else if (!arg.startsWith('--config=')) throw new Error(`unknown argument ${arg}`);
-  }
-  if (!outDir) throw new Error('--out DIR is required (for example --out secrets/)');
-  return { outDir: path.resolve(outDir), rotate, bundle };
+export const SECRETS_COMMAND: CommandSpec = {
+  usage: 'npm run secrets -- --out DIR [--config PATH] [--bundle] [--rotate VALUE_ID]... [--credentials-file FILE]',
+  description:
+    'Writes the Kubernetes Secrets of the platform with fresh random values into DIR (git-ignored), one file per namespace. A re-run keeps every value already in DIR. Values issued elsewhere (an external S3 provider\'s keys, Git credentials) are read from the environment or from --credentials-file, never from the command line. No value is ever printed.',
+  options: {
+    out: { takesValue: true, help: 'folder to write (required), for example secrets/' },
+    ...CONFIG_OPTION,
+    bundle: { help: 'write one secrets.yaml instead of one file per namespace' },
+    rotate: { takesValue: true, repeatable: true, help: 'generate a new value for this value id everywhere it is used' },
+    'credentials-file': { takesValue: true, help: 'KEY=VALUE lines with values issued elsewhere (the environment wins)' },
+  },
+  epilog: [
+    'Values issued elsewhere, by config:',
+    '  objectStorage.provider: external      MATRIX_S3_ACCESS_KEY_ID, MATRIX_S3_SECRET_ACCESS_KEY',
+    '  gitops.repository.credentials (https) MATRIX_GIT_USERNAME, MATRIX_GIT_PASSWORD',
+    '  gitops.repository.credentials (ssh)   MATRIX_GIT_SSH_PRIVATE_KEY, MATRIX_GIT_SSH_KNOWN_HOSTS',
+  ].join('\n'),
+};
+
+export function parseArgs(argv: readonly string[]): { outDir: string; rotate: string[]; bundle: boolean; config?: string; credentialsFile?: string } {
+  const { options, lists } = parseArguments(argv, SECRETS_COMMAND);
+  if (!options.out) throw new CommandLineError('--out DIR is required (for example --out secrets/)');
+  return {
+    outDir: path.resolve(options.out),
+    rotate: [...(lists.rotate ?? [])],
+    bundle: options.bundle === 'true',
+    config: options.config,
+    credentialsFile: options['credentials-file'],
+  };
 }
 
 function main(argv: string[]): number {
   try {
+    if (argv.includes('--help') || argv.includes('-h')) {
+      process.stdout.write(helpText(SECRETS_COMMAND));
+      return 0;
+    }
     const args = parseArgs(argv);
-    const location = locateConfig(argv, process.env, path.resolve(__dirname, '..'));
+    const location = locateConfig(args.config, process.env, path.resolve(__dirname, '..'));
     if (location.notice) console.error(location.notice);
-    writeSecrets({ ...args, config: loadConfigFile(location.file), log: (line) => console.log(line) });
+    const config = loadConfigFile(location.file);
+    const fileText = args.credentialsFile ? readFileSync(args.credentialsFile, 'utf8') : undefined;
+    const provided = providedValues(externalValueSources(config).values(), process.env, fileText);
+    writeSecrets({ ...args, config, provided, log: (line) => console.log(line) });
     return 0;
   } catch (error) {
-    // Messages name value ids only, never values.
+    // Messages name value ids and variables only, never values.
     console.error(`error: ${error instanceof ConfigError ? error.message : (error as Error).message}`);
     return 2;
   }

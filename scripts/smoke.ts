@@ -13,6 +13,7 @@
  */
 import { createHmac, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { type CommandSpec, parseCommandLine } from '../lib/cli';
 
 interface Options {
   url: string;
@@ -41,34 +42,50 @@ export const STEPS = [
 ] as const;
 type Step = (typeof STEPS)[number];
 
+export const SMOKE_COMMAND: CommandSpec = {
+  usage: 'npm run smoke -- --url URL --server-name NAME --registration-secret-file FILE [options]',
+  description:
+    'Post-deployment smoke test from the client side: registers a throw-away user, logs in, creates a room, sends and syncs, uploads and downloads media, fetches TURN credentials, the client well-known and a LiveKit token, deactivates the user, and prints a pass/fail table. Exit 1 on any failure.',
+  options: {
+    url: { takesValue: true, help: 'client-server API base URL, e.g. https://matrix.your-domain (required)' },
+    'server-name': { takesValue: true, help: 'the Matrix server name (required)' },
+    'registration-secret-file': { takesValue: true, help: 'file holding registration_shared_secret (required)' },
+    'well-known-url': { takesValue: true, help: 'client well-known URL (default: https://NAME/.well-known/matrix/client)' },
+    skip: { takesValue: true, help: `comma-separated steps to skip (${STEPS.join(', ')})` },
+    'timeout-ms': { takesValue: true, help: 'timeout of each request in milliseconds (default 30000)' },
+    'forwarded-for': { takesValue: true, help: 'X-Forwarded-For to send (tests only: a router without an edge in front)' },
+  },
+};
+
 function parseArgs(argv: string[]): Options {
-  const value = (flag: string): string | undefined => {
-    const index = argv.indexOf(flag);
-    return index >= 0 ? argv[index + 1] : argv.find((arg) => arg.startsWith(`${flag}=`))?.slice(flag.length + 1);
-  };
-  const url = value('--url');
-  const serverName = value('--server-name');
-  const secretFile = value('--registration-secret-file');
+  const { options } = parseCommandLine(argv, SMOKE_COMMAND);
+  const url = options.url;
+  const serverName = options['server-name'];
+  const secretFile = options['registration-secret-file'];
   if (!url || !serverName || !secretFile) {
-    console.error('usage: npm run smoke -- --url <client base URL> --server-name <name> --registration-secret-file <file> [--well-known-url URL] [--skip step,...] [--timeout-ms N] [--forwarded-for ADDR]');
-    console.error(`steps: ${STEPS.join(', ')}`);
+    console.error('error: --url, --server-name and --registration-secret-file are required (npm run smoke -- --help)');
     process.exit(2);
   }
-  const skip = new Set((value('--skip') ?? '').split(',').filter(Boolean));
+  const skip = new Set((options.skip ?? '').split(',').filter(Boolean));
   for (const step of skip) {
     if (!(STEPS as readonly string[]).includes(step)) {
       console.error(`--skip: unknown step ${step} (steps: ${STEPS.join(', ')})`);
       process.exit(2);
     }
   }
+  const timeoutMs = Number(options['timeout-ms'] ?? 30000);
+  if (!Number.isInteger(timeoutMs) || timeoutMs <= 0) {
+    console.error('--timeout-ms: expected a positive whole number of milliseconds');
+    process.exit(2);
+  }
   return {
     url: url.replace(/\/$/, ''),
     serverName,
     secretFile,
-    wellKnownUrl: value('--well-known-url') ?? `https://${serverName}/.well-known/matrix/client`,
+    wellKnownUrl: options['well-known-url'] ?? `https://${serverName}/.well-known/matrix/client`,
     skip,
-    timeoutMs: Number(value('--timeout-ms') ?? 30000),
-    forwardedFor: value('--forwarded-for'),
+    timeoutMs,
+    forwardedFor: options['forwarded-for'],
   };
 }
 

@@ -95,14 +95,13 @@ describe('primitives', () => {
 
 describe('config location', () => {
   test('--config wins over MATRIX_CONFIG and files', () => {
-    expect(locateConfig(['--config', 'x.yaml'], { MATRIX_CONFIG: 'y.yaml' }, ROOT).file).toBe(path.resolve('x.yaml'));
-    expect(locateConfig(['--config=z.yaml'], {}, ROOT).file).toBe(path.resolve('z.yaml'));
+    expect(locateConfig('x.yaml', { MATRIX_CONFIG: 'y.yaml' }, ROOT).file).toBe(path.resolve('x.yaml'));
   });
   test('MATRIX_CONFIG is used without a flag', () => {
-    expect(locateConfig([], { MATRIX_CONFIG: 'y.yaml' }, ROOT).file).toBe(path.resolve('y.yaml'));
+    expect(locateConfig(undefined, { MATRIX_CONFIG: 'y.yaml' }, ROOT).file).toBe(path.resolve('y.yaml'));
   });
   test('without a user config the example is used, with a notice', () => {
-    const location = locateConfig([], {}, '/nonexistent-root');
+    const location = locateConfig(undefined, {}, '/nonexistent-root');
     expect(location.file).toBe('/nonexistent-root/config/deployment.example.yaml');
     expect(location.notice).toContain('using the built-in example');
   });

@@ -14,6 +14,7 @@ import {
   storageClassesSchema,
   tlsSchema,
 } from './platform';
+import { credentialProblems } from './guards';
 import { dnsName, ipToBigInt, isIpRange, parseCidr } from './primitives';
 import { nodesSchema, secretsSchema } from './security';
 import { adminUiSchema, elementWebSchema, synapseSchema } from './synapse';
@@ -68,6 +69,20 @@ export const configSchema = z
       ['calls', 'coturn'],
       'a coturn block (nodes with their external IPs) because calls.enabled is true',
     );
+    const gitCredentials = config.gitops.repository.credentials;
+    if (gitCredentials) {
+      require(
+        config.gitops.engine !== 'helm-controller',
+        ['gitops', 'repository', 'credentials'],
+        'no credentials with gitops.engine helm-controller (it pulls no Git repository); remove the block',
+      );
+      const sshUrl = /^(ssh:\/\/|git@)/.test(config.gitops.repository.url);
+      require(
+        (gitCredentials.type === 'ssh') === sshUrl,
+        ['gitops', 'repository', 'credentials', 'type'],
+        `${sshUrl ? 'ssh' : 'https'}, the scheme of gitops.repository.url`,
+      );
+    }
     const edgeAddress = config.loadBalancer.edgeAddress;
     if (edgeAddress !== undefined) {
       require(
@@ -233,8 +248,14 @@ export function formatIssues(issues: z.core.$ZodIssue[], input: unknown): string
 }
 
 export function parseConfig(input: unknown, source = '(inline)'): PlatformConfig {
+  const leaks = credentialProblems(input);
   const result = configSchema.safeParse(input);
-  if (!result.success) throw new ConfigError(source, formatIssues(result.error.issues, input));
+  if (!result.success || leaks.length > 0) {
+    // A schema complaint about a field holding a credential would repeat the value: say only the leak.
+    const leakPaths = leaks.map((problem) => problem.slice(0, problem.indexOf(':')));
+    const schemaProblems = result.success ? [] : formatIssues(result.error.issues, input).filter((problem) => !leakPaths.some((leak) => problem.startsWith(`${leak}:`)));
+    throw new ConfigError(source, [...leaks, ...schemaProblems]);
+  }
   return result.data;
 }
 
@@ -247,14 +268,8 @@ export interface ConfigLocation {
 }
 
 /** `--config PATH`, else MATRIX_CONFIG, else config/deployment.yaml, else the example (with a notice). */
-export function locateConfig(argv: string[], env: NodeJS.ProcessEnv, root: string): ConfigLocation {
-  const flagIndex = argv.findIndex((arg) => arg === '--config' || arg.startsWith('--config='));
-  if (flagIndex >= 0) {
-    const arg = argv[flagIndex];
-    const value = arg.includes('=') ? arg.slice(arg.indexOf('=') + 1) : argv[flagIndex + 1];
-    if (!value) throw new ConfigError('(command line)', ['--config: found nothing; expected a file path']);
-    return { file: path.resolve(value) };
-  }
+export function locateConfig(configOption: string | undefined, env: NodeJS.ProcessEnv, root: string): ConfigLocation {
+  if (configOption) return { file: path.resolve(configOption) };
   if (env.MATRIX_CONFIG) return { file: path.resolve(env.MATRIX_CONFIG) };
   const user = path.join(root, USER_CONFIG);
   if (existsSync(user)) return { file: user };
@@ -263,6 +278,11 @@ export function locateConfig(argv: string[], env: NodeJS.ProcessEnv, root: strin
     notice: `notice: ${USER_CONFIG} not found, using the built-in example ${EXAMPLE_CONFIG}`,
   };
 }
+
+/** The `--config` option every command that reads the config takes. */
+export const CONFIG_OPTION = {
+  config: { takesValue: true, help: `config file (default: $MATRIX_CONFIG, else ${USER_CONFIG}, else ${EXAMPLE_CONFIG})` },
+} as const;
 
 export function loadConfigFile(file: string): PlatformConfig {
   let text: string;

@@ -19,6 +19,18 @@ export const gitopsSchema = z
           })
           .default('dist')
           .describe('Where dist/ lives inside the repository GitOps pulls from.'),
+        credentials: z
+          .strictObject({
+            secretName: k8sName.default('gitops-repository').describe('The Secret holding the credentials, in the GitOps controller\u2019s namespace.'),
+            type: z
+              .enum(['https', 'ssh'])
+              .default('https')
+              .describe('https: user name and password (or token); ssh: private key and known_hosts. Must match the URL scheme.'),
+          })
+          .optional()
+          .describe(
+            'For a private repository: the Secret the controller reads (Flux GitRepository secretRef; an Argo CD repository Secret). Its values come from `npm run secrets` (from a file or the environment) or your secret store, never from this file.',
+          ),
       })
       .describe('The Git repository the GitOps controller pulls dist/ from.'),
     interval: z

@@ -1,4 +1,5 @@
 import type { PlatformConfig } from '../config';
+import { type ImagePin, images } from '../versions';
 import { deriveHosts, type Hosts } from './platform';
 
 export * from './platform';
@@ -10,8 +11,10 @@ export * from './secrets';
 export interface Platform {
   readonly config: PlatformConfig;
   readonly hosts: Hosts;
+  /** The Synapse image every Synapse process and job runs: config synapse.image, else the project pin. */
+  readonly synapseImage: ImagePin;
 }
 
 export function buildPlatform(config: PlatformConfig): Platform {
-  return { config, hosts: deriveHosts(config) };
+  return { config, hosts: deriveHosts(config), synapseImage: config.synapse.image ?? images.synapse };
 }

@@ -17,7 +17,9 @@ export type SecretGenerator =
   /** A Synapse signing key line: `ed25519 a_XXXX <base64 seed>`. */
   | 'synapse-signing-key'
   /** A fixed user name chosen at generation time. */
-  | 'admin-user';
+  | 'admin-user'
+  /** Issued elsewhere (an S3 provider's keys, Git credentials): given to `npm run secrets`, never generated. */
+  | 'external';
 
 export interface SecretValue {
   readonly id: string;
@@ -28,6 +30,8 @@ export interface SecretValue {
 export interface SecretSpec {
   readonly name: string;
   readonly namespace: string;
+  /** Labels a controller selects the Secret by (an Argo CD repository Secret). */
+  readonly labels?: Readonly<Record<string, string>>;
   /** Secret key -> logical value id. */
   readonly data: Readonly<Record<string, string>>;
   /** Keys whose content is derived from values with a template (e.g. MinIO's config.env). */
@@ -49,7 +53,63 @@ export const SECRET_VALUES = {
   livekitApiSecret: { id: 'livekit-api-secret', generator: 'random', description: 'LiveKit API secret' },
   grafanaAdminUser: { id: 'grafana-admin-user', generator: 'admin-user', description: 'Grafana admin user name' },
   grafanaAdminPassword: { id: 'grafana-admin-password', generator: 'random', description: 'Grafana admin password' },
+  gitUsername: { id: 'git-username', generator: 'external', description: 'User name for the private GitOps repository (https)' },
+  gitPassword: { id: 'git-password', generator: 'external', description: 'Password or access token for the private GitOps repository (https)' },
+  gitSshPrivateKey: { id: 'git-ssh-private-key', generator: 'external', description: 'SSH private key for the private GitOps repository' },
+  gitSshKnownHosts: { id: 'git-ssh-known-hosts', generator: 'external', description: 'known_hosts line(s) of the Git server (ssh)' },
 } as const satisfies Record<string, SecretValue>;
+
+/**
+ * Values that come from outside for this config, with the environment variable (or credentials-file
+ * key) `npm run secrets` reads each from. Everything else is generated.
+ */
+export function externalValueSources(config: PlatformConfig): Map<string, string> {
+  const sources = new Map<string, string>();
+  if (config.objectStorage.provider === 'external') {
+    sources.set(SECRET_VALUES.objectStorageAccessKey.id, 'MATRIX_S3_ACCESS_KEY_ID');
+    sources.set(SECRET_VALUES.objectStorageSecretKey.id, 'MATRIX_S3_SECRET_ACCESS_KEY');
+  }
+  const git = config.gitops.repository.credentials;
+  if (git?.type === 'https') {
+    sources.set(SECRET_VALUES.gitUsername.id, 'MATRIX_GIT_USERNAME');
+    sources.set(SECRET_VALUES.gitPassword.id, 'MATRIX_GIT_PASSWORD');
+  } else if (git?.type === 'ssh') {
+    sources.set(SECRET_VALUES.gitSshPrivateKey.id, 'MATRIX_GIT_SSH_PRIVATE_KEY');
+    sources.set(SECRET_VALUES.gitSshKnownHosts.id, 'MATRIX_GIT_SSH_KNOWN_HOSTS');
+  }
+  return sources;
+}
+
+/**
+ * The Secret a GitOps controller reads to pull a private repository, in the key layout each one
+ * expects: Flux's GitRepository secretRef (username/password or identity/known_hosts), Argo CD's
+ * repository Secret (selected by label, matched by url).
+ */
+function gitCredentialsSpec(config: PlatformConfig): SecretSpec | undefined {
+  const gitops = config.gitops;
+  const credentials = gitops.repository.credentials;
+  if (!credentials || gitops.engine === 'helm-controller') return undefined;
+  const https = credentials.type === 'https';
+  if (gitops.engine === 'flux') {
+    return {
+      name: credentials.secretName,
+      namespace: gitops.flux.namespace,
+      data: https
+        ? { username: SECRET_VALUES.gitUsername.id, password: SECRET_VALUES.gitPassword.id }
+        : { identity: SECRET_VALUES.gitSshPrivateKey.id, known_hosts: SECRET_VALUES.gitSshKnownHosts.id },
+    };
+  }
+  return {
+    name: credentials.secretName,
+    namespace: gitops.argocd.namespace,
+    labels: { 'argocd.argoproj.io/secret-type': 'repository' },
+    data: https
+      ? { username: SECRET_VALUES.gitUsername.id, password: SECRET_VALUES.gitPassword.id }
+      : { sshPrivateKey: SECRET_VALUES.gitSshPrivateKey.id },
+    // Not secret: how Argo CD matches the Secret to the Applications' repoURL.
+    templates: { type: 'git', url: gitops.repository.url },
+  };
+}
 
 /** Secret names consumed by the charts. */
 export const SECRET_NAMES = {
@@ -110,6 +170,8 @@ export function secretCatalogue(config: PlatformConfig): SecretSpec[] {
       },
     });
   }
+  const git = gitCredentialsSpec(config);
+  if (git) specs.push(git);
   if (config.calls.enabled) {
     specs.push(
       { name: SECRET_NAMES.turn, namespace: matrix, data: { secret: SECRET_VALUES.turnSharedSecret.id } },

@@ -24,7 +24,7 @@ if (!file) {
   process.exit(2);
 }
 const root = path.resolve(__dirname, '..', '..');
-const config = loadConfigFile(locateConfig([], process.env, root).file);
+const config = loadConfigFile(locateConfig(undefined, process.env, root).file);
 const routes = resolveRoutes(config);
 const records: Recorded[] = readFileSync(file, 'utf8')
   .split('\n')

