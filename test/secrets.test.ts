@@ -5,8 +5,8 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import * as yaml from 'js-yaml';
 import { readDist } from '../lib/dist-files';
-import { catalogueValueIds, POSTGRES, SECRET_VALUES, secretCatalogue } from '../lib/model';
-import { generateValue, readExistingSecrets, SYNAPSE_SIGNING_KEY_FORMAT, synapseSigningKey, writeSecrets } from '../scripts/secrets';
+import { catalogueValueIds, externalValueSources, POSTGRES, SECRET_VALUES, secretCatalogue } from '../lib/model';
+import { generateValue, providedValues, readExistingSecrets, SYNAPSE_SIGNING_KEY_FORMAT, synapseSigningKey, writeSecrets } from '../scripts/secrets';
 import { configWith, find, objectsOf, render, ROOT } from './helpers';
 import { type Finding, referencedSecretNames, type ScannedObject, scanObjects, scanText } from './support/secret-scanner';
 
@@ -272,5 +272,80 @@ describe('the scanner catches planted secrets', () => {
     const findings = planted(configMap({ a: `token ${value}` }));
     expect(findings.length).toBeGreaterThan(0);
     expect(JSON.stringify(findings)).not.toContain(value);
+  });
+});
+
+describe('values issued elsewhere (external S3 keys, Git credentials)', () => {
+  const quiet = () => undefined;
+  const S3 = { objectStorage: { provider: 'external', external: { endpoint: 'https://s3.eu-central-1.amazonaws.com', region: 'eu-central-1' } } };
+  const GIT_HTTPS = { gitops: { repository: { url: 'https://gitlab.com/acme/matrix.git', credentials: { secretName: 'matrix-git' } } } };
+  const outDir = () => path.join(mkdtempSync(path.join(tmpdir(), 'secrets-')), 'out');
+  const decoded = (dir: string, namespace: string, name: string) => {
+    const secret = readExistingSecrets(dir).find((candidate) => candidate.metadata.namespace === namespace && candidate.metadata.name === name);
+    return { labels: secret?.metadata.labels ?? {}, data: Object.fromEntries(Object.entries(secret?.data ?? {}).map(([key, value]) => [key, Buffer.from(value, 'base64').toString('utf8')])) };
+  };
+
+  test('the S3 provider\'s keys are taken as given (file, then environment), never invented; missing ones stop everything', () => {
+    const config = configWith(S3);
+    expect([...externalValueSources(config).values()]).toEqual(['MATRIX_S3_ACCESS_KEY_ID', 'MATRIX_S3_SECRET_ACCESS_KEY']);
+    const dir = outDir();
+    expect(() => writeSecrets({ outDir: dir, config, rotate: [], bundle: false, log: quiet })).toThrow(
+      'values issued elsewhere are missing: object-storage-access-key (MATRIX_S3_ACCESS_KEY_ID), object-storage-secret-key (MATRIX_S3_SECRET_ACCESS_KEY)',
+    );
+    expect(existsSync(dir)).toBe(false);
+    const provided = providedValues(externalValueSources(config).values(), { MATRIX_S3_SECRET_ACCESS_KEY: 'from-env' }, 'MATRIX_S3_ACCESS_KEY_ID=AKIDFROMFILE\nMATRIX_S3_SECRET_ACCESS_KEY="from-file"\n');
+    writeSecrets({ outDir: dir, config, rotate: [], bundle: false, provided, log: quiet });
+    expect(decoded(dir, POSTGRES.namespace, 'object-storage-credentials').data).toEqual({ AWS_ACCESS_KEY_ID: 'AKIDFROMFILE', AWS_SECRET_ACCESS_KEY: 'from-env' });
+    expect(decoded(dir, 'monitoring', 'object-storage-credentials').data.AWS_ACCESS_KEY_ID).toBe('AKIDFROMFILE');
+    // A re-run without them keeps them; rotating one is refused (it is not ours to generate).
+    writeSecrets({ outDir: dir, config, rotate: [], bundle: false, log: quiet });
+    expect(decoded(dir, POSTGRES.namespace, 'object-storage-credentials').data.AWS_ACCESS_KEY_ID).toBe('AKIDFROMFILE');
+    expect(() => writeSecrets({ outDir: dir, config, rotate: ['object-storage-access-key'], bundle: false, log: quiet })).toThrow('give the new one as MATRIX_S3_ACCESS_KEY_ID');
+  });
+
+  test('Git credentials for Flux: the Secret the GitRepository names, with Flux\'s keys', () => {
+    const config = configWith(GIT_HTTPS);
+    const dir = outDir();
+    const provided = providedValues(externalValueSources(config).values(), { MATRIX_GIT_USERNAME: 'deploy-bot', MATRIX_GIT_PASSWORD: 'token-value' });
+    writeSecrets({ outDir: dir, config, rotate: [], bundle: false, provided, log: quiet });
+    expect(decoded(dir, 'flux-system', 'matrix-git').data).toEqual({ username: 'deploy-bot', password: 'token-value' });
+    const repository = find(render(GIT_HTTPS).objects, 'GitRepository')[0] as unknown as { spec: { secretRef?: { name: string } } };
+    expect(repository.spec.secretRef).toEqual({ name: 'matrix-git' });
+    expect(find(render().objects, 'GitRepository')[0]).not.toHaveProperty('spec.secretRef');
+  });
+
+  test('Git credentials for Argo CD: a labelled repository Secret matched by URL; ssh keys for an ssh URL', () => {
+    const https = configWith({ ...GIT_HTTPS, gitops: { ...GIT_HTTPS.gitops, engine: 'argocd' } });
+    const spec = secretCatalogue(https).find((candidate) => candidate.name === 'matrix-git');
+    expect(spec).toMatchObject({ namespace: 'argocd', labels: { 'argocd.argoproj.io/secret-type': 'repository' }, templates: { type: 'git', url: 'https://gitlab.com/acme/matrix.git' } });
+    const ssh = configWith({ gitops: { engine: 'argocd', repository: { url: 'git@gitlab.com:acme/matrix.git', credentials: { type: 'ssh' } } } });
+    const dir = outDir();
+    writeSecrets({ outDir: dir, config: ssh, rotate: [], bundle: false, provided: new Map([['MATRIX_GIT_SSH_PRIVATE_KEY', 'KEY\nLINES']]), log: quiet });
+    const secret = decoded(dir, 'argocd', 'gitops-repository');
+    expect(secret.labels['argocd.argoproj.io/secret-type']).toBe('repository');
+    expect(secret.data).toEqual({ sshPrivateKey: 'KEY\nLINES', type: 'git', url: 'git@gitlab.com:acme/matrix.git' });
+  });
+
+  test('external-secrets mode names them as remote keys and labels the Argo CD Secret', () => {
+    const { objects } = render({ ...EXTERNAL, ...S3, gitops: { ...GIT_HTTPS.gitops, engine: 'argocd' } });
+    const remoteKeys = (find(objects, 'ExternalSecret') as unknown as { spec: { data: { remoteRef: { key: string } }[] } }[]).flatMap((secret) => secret.spec.data.map((entry) => entry.remoteRef.key));
+    expect(remoteKeys).toEqual(expect.arrayContaining(['matrix/object-storage-access-key', 'matrix/object-storage-secret-key', 'matrix/git-username', 'matrix/git-password']));
+    const git = find(objects, 'ExternalSecret', 'matrix-git', 'argocd')[0] as unknown as { spec: { target: { template: { metadata: { labels: Record<string, string> } } } } };
+    expect(git.spec.target.template.metadata.labels).toEqual({ 'argocd.argoproj.io/secret-type': 'repository' });
+  });
+
+  test('credentials that do not fit the config are config errors', () => {
+    expect(() => configWith({ gitops: { engine: 'helm-controller', repository: { credentials: {} } } })).toThrow('gitops.repository.credentials: ');
+    expect(() => configWith({ gitops: { repository: { url: 'ssh://git@gitlab.com/acme/matrix.git', credentials: { type: 'https' } } } })).toThrow('gitops.repository.credentials.type: ');
+  });
+
+  test('the command line never takes a value: no flag exists for one, and --help names the variables', () => {
+    const help = runTsx('scripts/secrets.ts', ['--help']);
+    expect(help.status).toBe(0);
+    expect(help.stdout).toContain('MATRIX_S3_ACCESS_KEY_ID');
+    expect(help.stdout).toContain('--credentials-file');
+    const refused = runTsx('scripts/secrets.ts', ['--out', outDir(), '--s3-secret-key', 'x']);
+    expect(refused.status).toBe(2);
+    expect(refused.stderr).toContain('unknown option "--s3-secret-key"');
   });
 });
