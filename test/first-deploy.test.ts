@@ -177,3 +177,11 @@ describe('npm run synth as a user runs it', () => {
     expect(listing(out)).toEqual(['marker']);
   }, 60_000);
 });
+
+test('self-contained: no file of the repository reads or names anything beside it', () => {
+  // Built from parts so this file does not match itself.
+  const outside = ['..', 'shared'].join('/');
+  const result = spawnSync('git', ['grep', '-l', '-F', outside, '--', '.', ':!package-lock.json'], { cwd: ROOT, encoding: 'utf8' });
+  expect(result.error).toBeUndefined();
+  expect(result.stdout.trim()).toBe('');
+});
