@@ -157,7 +157,7 @@ export interface EdgePublicPort {
 /** Every TCP port the edge's LoadBalancer address answers on, for either edge implementation. */
 export function edgePublicPorts(config: PlatformConfig): EdgePublicPort[] {
   return [
-    { port: EDGE_PORTS.http, purpose: 'HTTP: redirects to HTTPS and Let\u2019s Encrypt HTTP-01 challenges' },
+    { port: EDGE_PORTS.http, purpose: "HTTP: redirects to HTTPS and Let's Encrypt HTTP-01 challenges" },
     { port: EDGE_PORTS.https, purpose: 'HTTPS for every public host' },
     ...(separateFederationPort(config) ? [{ port: config.edge.federationPort, purpose: 'Matrix federation (TLS, matrix host)' }] : []),
   ];
