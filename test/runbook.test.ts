@@ -174,8 +174,10 @@ describe('ingress-nginx + Argo CD, no fixed edge address', () => {
     const ingressHosts = new Set(
       find(objects, 'Ingress').flatMap((ingress) => (ingress.spec as { rules: { host: string }[] }).rules.map((rule) => rule.host)),
     );
-    const edgeRecords = runbook.dnsRecords.filter((record) => record.type === 'A or AAAA');
+    const edgeRecords = runbook.dnsRecords.filter((record) => record.target === 'the edge address (see above)');
     expect(new Set(edgeRecords.map((record) => record.name))).toEqual(ingressHosts);
+    // The pool (loadBalancer.addresses) is IPv4 only, so the edge gets A records.
+    expect(new Set(edgeRecords.map((record) => record.type))).toEqual(new Set(['A']));
     expect(text).toContain(runbook.edge.lookupCommand);
   });
 
@@ -243,6 +245,12 @@ describe('other choices', () => {
     const stageCommands = commands(runbook).filter((command) => command.startsWith('kubectl apply -k dist/stages/'));
     expect(stageCommands).toEqual(stagesOf(files).map((stage) => `kubectl apply -k dist/stages/${stage}`));
     expect(increasing(order(runbook, ['kubectl apply -k dist/stages/00-namespaces', 'kubectl apply -f secrets/', 'kubectl apply -k dist/stages/10-operators']))).toBe(true);
+  });
+
+  test('an edge pool of both families without a fixed address: A or AAAA', () => {
+    const { runbook } = runbookOf({ loadBalancer: { addresses: ['192.168.1.240-192.168.1.250', '2001:db8::/120'], edgeAddress: undefined } });
+    const edgeTypes = runbook.dnsRecords.filter((record) => record.name !== 'turn.example.org').map((record) => record.type);
+    expect(new Set(edgeTypes)).toEqual(new Set(['A or AAAA']));
   });
 
   test('an IPv6 coturn node and edge address give AAAA records', () => {

@@ -130,6 +130,15 @@ function recordType(address: string): 'A' | 'AAAA' {
   return isIPv6(address) ? 'AAAA' : 'A';
 }
 
+/** The record type of the edge: its fixed address, else the family of the pool MetalLB assigns it from. */
+function edgeRecordType(platform: Platform): DnsRecordType {
+  const fixed = platform.config.loadBalancer.edgeAddress;
+  if (fixed) return recordType(fixed);
+  // A pool entry is a CIDR or first-last range; its first address gives the family.
+  const types = new Set(platform.config.loadBalancer.addresses.map((range) => recordType(range.split(/[/-]/)[0].trim())));
+  return types.size === 1 ? [...types][0] : 'A or AAAA';
+}
+
 /** What the edge serves on a host: backends with their path prefixes, admin-only paths, the federation port. */
 function describeEdgeHost(platform: Platform, host: EdgeHost): string {
   const byBackend = new Map<string, string[]>();
@@ -154,7 +163,7 @@ export function dnsRecords(platform: Platform): DnsRecord[] {
   const edge = edgeAddress(platform);
   const records: DnsRecord[] = edgeHosts(platform).map((host) => ({
     name: host.host,
-    type: edge.address ? recordType(edge.address) : 'A or AAAA',
+    type: edgeRecordType(platform),
     target: edge.address ?? 'the edge address (see above)',
     why: `edge: ${describeEdgeHost(platform, host)}`,
   }));
