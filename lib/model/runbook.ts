@@ -356,7 +356,11 @@ function engineSteps(platform: Platform, objects: readonly Obj[]): BootstrapStep
   const source = `${gitops.repository.url} (branch ${gitops.repository.branch}, folder ${gitops.repository.path || '.'})`;
   if (gitops.engine === 'flux') {
     return [
-      { title: 'Install Flux', why: `dist/flux creates its objects in namespace ${gitops.flux.namespace}; Flux must be running there`, commands: ['flux install'] },
+      {
+        title: 'Install Flux',
+        why: `dist/flux creates its objects in namespace ${gitops.flux.namespace} (gitops.flux.namespace); Flux must be running there`,
+        commands: [`flux install --namespace=${gitops.flux.namespace}`],
+      },
       { title: 'Push dist/', why: `Flux pulls ${source}`, commands: [] },
     ];
   }
