@@ -22,6 +22,7 @@ import {
   buildMediaUploadDatabaseConfig,
   buildWorkerConfig,
   SYNAPSE_PATHS,
+  synapseImage,
 } from '../lib/model/synapse-config';
 import {
   activeWorkerTypes,
@@ -38,7 +39,6 @@ import {
   workerResources,
 } from '../lib/model/workers';
 import { PROCESS_POD_LABEL } from '../lib/model/metrics';
-import { type ImagePin } from '../lib/versions';
 
 /**
  * Synapse: the main process, one StatefulSet per worker pool (stable per-process host names for
@@ -52,10 +52,6 @@ export const CONFIG_MAP = 'synapse-config';
 export const WORKERS_CONFIG_MAP = 'synapse-workers';
 export const MEDIA_UPLOAD_CONFIG_MAP = 'synapse-media-upload';
 export const MEDIA_VOLUME = 'media-store';
-
-export function synapseImage(platform: Platform): ImagePin {
-  return platform.synapseImage;
-}
 
 export const toYamlText = (value: unknown): string => yaml.dump(value, { lineWidth: -1, noRefs: true, sortKeys: false });
 

@@ -28,6 +28,7 @@ import {
 import type { Platform } from '../lib/model';
 import {
   EDGE_GATEWAY,
+  EDGE_PORTS,
   type EdgeAccess,
   type EdgeHost,
   type EdgePath,
@@ -186,9 +187,9 @@ export class EnvoyEdge extends Construct {
     });
 
     const listeners: GatewaySpecListeners[] = [
-      { name: GATEWAY_LISTENERS.http, port: 80, protocol: 'HTTP', allowedRoutes: allowedRoutes(namespaces) },
+      { name: GATEWAY_LISTENERS.http, port: EDGE_PORTS.http, protocol: 'HTTP', allowedRoutes: allowedRoutes(namespaces) },
       // HTTPS listeners are named after their host (a valid listener name; hosts always contain a dot).
-      ...hosts.map((host) => httpsListener(host, 443, host.host, namespaces)),
+      ...hosts.map((host) => httpsListener(host, EDGE_PORTS.https, host.host, namespaces)),
     ];
     if (separateFederationPort(config)) {
       for (const host of hosts.filter((candidate) => candidate.federationPaths.length > 0)) {

@@ -1,7 +1,7 @@
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import type { Platform } from '../lib/model';
-import { type EdgeAccess, edgeHosts, INGRESS_NGINX, separateFederationPort } from '../lib/model/edge-routes';
+import { EDGE_PORTS, type EdgeAccess, edgeHosts, INGRESS_NGINX, separateFederationPort } from '../lib/model/edge-routes';
 import { METRICS_PORTS } from '../lib/model/metrics';
 import { charts } from '../lib/versions';
 import { HelmReleaseWrapper } from './helm-release';
@@ -106,7 +106,7 @@ export class IngressNginxService extends Construct {
       protocol: 'TCP',
       targetPort: k8s.IntOrString.fromString(target),
     });
-    const ports = [port('http', 80, 'http'), port('https', 443, 'https')];
+    const ports = [port('http', EDGE_PORTS.http, 'http'), port('https', EDGE_PORTS.https, 'https')];
     if (separateFederationPort(config)) ports.push(port('federation', config.edge.federationPort, 'https'));
     new k8s.KubeService(this, 'service', {
       metadata: {

@@ -7,6 +7,8 @@ import { addGitopsEntryPoints } from '../charts/gitops';
 import { ComponentChart } from '../constructs/component-chart';
 import type { PlatformConfig } from './config';
 import { buildPlatform, type Platform, STAGES, type StageId } from './model';
+import { buildRunbook } from './model/runbook';
+import { formatRunbook } from './runbook';
 
 export interface KubeMetadata {
   name: string;
@@ -20,6 +22,29 @@ export type KubeObject = { apiVersion: string; kind: string; metadata: KubeMetad
 
 /** dist/ as relative path -> file content. */
 export type DistFiles = Map<string, string>;
+
+/** What the cluster needs outside Git (DNS, node labels, firewall, bootstrap order): a document, not a manifest. */
+export const RUNBOOK_FILE = 'RUNBOOK.md';
+
+/** Files of dist/ that hold Kubernetes objects; documents such as the runbook are never applied or validated. */
+export function isManifestFile(file: string): boolean {
+  return file.endsWith('.yaml');
+}
+
+/** The manifest files of a dist/ tree (every YAML file, kustomizations included). */
+export function manifestFiles(files: DistFiles): DistFiles {
+  return new Map([...files].filter(([file]) => isManifestFile(file)));
+}
+
+/** Every Kubernetes object in the manifest files, in file order (kustomization.yaml files excluded). */
+export function renderedObjects(files: DistFiles): KubeObject[] {
+  const objects: KubeObject[] = [];
+  for (const [file, content] of manifestFiles(files)) {
+    if (file.endsWith('kustomization.yaml')) continue;
+    for (const document of yaml.loadAll(content)) if (document && typeof document === 'object') objects.push(document as KubeObject);
+  }
+  return objects;
+}
 
 export function toYaml(objects: unknown[]): string {
   return objects.map((object) => yaml.dump(object, { lineWidth: -1, noRefs: true, quotingType: '"' })).join('---\n');
@@ -66,6 +91,12 @@ export function renderDist(config: PlatformConfig): DistFiles {
   for (const [file, objects] of addGitopsEntryPoints(entryApp, platform, stagesInUse)) {
     files.set(file, toYaml(objects));
   }
+  files.set(RUNBOOK_FILE, formatRunbook(buildRunbook(platform, renderedObjects(files), stagesInUse)));
+  return sortedDist(files);
+}
+
+/** dist/ files in one fixed order (by path), whether rendered or read back from disk. */
+export function sortedDist(files: DistFiles): DistFiles {
   return new Map([...files.entries()].sort(([a], [b]) => a.localeCompare(b)));
 }
 
@@ -95,10 +126,5 @@ export function writeDist(files: DistFiles, distDir: string): void {
 }
 
 export function countObjects(files: DistFiles): number {
-  let count = 0;
-  for (const [file, content] of files) {
-    if (file.endsWith('kustomization.yaml')) continue;
-    count += yaml.loadAll(content).filter((doc) => doc !== null && doc !== undefined).length;
-  }
-  return count;
+  return renderedObjects(files).length;
 }

@@ -7,7 +7,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
 usage() {
   cat <<USAGE
-usage: bash scripts/build-synapse-image.sh [--push] [--engine docker|podman] [--platform LIST] REPOSITORY
+usage: bash scripts/build-synapse-image.sh [--push] [--tag TAG] [--engine docker|podman] [--platform LIST] REPOSITORY
 
 Builds images/synapse for the Synapse version pinned in lib/versions.ts and tags it
 REPOSITORY:<tag>, where <tag> is the project's tag for that version (for example
@@ -18,16 +18,19 @@ registry.example.net/matrix/synapse-s3:v1.163.2-s3-1.7.0). Then set in config/de
 
 options:
   --push             push the image after building (log in to the registry first)
+  --tag TAG          another tag than the project's tag for the pinned versions
   --engine NAME      docker or podman (default: whichever is installed, docker first)
   --platform LIST    e.g. linux/amd64,linux/arm64 (default: the builder's own)
   --help             print this help and exit
 USAGE
 }
 
-push=false engine="" platform="" repository=""
+push=false engine="" platform="" repository="" tag=""
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --push) push=true ;;
+    --tag) tag="${2:?--tag needs a value}"; shift ;;
+    --tag=*) tag="${1#*=}" ;;
     --engine) engine="${2:?--engine needs a value}"; shift ;;
     --engine=*) engine="${1#*=}" ;;
     --platform) platform="${2:?--platform needs a value}"; shift ;;
@@ -45,7 +48,7 @@ version_of() { sed -n "s/^export const $1 = '\([^']*\)';.*/\1/p" "$ROOT/lib/vers
 synapse_version="$(version_of SYNAPSE_VERSION)"
 s3_version="$(version_of S3_STORAGE_PROVIDER_VERSION)"
 [[ -n "$synapse_version" && -n "$s3_version" ]] || { echo "error: cannot read the versions from lib/versions.ts" >&2; exit 2; }
-tag="v${synapse_version}-s3-${s3_version}"
+[[ -n "$tag" ]] || tag="v${synapse_version}-s3-${s3_version}"
 
 if [[ -z "$engine" ]]; then
   if command -v docker >/dev/null; then engine=docker; elif command -v podman >/dev/null; then engine=podman; else

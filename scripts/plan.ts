@@ -1,10 +1,9 @@
 import { writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import * as yaml from 'js-yaml';
 import { parseCommandLine } from '../lib/cli';
 import { CONFIG_OPTION, ConfigError, loadConfigFile, locateConfig } from '../lib/config';
 import { capacityReport, formatReport, type Obj } from '../lib/model/capacity';
-import { renderDist } from '../lib/synth';
+import { renderDist, renderedObjects } from '../lib/synth';
 
 /**
  * `npm run plan [-- --config FILE] [-- --write docs/capacity.md]`: renders dist/ in memory for the
@@ -25,10 +24,7 @@ function main(argv: string[]): number {
     const location = locateConfig(options.config, process.env, root);
     if (location.notice) console.error(location.notice);
     const config = loadConfigFile(location.file);
-    const objects: Obj[] = [];
-    for (const content of renderDist(config).values()) {
-      for (const document of yaml.loadAll(content)) if (document && typeof document === 'object') objects.push(document as Obj);
-    }
+    const objects: Obj[] = renderedObjects(renderDist(config));
     const report = capacityReport(config, objects);
     const text = formatReport(report, `\`${path.relative(root, location.file).split(path.sep).join('/')}\``);
     const target = options.write;

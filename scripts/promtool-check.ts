@@ -12,7 +12,7 @@ import { alertCases } from '../test/promtool/cases';
 import { parseCommandLine } from '../lib/cli';
 import { CONFIG_OPTION, loadConfigFile, locateConfig } from '../lib/config';
 import { buildPlatform, type Platform } from '../lib/model';
-import type { DistFiles } from '../lib/synth';
+import { type DistFiles, manifestFiles } from '../lib/synth';
 
 interface RuleGroup {
   name: string;
@@ -25,7 +25,7 @@ export function promtoolAvailable(): boolean {
 
 export function ruleGroupsIn(files: DistFiles): RuleGroup[] {
   const groups: RuleGroup[] = [];
-  for (const content of files.values()) {
+  for (const content of manifestFiles(files).values()) {
     for (const document of yaml.loadAll(content)) {
       const object = document as { kind?: string; spec?: { groups?: RuleGroup[] } } | null;
       if (object?.kind === 'PrometheusRule') groups.push(...(object.spec?.groups ?? []));

@@ -13,7 +13,9 @@ import {
   secretCatalogue,
   type SecretGenerator,
   type SecretSpec,
+  STAGES,
 } from '../lib/model';
+import { stageCommand } from '../lib/model/runbook';
 
 /**
  * `npm run secrets -- --out secrets/ [--config FILE] [--bundle] [--rotate VALUE_ID]... [--credentials-file FILE]`
@@ -260,7 +262,7 @@ export function readme(files: readonly string[], config: PlatformConfig, folder:
     'The namespaces must exist first (stage 00 of dist/), then the Secrets, before the components that read them:',
     '',
     '```sh',
-    'kubectl apply -f dist/stages/00-namespaces/',
+    stageCommand(STAGES[0].id),
     `kubectl apply -f ${folder}`,
     '```',
     '',

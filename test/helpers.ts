@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import * as yaml from 'js-yaml';
 import { parseConfig, type PlatformConfig } from '../lib/config';
-import { type DistFiles, type KubeObject, renderDist } from '../lib/synth';
+import { type DistFiles, isManifestFile, type KubeObject, renderDist } from '../lib/synth';
 
 export const ROOT = path.resolve(__dirname, '..');
 
@@ -38,6 +38,7 @@ export interface RenderedObject {
 export function objectsOf(files: DistFiles): RenderedObject[] {
   const result: RenderedObject[] = [];
   for (const [file, content] of files) {
+    if (!isManifestFile(file)) continue;
     for (const document of yaml.loadAll(content)) {
       if (document && typeof document === 'object') result.push({ file, object: document as KubeObject });
     }

@@ -1,3 +1,4 @@
+import { manifestFiles } from '../lib/synth';
 import { render } from './helpers';
 
 /**
@@ -8,7 +9,7 @@ import { render } from './helpers';
 function inventory(overrides: Record<string, unknown>): string[] {
   const { files } = render(overrides);
   const lines: string[] = [];
-  for (const [file, content] of files) {
+  for (const [file, content] of manifestFiles(files)) {
     const objects = content
       .split(/^---$/m)
       .map((document) => {

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import * as yaml from 'js-yaml';
 import { readDist } from '../lib/dist-files';
-import { renderDist } from '../lib/synth';
+import { manifestFiles, renderDist } from '../lib/synth';
 import { configWith, deepMerge, exampleInput, ROOT } from './helpers';
 
 function runSynth(args: string[]) {
@@ -119,7 +119,7 @@ describe('GitOps entry points', () => {
 
   test('helm-controller: only the ordered stage folders', () => {
     const files = renderDist(configWith({ gitops: { engine: 'helm-controller' } }));
-    expect([...files.keys()].every((file) => file.startsWith('stages/'))).toBe(true);
+    expect([...manifestFiles(files).keys()].every((file) => file.startsWith('stages/'))).toBe(true);
   });
 });
 

@@ -141,9 +141,26 @@ export const INGRESS_NGINX = {
   serviceName: 'ingress-nginx-controller',
 } as const;
 
+/** The edge's fixed public ports: plain HTTP (HTTPS redirects and ACME HTTP-01 challenges) and HTTPS. */
+export const EDGE_PORTS = { http: 80, https: 443 } as const;
+
 /** True when federation needs its own listener/port (federationPort 443 is served by the HTTPS listeners). */
 export function separateFederationPort(config: PlatformConfig): boolean {
-  return config.edge.federationPort !== 443;
+  return config.edge.federationPort !== EDGE_PORTS.https;
+}
+
+export interface EdgePublicPort {
+  readonly port: number;
+  readonly purpose: string;
+}
+
+/** Every TCP port the edge's LoadBalancer address answers on, for either edge implementation. */
+export function edgePublicPorts(config: PlatformConfig): EdgePublicPort[] {
+  return [
+    { port: EDGE_PORTS.http, purpose: "HTTP: redirects to HTTPS and Let's Encrypt HTTP-01 challenges" },
+    { port: EDGE_PORTS.https, purpose: 'HTTPS for every public host' },
+    ...(separateFederationPort(config) ? [{ port: config.edge.federationPort, purpose: 'Matrix federation (TLS, matrix host)' }] : []),
+  ];
 }
 
 export interface PublicCertificate {

@@ -1,5 +1,6 @@
 import type { Platform } from '.';
 import type { Resources } from '../config/primitives';
+import type { ImagePin } from '../versions';
 import { parseBytes } from './capacity';
 import { matrixRtcHomeserverSettings, turnUris } from './calls';
 import { objectStorage, POSTGRES, SYNAPSE_REDIS_PROXY } from './endpoints';
@@ -25,6 +26,11 @@ import {
  * turn_shared_secret and redis.password; instance_map with `main`; stream_writers; the duty keys in
  * workers.ts; enable_media_repo / media_instance_running_background_jobs.
  */
+
+/** The Synapse image every Synapse pod runs: config.synapse.image, else the project image built from images/synapse. */
+export function synapseImage(platform: Platform): ImagePin {
+  return platform.synapseImage;
+}
 
 /** Where files live inside Synapse pods. scripts/check-synapse-config.sh rewrites the /config, /secrets and /run prefixes. */
 export const SYNAPSE_PATHS = {

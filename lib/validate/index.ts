@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import * as yaml from 'js-yaml';
-import type { DistFiles } from '../synth';
+import { type DistFiles, isManifestFile } from '../synth';
 import { crdFilesIn, parseApiVersion, SchemaSet } from './schemas';
 
 /** The vendored schema data (schemas/PROVENANCE.md), part of the repository. */
@@ -49,7 +49,7 @@ export function validateFiles(
   const problems: ValidationProblem[] = [];
   let checkedObjects = 0;
   for (const [file, content] of files) {
-    if (NOT_APPLIED.test(file)) continue;
+    if (!isManifestFile(file) || NOT_APPLIED.test(file)) continue;
     let documents: unknown[];
     try {
       documents = yaml.loadAll(content);
