@@ -4,7 +4,8 @@ const path = require('node:path');
 const { SKIP_DIR_ENV } = require('./skip-dir');
 
 /**
- * Prints every check that skipped (reportSkip in test/support/skips.ts) at the very end of a jest run.
+ * Prints every check that skipped (reportSkip in test/support/skips.ts), and what the main checks
+ * covered (reportCoverage), at the very end of a jest run.
  * The folder is created here, before the workers start, so they inherit its name.
  */
 class SkipSummaryReporter {
@@ -13,13 +14,20 @@ class SkipSummaryReporter {
     process.env[SKIP_DIR_ENV] = this.dir;
   }
 
-  onRunComplete() {
+  linesOf(suffix) {
     const lines = new Set();
     for (const file of readdirSync(this.dir).sort()) {
+      if (!file.endsWith(suffix)) continue;
       for (const line of readFileSync(path.join(this.dir, file), 'utf8').split('\n')) if (line) lines.add(line);
     }
+    return [...lines].sort();
+  }
+
+  onRunComplete() {
+    const covered = this.linesOf('.covered');
+    const sorted = this.linesOf('.skipped');
     rmSync(this.dir, { recursive: true, force: true });
-    const sorted = [...lines].sort();
+    if (covered.length > 0) process.stderr.write(`\nCoverage of the checks:\n${covered.map((line) => `  ${line}`).join('\n')}\n`);
     if (sorted.length === 0) {
       process.stderr.write('\nSkipped checks: none (every check that needs a program found it)\n');
       return;

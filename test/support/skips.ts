@@ -13,5 +13,11 @@ export function reportSkip(check: string, reason: string): void {
   const line = `${check}: ${reason}`;
   console.warn(`SKIPPED: ${line}`);
   const dir = process.env[SKIP_DIR_ENV];
-  if (dir) appendFileSync(path.join(dir, `${process.pid}.log`), `${line}\n`);
+  if (dir) appendFileSync(path.join(dir, `${process.pid}.skipped`), `${line}\n`);
+}
+
+/** Records what a check covered (for example how many objects were validated), for the same final summary. */
+export function reportCoverage(check: string, coverage: string): void {
+  const dir = process.env[SKIP_DIR_ENV];
+  if (dir) appendFileSync(path.join(dir, `${process.pid}.covered`), `${check}: ${coverage}\n`);
 }
