@@ -1,5 +1,6 @@
 import * as path from 'node:path';
 import { ConfigError, loadConfigFile, locateConfig } from './lib/config';
+import { callNotices } from './lib/model/calls';
 import { renderDist, writeDist } from './lib/synth';
 
 /**
@@ -39,6 +40,7 @@ function synthNotices(config: ReturnType<typeof loadConfigFile>): string[] {
   if (config.edge.controller === 'ingress-nginx') {
     notices.push('notice: edge.controller is ingress-nginx, which was retired upstream in March 2026 (no releases or CVE fixes). Prefer envoy-gateway.');
   }
+  notices.push(...callNotices(config));
   return notices;
 }
 
