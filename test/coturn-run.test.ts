@@ -45,7 +45,12 @@ const describeIfCoturn = available ? describe : describe.skip;
 const SECRET = 'test-shared-secret-for-loopback-only';
 const NODE_INTERNAL_IP = '127.0.0.2';
 /** Builds with the exporter's address option list it in --help (4.6.3+ compiled with Prometheus). */
-const prometheusAddressSupported = available && /prometheus-address/.test(spawnSync(TURNSERVER, ['--help'], { encoding: 'utf8', timeout: 10_000 }).stdout ?? '');
+function turnserverHelp(): string {
+  const help = spawnSync(TURNSERVER, ['--help'], { encoding: 'utf8', timeout: 10_000 });
+  // Some versions print the usage on stdout, others (4.6.1) on stderr.
+  return `${help.stdout ?? ''}${help.stderr ?? ''}`;
+}
+const prometheusAddressSupported = available && /--prometheus-address/.test(turnserverHelp());
 
 async function waitForTcp(port: number, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;

@@ -125,10 +125,11 @@ export const NODE_INTERNAL_IP_FIELD = 'status.hostIP';
 
 /**
  * turnserver.conf shared by every coturn pod. Node-specific and secret lines (external-ip,
- * prometheus-address, static-auth-secret) are appended at pod start by COTURN_INIT_SCRIPT. Options checked against
- * coturn 4.17.1 src/apps/relay/mainrelay.c `long_options`; `no-cli` is left out (deprecated, the CLI
- * is off by default since 4.10), and so are `no-tlsv1`/`no-tlsv1_1` (removed in 4.7: old TLS is off
- * by default) and `no-dtls` (4.17 starts DTLS only with `--dtls`).
+ * prometheus-address, static-auth-secret) are appended at pod start by COTURN_INIT_SCRIPT. Options
+ * checked against coturn 4.17.1 src/apps/relay/mainrelay.c `long_options` (`no-tls` and
+ * `prometheus-address` included); `no-cli` is left out (deprecated, the CLI is off by default since
+ * 4.10), and so are `no-tlsv1`/`no-tlsv1_1` (removed in 4.7: old TLS is off by default) and
+ * `no-dtls` (4.17 starts DTLS only with `--dtls`).
  */
 export function coturnConfig(platform: Platform): string {
   const coturn = requireCoturn(platform.config);
