@@ -17,12 +17,17 @@ import {
   CertificateSpecPrivateKeyAlgorithm,
   CertificateSpecPrivateKeyRotationPolicy,
   ClusterIssuer,
+  type ClusterIssuerSpecAcmeSolvers,
+  type ClusterIssuerSpecAcmeSolversDns01,
+  type ClusterIssuerSpecAcmeSolversDns01AzureDnsEnvironment,
+  type ClusterIssuerSpecAcmeSolversDns01Rfc2136Protocol,
   type ClusterIssuerSpecAcmeSolversHttp01,
 } from '../imports/cert-manager.io';
 import { ComponentChart } from '../constructs/component-chart';
 import { HelmReleaseWrapper } from '../constructs/helm-release';
 import { CERT_MANAGER, NAMESPACES, type Platform } from '../lib/model';
-import { EDGE_GATEWAY, GATEWAY_LISTENERS, INGRESS_NGINX, publicCertificates } from '../lib/model/edge-routes';
+import type { PlatformConfig } from '../lib/config';
+import { dns01Names, EDGE_GATEWAY, GATEWAY_LISTENERS, INGRESS_NGINX, publicCertificates } from '../lib/model/edge-routes';
 import { charts } from '../lib/versions';
 
 const RELEASE = CERT_MANAGER.releaseName;
@@ -114,6 +119,59 @@ function http01Solver(platform: Platform): ClusterIssuerSpecAcmeSolversHttp01 {
   return { ingress: { ingressClassName: INGRESS_NGINX.className } };
 }
 
+type Dns01Config = NonNullable<PlatformConfig['tls']['dns01']>;
+
+/**
+ * tls.dns01 as cert-manager's solver. The config uses cert-manager's own field names; the imported
+ * types spell the `ID`/`DNS` suffixes in camel case and convert back when rendered. The Secrets are
+ * read from the cert-manager namespace (the cluster resource namespace of ClusterIssuers).
+ */
+function dns01Solver(dns01: Dns01Config): ClusterIssuerSpecAcmeSolversDns01 {
+  if (dns01.cloudflare) return { cloudflare: { apiTokenSecretRef: dns01.cloudflare.apiTokenSecretRef } };
+  if (dns01.route53) {
+    const { region, hostedZoneID, role, accessKeyID, accessKeyIDSecretRef, secretAccessKeySecretRef } = dns01.route53;
+    return { route53: { region, hostedZoneId: hostedZoneID, role, accessKeyId: accessKeyID, accessKeyIdSecretRef: accessKeyIDSecretRef, secretAccessKeySecretRef } };
+  }
+  if (dns01.rfc2136) {
+    const { nameserver, tsigKeyName, tsigAlgorithm, tsigSecretSecretRef, protocol } = dns01.rfc2136;
+    return { rfc2136: { nameserver, tsigKeyName, tsigAlgorithm, tsigSecretSecretRef, protocol: protocol as ClusterIssuerSpecAcmeSolversDns01Rfc2136Protocol | undefined } };
+  }
+  if (dns01.cloudDNS) return { cloudDns: { ...dns01.cloudDNS } };
+  if (dns01.azureDNS) {
+    const { subscriptionID, resourceGroupName, hostedZoneName, environment, clientID, tenantID, clientSecretSecretRef, managedIdentity } = dns01.azureDNS;
+    return {
+      azureDns: {
+        subscriptionId: subscriptionID,
+        resourceGroupName,
+        hostedZoneName,
+        environment: environment as ClusterIssuerSpecAcmeSolversDns01AzureDnsEnvironment | undefined,
+        clientId: clientID,
+        tenantId: tenantID,
+        clientSecretSecretRef,
+        managedIdentity: managedIdentity ? { clientId: managedIdentity.clientID } : undefined,
+      },
+    };
+  }
+  if (dns01.digitalocean) return { digitalocean: { tokenSecretRef: dns01.digitalocean.tokenSecretRef } };
+  if (dns01.acmeDNS) return { acmeDns: { host: dns01.acmeDNS.host, accountSecretRef: dns01.acmeDNS.accountSecretRef } };
+  throw new Error('tls.dns01 names no provider (config validation enforces exactly one)');
+}
+
+/**
+ * HTTP-01 through the edge for every name; DNS-01 for the names whose certificates need it
+ * (dns01Names): cert-manager picks the solver whose selector names the domain over the unselected one.
+ */
+function acmeSolvers(platform: Platform): ClusterIssuerSpecAcmeSolvers[] {
+  const solvers: ClusterIssuerSpecAcmeSolvers[] = [{ http01: http01Solver(platform) }];
+  const names = dns01Names(platform);
+  const dns01 = platform.config.tls.dns01;
+  if (names.length > 0) {
+    if (!dns01) throw new Error('a certificate needs DNS-01 but tls.dns01 is not set');
+    solvers.push({ dns01: dns01Solver(dns01), selector: { dnsNames: names } });
+  }
+  return solvers;
+}
+
 /** ClusterIssuers (staging and production) and one Certificate per public host (stage 20). */
 export class CertificatesChart extends ComponentChart {
   constructor(scope: Construct, platform: Platform) {
@@ -126,7 +184,7 @@ export class CertificatesChart extends ComponentChart {
             email: platform.config.tls.acmeEmail,
             server,
             privateKeySecretRef: { name: `${name}-account-key` },
-            solvers: [{ http01: http01Solver(platform) }],
+            solvers: acmeSolvers(platform),
           },
         },
       });

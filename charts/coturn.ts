@@ -3,7 +3,21 @@ import type { Construct } from 'constructs';
 import { ComponentChart } from '../constructs/component-chart';
 import { componentLabels, configMap, container, contentHash, tcpProbe, Workload } from '../constructs/workload';
 import { SECRET_NAMES, type Platform } from '../lib/model';
-import { COTURN, COTURN_CERT_CHECK_SECONDS, COTURN_CERT_RELOAD_SCRIPT, COTURN_DRAIN_SCRIPT, COTURN_DRAIN_SECONDS, COTURN_INIT_SCRIPT, COTURN_PATHS, coturnConfig, coturnNodeTable, requireCoturn } from '../lib/model/calls';
+import {
+  COTURN,
+  COTURN_CERT_CHECK_SECONDS,
+  COTURN_CERT_RELOAD_SCRIPT,
+  COTURN_DRAIN_SCRIPT,
+  COTURN_DRAIN_SECONDS,
+  COTURN_INIT_SCRIPT,
+  COTURN_PATHS,
+  coturnConfig,
+  coturnNodeTable,
+  NODE_INTERNAL_IP_ENV,
+  NODE_INTERNAL_IP_FIELD,
+  requireCoturn,
+  turnTlsEnabled,
+} from '../lib/model/calls';
 import { COTURN_TLS } from '../lib/model/edge-routes';
 import { METRICS_PORTS } from '../lib/model/metrics';
 import { images } from '../lib/versions';
@@ -19,20 +33,43 @@ import { images } from '../lib/versions';
  * The image entrypoint is bypassed (its CMD runs a network lookup for the external IP).
  *
  * The shared secret never reaches the ConfigMap: an init container (COTURN_INIT_SCRIPT) appends
- * static-auth-secret (from SECRET_NAMES.turn) and this node's external-ip (table in the ConfigMap,
- * looked up by spec.nodeName) into a memory-backed emptyDir.
+ * static-auth-secret (from SECRET_NAMES.turn), this node's external-ip (table in the ConfigMap,
+ * looked up by spec.nodeName) and prometheus-address (the node's internal address, status.hostIP)
+ * into a memory-backed emptyDir.
  *
- * Certificate renewals reach turnserver without a restart: the `reload-certificate` container
- * (COTURN_CERT_RELOAD_SCRIPT) sends SIGUSR2 when the mounted coturn-tls Secret changes. It runs as
- * the same user in the pod's shared process namespace, which is what lets it signal turnserver.
+ * TURN over TLS only with tls.dns01 (turnTlsEnabled). Then certificate renewals reach turnserver
+ * without a restart: the `reload-certificate` container (COTURN_CERT_RELOAD_SCRIPT) sends SIGUSR2
+ * when the mounted coturn-tls Secret changes. It runs as the same user in the pod's shared process
+ * namespace, which is what lets it signal turnserver.
  * Stopping drains (COTURN_DRAIN_SCRIPT in preStop): no new allocations, running relays may finish.
  */
 const COTURN_UID = 65534;
+
+/** Signals turnserver to reload a renewed coturn-tls certificate (COTURN_CERT_RELOAD_SCRIPT). */
+function reloadCertificateContainer(runtimeMount: k8s.VolumeMount): k8s.Container {
+  return container({
+    name: 'reload-certificate',
+    image: images.coturn,
+    command: ['/bin/sh', '-c', COTURN_CERT_RELOAD_SCRIPT],
+    env: [
+      { name: 'COTURN_TLS_CERT', value: COTURN_PATHS.cert },
+      { name: 'COTURN_TLS_KEY', value: COTURN_PATHS.pkey },
+      { name: 'COTURN_PIDFILE', value: COTURN_PATHS.pidfile },
+      { name: 'COTURN_CERT_CHECK_SECONDS', value: String(COTURN_CERT_CHECK_SECONDS) },
+    ],
+    resources: { requests: { cpu: '5m', memory: '8Mi' }, limits: { cpu: '50m', memory: '32Mi' } },
+    volumeMounts: [
+      { ...runtimeMount, readOnly: true },
+      { name: 'tls', mountPath: COTURN_PATHS.tlsDir, readOnly: true },
+    ],
+  });
+}
 
 export class CoturnChart extends ComponentChart {
   constructor(scope: Construct, platform: Platform) {
     super(scope, 'coturn', { platform, stage: '40-apps', namespace: COTURN.namespace });
     const coturn = requireCoturn(platform.config);
+    const tls = turnTlsEnabled(platform.config);
     const template = coturnConfig(platform);
     const nodeTable = coturnNodeTable(platform.config);
     const labels = componentLabels(COTURN.name, 'turn');
@@ -54,7 +91,8 @@ export class CoturnChart extends ComponentChart {
       identity: { runAsUser: COTURN_UID },
       hostNetwork: true,
       nodeSelector: { [coturn.nodeLabel.key]: coturn.nodeLabel.value },
-      shareProcessNamespace: true,
+      // Only the certificate watcher needs to see turnserver.
+      ...(tls ? { shareProcessNamespace: true } : {}),
       // Config changes roll the pods; certificate renewals do not need to (reload-certificate).
       configHash: contentHash(template, nodeTable),
       initContainers: [
@@ -64,6 +102,7 @@ export class CoturnChart extends ComponentChart {
           command: ['/bin/sh', '-c', COTURN_INIT_SCRIPT],
           env: [
             { name: 'NODE_NAME', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } },
+            { name: NODE_INTERNAL_IP_ENV, valueFrom: { fieldRef: { fieldPath: NODE_INTERNAL_IP_FIELD } } },
             { name: 'COTURN_NODE_TABLE', value: COTURN_PATHS.nodeTable },
             { name: 'COTURN_TEMPLATE', value: COTURN_PATHS.template },
             { name: 'TURN_SECRET_FILE', value: COTURN_PATHS.secret },
@@ -88,12 +127,12 @@ export class CoturnChart extends ComponentChart {
           ports: [
             { name: 'turn-udp', containerPort: coturn.listeningPort, protocol: 'UDP' },
             { name: 'turn-tcp', containerPort: coturn.listeningPort, protocol: 'TCP' },
-            { name: 'turns', containerPort: coturn.tlsListeningPort, protocol: 'TCP' },
+            ...(tls ? [{ name: 'turns', containerPort: coturn.tlsListeningPort, protocol: 'TCP' }] : []),
             { name: 'metrics', containerPort: METRICS_PORTS.coturn, protocol: 'TCP' },
           ],
           volumeMounts: [
             runtimeMount,
-            { name: 'tls', mountPath: COTURN_PATHS.tlsDir, readOnly: true },
+            ...(tls ? [{ name: 'tls', mountPath: COTURN_PATHS.tlsDir, readOnly: true }] : []),
             // The default SQLite user database location; unused with static-auth-secret, but opened.
             { name: 'db', mountPath: '/var/lib/coturn' },
           ],
@@ -101,28 +140,13 @@ export class CoturnChart extends ComponentChart {
           livenessProbe: tcpProbe(coturn.listeningPort, { initialDelaySeconds: 10, failureThreshold: 6 }),
           security: { addCapabilities: ['NET_BIND_SERVICE'] },
         }),
-        container({
-          name: 'reload-certificate',
-          image: images.coturn,
-          command: ['/bin/sh', '-c', COTURN_CERT_RELOAD_SCRIPT],
-          env: [
-            { name: 'COTURN_TLS_CERT', value: COTURN_PATHS.cert },
-            { name: 'COTURN_TLS_KEY', value: COTURN_PATHS.pkey },
-            { name: 'COTURN_PIDFILE', value: COTURN_PATHS.pidfile },
-            { name: 'COTURN_CERT_CHECK_SECONDS', value: String(COTURN_CERT_CHECK_SECONDS) },
-          ],
-          resources: { requests: { cpu: '5m', memory: '8Mi' }, limits: { cpu: '50m', memory: '32Mi' } },
-          volumeMounts: [
-            { ...runtimeMount, readOnly: true },
-            { name: 'tls', mountPath: COTURN_PATHS.tlsDir, readOnly: true },
-          ],
-        }),
+        ...(tls ? [reloadCertificateContainer(runtimeMount)] : []),
       ],
       volumes: [
         { name: 'template', configMap: { name: `${COTURN.name}-config` } },
         // Group-readable only (fsGroup); never world-readable.
         { name: 'turn-secret', secret: { secretName: SECRET_NAMES.turn, defaultMode: 0o440 } },
-        { name: 'tls', secret: { secretName: COTURN_TLS.secretName, defaultMode: 0o440 } },
+        ...(tls ? [{ name: 'tls', secret: { secretName: COTURN_TLS.secretName, defaultMode: 0o440 } }] : []),
         { name: 'runtime', emptyDir: { medium: 'Memory', sizeLimit: k8s.Quantity.fromString('1Mi') } },
         { name: 'db', emptyDir: { sizeLimit: k8s.Quantity.fromString('16Mi') } },
       ],

@@ -4,7 +4,7 @@ import * as yaml from 'js-yaml';
 import { ComponentChart } from '../constructs/component-chart';
 import { componentLabels, configMap, container, contentHash, fastEvictionTolerations, httpProbe, secretEnv, service, Workload } from '../constructs/workload';
 import { LIVEKIT_REDIS_PROXY, LK_JWT, LK_JWT_REDIS_DATABASE, SECRET_NAMES, type Platform } from '../lib/model';
-import { LIVEKIT, LIVEKIT_PATHS, LIVEKIT_SIGNAL_PORT_NAME, livekitConfig } from '../lib/model/calls';
+import { LIVEKIT, LIVEKIT_PATHS, LIVEKIT_SIGNAL_PORT_NAME, livekitArgs, livekitConfig, NODE_INTERNAL_IP_ENV, NODE_INTERNAL_IP_FIELD } from '../lib/model/calls';
 import { METRICS_PORTS } from '../lib/model/metrics';
 import { images } from '../lib/versions';
 
@@ -18,6 +18,8 @@ import { images } from '../lib/versions';
  * LIVEKIT_<PATH> (GenerateCLIFlags), applied after the YAML: LIVEKIT_REDIS_PASSWORD and
  * LIVEKIT_WEBHOOK_API_KEY; NODE_IP sets rtc.node_ip; rtc.turn_servers[].secret_file must not be
  * world-readable. GET / on the signal port answers 200 OK (406 while node stats are stale).
+ * `--bind` (config bind_addresses) sets the address of the signal AND the Prometheus listener
+ * (pkg/service/server.go Start); unset, both listen on every interface.
  * The image has no USER: it runs as uid 10030 here, as in element-hq/ess-helm.
  *
  * lk-jwt-service 0.6.0 (README, config.go): LIVEKIT_URL, LIVEKIT_KEY_FROM_FILE,
@@ -76,8 +78,10 @@ export class LivekitChart extends ComponentChart {
       secretEnv('LIVEKIT_REDIS_PASSWORD', SECRET_NAMES.livekitRedis, 'password'),
       // The Sentinels require the cluster password too (requirepass on each Sentinel): redis.sentinel_password.
       secretEnv('LIVEKIT_REDIS_SENTINEL_PASSWORD', SECRET_NAMES.livekitRedis, 'password'),
+      // The address signalling and metrics bind to (livekitArgs): the node's internal address.
+      { name: NODE_INTERNAL_IP_ENV, valueFrom: { fieldRef: { fieldPath: NODE_INTERNAL_IP_FIELD } } },
       // Without STUN discovery, advertise the node's own address (hostNetwork: the pod's host IP).
-      ...(livekit.useExternalIp ? [] : [{ name: 'NODE_IP', valueFrom: { fieldRef: { fieldPath: 'status.hostIP' } } }]),
+      ...(livekit.useExternalIp ? [] : [{ name: 'NODE_IP', valueFrom: { fieldRef: { fieldPath: NODE_INTERNAL_IP_FIELD } } }]),
     ];
     new Workload(this, 'workload', {
       kind: 'DaemonSet',
@@ -95,7 +99,7 @@ export class LivekitChart extends ComponentChart {
         container({
           name: 'livekit',
           image: images.livekit,
-          args: ['--config', LIVEKIT_PATHS.config],
+          args: livekitArgs(),
           env,
           // 8 of a LiveKit node's 16 vCPU reserved; media forwarding may burst to nearly the whole node.
           resources: { requests: { cpu: '8', memory: '8Gi' }, limits: { cpu: '14', memory: '24Gi' } },

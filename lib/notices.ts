@@ -2,6 +2,7 @@ import type { PlatformConfig } from './config';
 import { type Placeholder, placeholdersIn } from './config/guards';
 import { imageRef, SYNAPSE_IMAGE_PLACEHOLDER } from './versions';
 import { buildPlatform } from './model';
+import { callNotices } from './model/calls';
 
 /**
  * What `npm run synth` says besides writing dist/: values still at an example or documentation
@@ -37,5 +38,6 @@ export function upstreamNotices(config: PlatformConfig): string[] {
   if (config.edge.controller === 'ingress-nginx') {
     notices.push('notice: edge.controller is ingress-nginx, which was retired upstream in March 2026 (no releases or CVE fixes). Prefer envoy-gateway.');
   }
+  notices.push(...callNotices(config));
   return notices;
 }

@@ -1,3 +1,7 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
 import * as yaml from 'js-yaml';
 import { elementWebConfig } from '../charts/element-web';
 import { CALL_METRICS_PORTS } from '../lib/config/calls';
@@ -7,19 +11,25 @@ import { FAST_EVICTION_SECONDS } from '../constructs/workload';
 import { buildPlatform, LIVEKIT_REDIS_PROXY, LK_JWT_REDIS_DATABASE, SECRET_NAMES, secretCatalogue, VALKEY_LIVEKIT, VALKEY_SYNAPSE, sentinelAddresses } from '../lib/model';
 import {
   callHostPorts,
+  callNotices,
   cidrToRange,
+  COTURN_INIT_SCRIPT,
   coturnConfig,
   coturnNodeTable,
   DENIED_PEER_NETWORKS,
+  livekitArgs,
   livekitConfig,
   matrixRtcHomeserverSettings,
+  NODE_INTERNAL_IP_ENV,
   rtcFoci,
+  turnTlsEnabled,
   turnUris,
 } from '../lib/model/calls';
+import { flows } from '../lib/model/network-policies';
 import { buildHomeserverConfig } from '../lib/model/synapse-config';
 import { wellKnownClient } from '../lib/model/well-known';
 import type { KubeObject } from '../lib/synth';
-import { configWith, find, findOne, render } from './helpers';
+import { configWith, find, findOne, render, TURN_DNS01 } from './helpers';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Any = any;
@@ -86,6 +96,7 @@ function podSpec(object: KubeObject): Any {
 }
 
 const CUSTOM = {
+  ...TURN_DNS01,
   calls: {
     coturn: {
       nodeLabel: { key: 'example.org/turn', value: 'relay' },
@@ -125,12 +136,15 @@ describe.each([
     expect(init.env).toContainEqual({ name: 'NODE_NAME', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } });
     const volumes = Object.fromEntries(spec.volumes.map((volume: Any) => [volume.name, volume]));
     expect(volumes['turn-secret'].secret).toEqual({ secretName: SECRET_NAMES.turn, defaultMode: 0o440 });
-    expect(volumes.tls.secret.secretName).toBe('coturn-tls');
     expect(volumes.runtime.emptyDir.medium).toBe('Memory');
     const main = spec.containers[0];
-    expect(main.ports.map((entry: Any) => entry.containerPort)).toEqual(
-      expect.arrayContaining([coturn.listeningPort, coturn.tlsListeningPort, 9641]),
-    );
+    expect(main.ports.map((entry: Any) => entry.containerPort)).toEqual(expect.arrayContaining([coturn.listeningPort, 9641]));
+    // TLS pieces exactly when a DNS-01 solver can issue the certificate.
+    const tls = turnTlsEnabled(config);
+    expect(volumes.tls?.secret.secretName).toBe(tls ? 'coturn-tls' : undefined);
+    expect(main.ports.some((entry: Any) => entry.containerPort === coturn.tlsListeningPort)).toBe(tls);
+    expect(spec.containers.map((entry: Any) => entry.name)).toEqual(tls ? ['coturn', 'reload-certificate'] : ['coturn']);
+    expect(Boolean(spec.shareProcessNamespace)).toBe(tls);
   });
 
   test('coturn: turnserver.conf from the config, node table from calls.coturn.nodes', () => {
@@ -142,13 +156,20 @@ describe.each([
       'use-auth-secret',
       `realm=${config.serverName}`,
       `listening-port=${coturn.listeningPort}`,
-      `tls-listening-port=${coturn.tlsListeningPort}`,
       `min-port=${coturn.relayPorts.start}`,
       `max-port=${coturn.relayPorts.end}`,
       'prometheus',
     ]));
+    const tlsLines = [`tls-listening-port=${coturn.tlsListeningPort}`, 'cert=/etc/coturn/tls/tls.crt', 'pkey=/etc/coturn/tls/tls.key'];
+    if (turnTlsEnabled(config)) {
+      expect(lines).toEqual(expect.arrayContaining(tlsLines));
+      expect(lines).not.toContain('no-tls');
+    } else {
+      expect(lines).toContain('no-tls');
+      expect(conf).not.toMatch(/^(tls-listening-port|cert|pkey)=/m);
+    }
     // Never a secret or a node-specific address in the shared file; no option 4.17 dropped.
-    expect(conf).not.toMatch(/^(static-auth-secret|external-ip)\b/m);
+    expect(conf).not.toMatch(/^(static-auth-secret|external-ip|prometheus-address)\b/m);
     expect(conf).not.toMatch(/^(no-tlsv1|no-tlsv1_1|no-cli|no-dtls)$/m);
     const table: string = configMap.data.nodes;
     expect(table).toBe(coturnNodeTable(config));
@@ -192,6 +213,63 @@ describe.each([
     expect(parsed.prometheus.port).toBe(6789);
     expect(parsed.turn.enabled).toBe(false);
     expect(parsed.room.auto_create).toBe(false);
+  });
+
+  test('nothing but TURN and media listens on public node addresses: metrics and signalling bind to status.hostIP', () => {
+    const internalIp = { name: NODE_INTERNAL_IP_ENV, valueFrom: { fieldRef: { fieldPath: 'status.hostIP' } } };
+    // coturn: the init container renders prometheus-address from the node's internal address.
+    const coturnSpec = podSpec(findOne(objects, 'DaemonSet', 'coturn', 'coturn'));
+    expect(coturnSpec.initContainers[0].env).toContainEqual(internalIp);
+    const work = mkdtempSync(path.join(tmpdir(), 'coturn-init-'));
+    try {
+      writeFileSync(path.join(work, 'template'), coturnConfig(platform));
+      writeFileSync(path.join(work, 'nodes'), coturnNodeTable(config));
+      writeFileSync(path.join(work, 'secret'), 'made-up');
+      const run = (internal: string) =>
+        spawnSync('/bin/sh', ['-c', COTURN_INIT_SCRIPT], {
+          env: { PATH: process.env.PATH, NODE_NAME: coturn.nodes[0].name, [NODE_INTERNAL_IP_ENV]: internal, COTURN_NODE_TABLE: path.join(work, 'nodes'), COTURN_TEMPLATE: path.join(work, 'template'), TURN_SECRET_FILE: path.join(work, 'secret'), COTURN_CONFIG: path.join(work, 'out') },
+          encoding: 'utf8',
+        });
+      expect(run('10.20.30.40').status).toBe(0);
+      const rendered = readFileSync(path.join(work, 'out'), 'utf8').split('\n');
+      expect(rendered.filter((line) => line.startsWith('prometheus-address='))).toEqual(['prometheus-address=10.20.30.40']);
+      expect(rendered).toContain(`prometheus-port=${METRICS_PORTS.coturn}`);
+      // Without the address the pod fails instead of falling back to every interface.
+      const missing = run('');
+      expect(missing.status).not.toBe(0);
+      expect(missing.stderr).toContain(NODE_INTERNAL_IP_ENV);
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
+    // LiveKit: --bind covers the signal and the Prometheus listener (server.go Start).
+    const livekitContainer = podSpec(findOne(objects, 'DaemonSet', 'livekit', 'livekit')).containers[0];
+    expect(livekitContainer.env).toContainEqual(internalIp);
+    expect(livekitContainer.args).toEqual(livekitArgs());
+    expect(livekitContainer.args.slice(-2)).toEqual(['--bind', `$(${NODE_INTERNAL_IP_ENV})`]);
+    expect(livekitConfig(platform)).not.toHaveProperty('bind_addresses');
+  });
+
+  test('the firewall table (callHostPorts) is exactly what the call pods bind, and its internal ports are the flows', () => {
+    const table = callHostPorts(config);
+    for (const role of ['coturn', 'livekit'] as const) {
+      const spec = podSpec(findOne(objects, 'DaemonSet', role, role));
+      const bound = spec.containers.flatMap((entry: Any) => (entry.ports ?? []).map((port: Any) => `${port.protocol}/${port.containerPort}`)).sort();
+      // Ranges (relay, ICE UDP) are bound directly on the host network and are not container ports.
+      const single = table.filter((claim) => claim.role === role && claim.start === claim.end).map((claim) => `${claim.protocol}/${claim.start}`).sort();
+      expect(bound).toEqual(single);
+    }
+    expect(table.filter((claim) => claim.exposure === 'internal').map((claim) => [claim.owner, claim.start])).toEqual([
+      ['coturn metrics', METRICS_PORTS.coturn],
+      ['livekit signal', livekit.signalPort],
+      ['livekit metrics', METRICS_PORTS.livekit],
+    ]);
+    const hostFlows = flows(config).filter((flow) => flow.hostNetwork);
+    const fromFlows = hostFlows.flatMap((flow) => flow.ports.map((port) => `${flow.id} ${flow.to.namespace} ${port.port}`)).sort();
+    const fromTable = table.flatMap((claim) => (claim.exposure === 'internal' ? [`${claim.reachedFrom}-to-${claim.role} ${claim.role} ${claim.start}`] : [])).sort();
+    expect(fromFlows).toEqual(fromTable);
+    expect(hostFlows.find((flow) => flow.id === 'edge-to-livekit')?.from).toEqual([{ namespace: config.edge.controller === 'envoy-gateway' ? 'envoy-gateway-system' : 'ingress-nginx', pods: {} }]);
+    // The TURN TLS port is public exactly when TURN over TLS is served.
+    expect(table.some((claim) => claim.owner === 'coturn tls' && claim.exposure === 'public')).toBe(turnTlsEnabled(config));
   });
 
   test('LiveKit config: every emitted key exists in livekit-server v1.13.11 (strict YAML)', () => {
@@ -273,7 +351,9 @@ describe.each([
       const host = node.externalIp.includes(':') ? `[${node.externalIp}]` : node.externalIp;
       for (const transport of ['udp', 'tcp']) expect(homeserver.turn_uris).toContain(`turn:${host}:${coturn.listeningPort}?transport=${transport}`);
     }
-    expect(homeserver.turn_uris).toContain(`turns:${platform.hosts.turn}:${coturn.tlsListeningPort}?transport=tcp`);
+    const turns = `turns:${platform.hosts.turn}:${coturn.tlsListeningPort}?transport=tcp`;
+    if (turnTlsEnabled(config)) expect(homeserver.turn_uris).toContain(turns);
+    else expect(homeserver.turn_uris.filter((uri: string) => uri.startsWith('turns:'))).toEqual([]);
     expect(homeserver.experimental_features).toMatchObject({ msc4143_enabled: true, msc4222_enabled: true });
     expect(homeserver.matrix_rtc).toEqual({ transports: rtcFoci(platform) });
     expect(homeserver.max_event_delay_duration).toBe('24h');
@@ -357,5 +437,34 @@ describe('calls config rules', () => {
       expect(denied).toContain(`denied-peer-ip=${range}`);
     }
     expect(denied.some((line) => line.includes('fc00:0:0:0:0:0:0:0-fdff:'))).toBe(true);
+  });
+});
+
+describe('TURN over TLS only with a DNS-01 solver for hosts.turn', () => {
+  // hosts.turn must resolve to the coturn nodes for TURN-TLS clients, while HTTP-01 would need it on the edge.
+  const cases = [
+    ['without tls.dns01', render(), false],
+    ['with tls.dns01', render(TURN_DNS01), true],
+  ] as const;
+
+  test.each(cases)('%s: the certificate, the listener and every advertisement agree', (_, rendered, served) => {
+    const { objects, config } = rendered;
+    const platform = buildPlatform(config);
+    const turnHost = platform.hosts.turn;
+    expect(turnTlsEnabled(config)).toBe(served);
+    // Synapse and LiveKit advertise TURN over TLS only when coturn can serve it.
+    const homeserver = buildHomeserverConfig(platform) as Any;
+    expect(homeserver.turn_uris.some((uri: string) => uri.startsWith(`turns:${turnHost}:`))).toBe(served);
+    expect(homeserver.turn_uris.filter((uri: string) => uri.startsWith('turn:')).length).toBeGreaterThan(0);
+    const livekit = yaml.load((findOne(objects, 'ConfigMap', 'livekit-config', 'livekit') as Any).data['config.yaml']) as Any;
+    expect(livekit.rtc.turn_servers.some((server: Any) => server.protocol === 'tls')).toBe(served);
+    expect(livekit.rtc.turn_servers.filter((server: Any) => server.protocol === 'udp').length).toBe(config.calls.coturn!.nodes.length);
+    // The certificate exists only with a solver that can issue it, and only then does coturn mount it.
+    expect(find(objects, 'Certificate', 'coturn-tls', 'coturn')).toHaveLength(served ? 1 : 0);
+    const coturnConf: string = (findOne(objects, 'ConfigMap', 'coturn-config', 'coturn') as Any).data['turnserver.conf'];
+    expect(/^tls-listening-port=/m.test(coturnConf)).toBe(served);
+    expect(/^no-tls$/m.test(coturnConf)).toBe(!served);
+    // Said at synth time (main.ts prints callNotices after writing dist/).
+    expect(callNotices(config).some((notice) => notice.includes('tls.dns01'))).toBe(!served);
   });
 });

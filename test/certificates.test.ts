@@ -1,8 +1,11 @@
+import { ConfigError } from '../lib/config';
 import type { KubeObject } from '../lib/synth';
-import { find, findOne, render } from './helpers';
+import { configWith, find, findOne, render } from './helpers';
 
 type Any = Record<string, any>;
 const spec = (object: KubeObject): Any => (object as Any).spec;
+const secretRef = (name: string, key: string) => ({ name, key });
+const CLOUDFLARE = { tls: { dns01: { cloudflare: { apiTokenSecretRef: secretRef('cloudflare-api-token', 'api-token') } } } };
 
 describe('cert-manager', () => {
   test('the chart installs its CRDs with two replicas and PDBs per component', () => {
@@ -64,7 +67,7 @@ describe('cert-manager', () => {
   });
 
   test('one Certificate per public host, coturn-tls in the coturn namespace for the TURN host', () => {
-    const certificates = find(render({ hosts: { turn: 'relay.example.org' } }).objects, 'Certificate');
+    const certificates = find(render({ hosts: { turn: 'relay.example.org' }, ...CLOUDFLARE }).objects, 'Certificate');
     expect(certificates.map((c) => spec(c).dnsNames[0]).sort()).toEqual(
       [
         'admin.example.org',
@@ -83,7 +86,7 @@ describe('cert-manager', () => {
   });
 
   test('with ingress-nginx, TLS Secrets are issued next to the Ingresses that use them', () => {
-    const objects = render({ edge: { controller: 'ingress-nginx' } }).objects;
+    const objects = render({ edge: { controller: 'ingress-nginx' }, ...CLOUDFLARE }).objects;
     const byHost = new Map(find(objects, 'Certificate').map((c) => [spec(c).dnsNames[0], c.metadata.namespace]));
     expect(byHost.get('livekit.example.org')).toBe('livekit');
     expect(byHost.get('matrix.example.org')).toBe('matrix');
@@ -100,5 +103,71 @@ describe('cert-manager', () => {
     );
     for (const certificate of certificates) expect(spec(certificate).dnsNames[0]).toMatch(/(^|\.)chat\.test$/);
     expect(certificates.map((c) => c.metadata.name)).toContain('m.chat.test-tls');
+  });
+
+  test('without tls.dns01 there is no coturn-tls Certificate and only HTTP-01 (no solver could issue the TURN name)', () => {
+    const objects = render().objects;
+    expect(find(objects, 'Certificate', 'coturn-tls')).toEqual([]);
+    for (const issuer of find(objects, 'ClusterIssuer')) expect(spec(issuer).acme.solvers.map((solver: Any) => Object.keys(solver).sort())).toEqual([['http01']]);
+  });
+
+  test.each<[string, Record<string, unknown>, Record<string, unknown>]>([
+    ['cloudflare', { cloudflare: { apiTokenSecretRef: secretRef('cf', 'token') } }, { cloudflare: { apiTokenSecretRef: secretRef('cf', 'token') } }],
+    [
+      'route53 with static keys',
+      { route53: { region: 'eu-central-1', hostedZoneID: 'Z123', accessKeyID: 'AKIAEXAMPLE', secretAccessKeySecretRef: secretRef('aws', 'secret') } },
+      { route53: { region: 'eu-central-1', hostedZoneID: 'Z123', accessKeyID: 'AKIAEXAMPLE', secretAccessKeySecretRef: secretRef('aws', 'secret') } },
+    ],
+    ['route53 with ambient credentials', { route53: { region: 'us-east-1' } }, { route53: { region: 'us-east-1' } }],
+    [
+      'rfc2136 (TSIG, HMACSHA256 by default)',
+      { rfc2136: { nameserver: '[2001:db8::53]:53', tsigKeyName: 'acme', tsigSecretSecretRef: secretRef('tsig', 'secret') } },
+      { rfc2136: { nameserver: '[2001:db8::53]:53', tsigKeyName: 'acme', tsigAlgorithm: 'HMACSHA256', tsigSecretSecretRef: secretRef('tsig', 'secret') } },
+    ],
+    ['cloudDNS', { cloudDNS: { project: 'p1', serviceAccountSecretRef: secretRef('gcp', 'key.json') } }, { cloudDNS: { project: 'p1', serviceAccountSecretRef: secretRef('gcp', 'key.json') } }],
+    [
+      'azureDNS with a managed identity',
+      { azureDNS: { subscriptionID: 's', resourceGroupName: 'rg', hostedZoneName: 'example.org', managedIdentity: { clientID: 'c' } } },
+      { azureDNS: { subscriptionID: 's', resourceGroupName: 'rg', hostedZoneName: 'example.org', managedIdentity: { clientID: 'c' } } },
+    ],
+    ['digitalocean', { digitalocean: { tokenSecretRef: secretRef('do', 'token') } }, { digitalocean: { tokenSecretRef: secretRef('do', 'token') } }],
+    ['acmeDNS', { acmeDNS: { host: 'https://acme-dns.example.org', accountSecretRef: secretRef('acme-dns', 'acmedns.json') } }, { acmeDNS: { host: 'https://acme-dns.example.org', accountSecretRef: secretRef('acme-dns', 'acmedns.json') } }],
+  ])('tls.dns01 %s: a DNS-01 solver selected by the TURN host only, HTTP-01 for the rest', (_, dns01, rendered) => {
+    const objects = render({ hosts: { turn: 'relay.example.org' }, tls: { dns01 } }).objects;
+    for (const issuer of find(objects, 'ClusterIssuer')) {
+      const solvers = spec(issuer).acme.solvers;
+      // cert-manager prefers the solver whose selector names the domain; the unselected HTTP-01 solver takes the others.
+      expect(solvers).toHaveLength(2);
+      expect(solvers[0].selector).toBeUndefined();
+      expect(Object.keys(solvers[0])).toEqual(['http01']);
+      expect(solvers[1]).toEqual({ dns01: rendered, selector: { dnsNames: ['relay.example.org'] } });
+    }
+    const coturn = findOne(objects, 'Certificate', 'coturn-tls', 'coturn');
+    expect(spec(coturn).dnsNames).toEqual(['relay.example.org']);
+    // The HTTP-01 listener need not admit the coturn namespace: no solver route is created there.
+    const listener = spec(findOne(objects, 'Gateway', 'matrix-edge')).listeners.find((l: Any) => l.name === 'http');
+    expect(listener.allowedRoutes.namespaces.selector.matchExpressions[0].values).not.toContain('coturn');
+  });
+
+  test.each<[string, Record<string, unknown>, string]>([
+    ['no provider', {}, 'tls.dns01: found an object; expected exactly one provider block'],
+    ['two providers', { cloudflare: { apiTokenSecretRef: secretRef('a', 'b') }, digitalocean: { tokenSecretRef: secretRef('c', 'd') } }, 'tls.dns01.digitalocean: found an object; expected exactly one provider block'],
+    ['an unknown provider', { godaddy: {} }, 'tls.dns01.godaddy: unknown key "godaddy"; expected one of cloudflare, route53'],
+    ['a Secret reference without key', { cloudflare: { apiTokenSecretRef: { name: 'cf' } } }, 'tls.dns01.cloudflare.apiTokenSecretRef.key: found nothing'],
+    ['a literal token instead of a reference', { cloudflare: { apiToken: 'abc' } }, 'tls.dns01.cloudflare.apiToken: unknown key "apiToken"'],
+    ['route53 key id without its secret', { route53: { accessKeyID: 'AKIA' } }, 'tls.dns01.route53.secretAccessKeySecretRef: found nothing (the field is missing); expected an access key id and secretAccessKeySecretRef together'],
+    ['route53 with both key id forms', { route53: { accessKeyID: 'AKIA', accessKeyIDSecretRef: secretRef('a', 'b'), secretAccessKeySecretRef: secretRef('a', 'c') } }, 'either accessKeyID or accessKeyIDSecretRef'],
+    ['rfc2136 without TSIG', { rfc2136: { nameserver: 'ns1.example.org' } }, 'tls.dns01.rfc2136.tsigKeyName: found nothing'],
+    ['azureDNS with half a service principal', { azureDNS: { subscriptionID: 's', resourceGroupName: 'rg', clientID: 'c' } }, 'tls.dns01.azureDNS.clientSecretSecretRef'],
+    ['azureDNS with two sign-ins', { azureDNS: { subscriptionID: 's', resourceGroupName: 'rg', clientID: 'c', tenantID: 't', clientSecretSecretRef: secretRef('az', 'p'), managedIdentity: {} } }, 'exactly one way to sign in'],
+  ])('tls.dns01 rejects %s with the field path', (_, dns01, message) => {
+    let error: unknown;
+    try {
+      configWith({ tls: { dns01 } });
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).problems.join('\n')).toContain(message);
   });
 });

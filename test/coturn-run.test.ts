@@ -6,8 +6,8 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import * as tls from 'node:tls';
 import { buildPlatform } from '../lib/model';
-import { COTURN_CERT_RELOAD_SCRIPT, COTURN_DRAIN_SCRIPT, COTURN_INIT_SCRIPT, coturnConfig, coturnNodeTable } from '../lib/model/calls';
-import { configWith } from './helpers';
+import { COTURN_CERT_RELOAD_SCRIPT, COTURN_DRAIN_SCRIPT, COTURN_INIT_SCRIPT, coturnConfig, coturnNodeTable, NODE_INTERNAL_IP_ENV } from '../lib/model/calls';
+import { configWith, TURN_DNS01 } from './helpers';
 import { freePort, waitFor } from './loopback';
 import { reportSkip } from './support/skips';
 
@@ -20,14 +20,18 @@ import { reportSkip } from './support/skips';
  * Rewrites of the rendered file, and why (each is the minimum to run on loopback in a test):
  * - external-ip removed (a documentation address that is not on this machine), after checking the
  *   init script put THIS node's address there; listening-ip and relay-ip set to 127.0.0.1.
- * - listening-port / tls-listening-port: free loopback ports; min-port/max-port: a small high range.
+ * - listening-port / tls-listening-port / prometheus-port: free loopback ports; min-port/max-port: a
+ *   small high range. prometheus-address is the init script's, from NODE_INTERNAL_IP = 127.0.0.2
+ *   (the downward API's status.hostIP), so an exporter on every interface would also answer on 127.0.0.1.
  * - cert/pkey: a throw-away self-signed certificate (openssl); pidfile: the temp dir.
  * - allowed-peer-ip=127.0.0.1 + allow-loopback-peers: turnutils_uclient -y relays between its own two
  *   allocations on loopback, which the generated denied-peer-ip list (rightly) forbids.
  * - no-cli: Debian's 4.6.1 starts the telnet CLI by default (4.10+ does not; the pinned 4.17 never
  *   gets the option, it is deprecated there).
  * Debian 4.6.1 lacks Prometheus support and warns "Bad configuration format: prometheus" (ignored);
- * the pinned 4.17 image is built with it.
+ * the pinned 4.17 image is built with it. The exporter's bind check therefore runs only with a
+ * turnserver that knows --prometheus-address (4.6.3+ built with Prometheus) and says SKIPPED otherwise.
+ * The config is the example with a DNS-01 solver (TURN over TLS on), so the TLS listener is tested.
  */
 
 const TURNSERVER = '/usr/bin/turnserver';
@@ -39,6 +43,14 @@ if (!available) {
 const describeIfCoturn = available ? describe : describe.skip;
 
 const SECRET = 'test-shared-secret-for-loopback-only';
+const NODE_INTERNAL_IP = '127.0.0.2';
+/** Builds with the exporter's address option list it in --help (4.6.3+ compiled with Prometheus). */
+function turnserverHelp(): string {
+  const help = spawnSync(TURNSERVER, ['--help'], { encoding: 'utf8', timeout: 10_000 });
+  // Some versions print the usage on stdout, others (4.6.1) on stderr.
+  return `${help.stdout ?? ''}${help.stderr ?? ''}`;
+}
+const prometheusAddressSupported = available && /--prometheus-address/.test(turnserverHelp());
 
 async function waitForTcp(port: number, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -77,12 +89,13 @@ function restCredentials(secret: string, userId: string): { username: string; pa
 }
 
 describeIfCoturn('generated turnserver.conf runs in the real turnserver', () => {
-  const platform = buildPlatform(configWith());
+  const platform = buildPlatform(configWith(TURN_DNS01));
   const node = platform.config.calls.coturn!.nodes[1];
   let work: string;
   let server: ChildProcess | undefined;
   let listeningPort: number;
   let tlsPort: number;
+  let metricsPort: number;
   let serverLog = '';
 
   beforeAll(async () => {
@@ -96,7 +109,7 @@ describeIfCoturn('generated turnserver.conf runs in the real turnserver', () => 
     writeFileSync(secretFile, `${SECRET}\n`, { mode: 0o600 });
     // The init container's script, unchanged, with this node's name as the downward API gives it.
     const init = spawnSync('/bin/sh', ['-c', COTURN_INIT_SCRIPT], {
-      env: { PATH: process.env.PATH, NODE_NAME: node.name, COTURN_NODE_TABLE: nodes, COTURN_TEMPLATE: template, TURN_SECRET_FILE: secretFile, COTURN_CONFIG: rendered },
+      env: { PATH: process.env.PATH, NODE_NAME: node.name, [NODE_INTERNAL_IP_ENV]: NODE_INTERNAL_IP, COTURN_NODE_TABLE: nodes, COTURN_TEMPLATE: template, TURN_SECRET_FILE: secretFile, COTURN_CONFIG: rendered },
       encoding: 'utf8',
       timeout: 10_000,
     });
@@ -104,9 +117,11 @@ describeIfCoturn('generated turnserver.conf runs in the real turnserver', () => 
     const lines = readFileSync(rendered, 'utf8').trimEnd().split('\n');
     expect(lines).toContain(`external-ip=${node.externalIp}`);
     expect(lines).toContain(`static-auth-secret=${SECRET}`);
+    expect(lines).toContain(`prometheus-address=${NODE_INTERNAL_IP}`);
 
     listeningPort = await freePort();
     tlsPort = await freePort();
+    metricsPort = await freePort();
     const relayStart = 40000 + (listeningPort % 20000);
     const hasOpenssl = spawnSync('openssl', ['version'], { timeout: 5000 }).status === 0;
     if (hasOpenssl) {
@@ -120,6 +135,7 @@ describeIfCoturn('generated turnserver.conf runs in the real turnserver', () => 
         switch (key) {
           case 'listening-port': return `listening-port=${listeningPort}`;
           case 'tls-listening-port': return `tls-listening-port=${tlsPort}`;
+          case 'prometheus-port': return `prometheus-port=${metricsPort}`;
           case 'min-port': return `min-port=${relayStart}`;
           case 'max-port': return `max-port=${relayStart + 99}`;
           case 'cert': return `cert=${path.join(work, 'cert.pem')}`;
@@ -174,6 +190,26 @@ describeIfCoturn('generated turnserver.conf runs in the real turnserver', () => 
     expect(result.status).not.toBe(0);
     expect(result.output).toMatch(/Cannot complete Allocation/);
   }, 30_000);
+
+  test('the Prometheus exporter listens on the node internal address only', async () => {
+    if (!prometheusAddressSupported) {
+      console.warn(`coturn-run: Prometheus bind check SKIPPED, ${TURNSERVER} has no --prometheus-address (Debian 4.6.1 has no exporter at all; the image's 4.17 has both)`);
+      return;
+    }
+    expect(serverLog).not.toMatch(/Bad configuration format: prometheus/);
+    await waitFor('the exporter on the internal address', async () => {
+      try {
+        return (await fetch(`http://${NODE_INTERNAL_IP}:${metricsPort}/metrics`, { signal: AbortSignal.timeout(2000) })).status === 200;
+      } catch {
+        return false;
+      }
+    }, 10_000);
+    const refused = await new Promise<boolean>((resolve) => {
+      const socket = net.connect({ host: '127.0.0.1', port: metricsPort }, () => { socket.destroy(); resolve(false); });
+      socket.once('error', () => resolve(true));
+    });
+    expect(refused).toBe(true);
+  }, 20_000);
 
   test('the TLS listener serves the mounted certificate', async () => {
     if (!platform.config.calls.coturn || !existsSync(path.join(work, 'cert.pem'))) {

@@ -25,6 +25,9 @@ export function deepMerge(base: Record<string, unknown>, override: Record<string
   return result;
 }
 
+/** A DNS-01 solver for hosts.turn, which turns TURN over TLS on (lib/model/calls.ts turnTlsEnabled). */
+export const TURN_DNS01 = { tls: { dns01: { cloudflare: { apiTokenSecretRef: { name: 'cloudflare-api-token', key: 'api-token' } } } } };
+
 /** The example config with overrides merged in (lists are replaced, not merged). */
 export function configWith(overrides: Record<string, unknown> = {}): PlatformConfig {
   return parseConfig(deepMerge(exampleInput(), overrides), '(test)');

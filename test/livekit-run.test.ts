@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import * as yaml from 'js-yaml';
 import { SECRET_NAMES } from '../lib/model';
-import { LIVEKIT_PATHS } from '../lib/model/calls';
+import * as net from 'node:net';
+import { LIVEKIT_PATHS, livekitArgs, NODE_INTERNAL_IP_ENV } from '../lib/model/calls';
 import { images } from '../lib/versions';
 import { findOne, render } from './helpers';
 import { freePort, waitFor } from './loopback';
@@ -23,9 +24,29 @@ type Any = any;
  * Rewrites of the rendered config, and why (values only, every key stays): the Sentinel addresses
  * become the loopback Sentinel; the signal, ICE TCP, metrics and ICE UDP ports become free high
  * ports; secret_file points at a file here. calls.livekit.useExternalIp is false in the rendered
- * config (a supported setting) so the server never sends a STUN request off this machine; NODE_IP is
- * 127.0.0.1 as the downward API would give the node's address.
+ * config (a supported setting) so the server never sends a STUN request off this machine; the
+ * downward API's status.hostIP (NODE_IP and the bind address) is 127.0.0.2 as the node's internal
+ * address, so a listener on every interface would also answer on 127.0.0.1 and is told apart.
  */
+const NODE_INTERNAL_IP = '127.0.0.2';
+const OTHER_LOCAL_ADDRESS = '127.0.0.1';
+
+/** The DaemonSet's args with $(VAR) expanded from the container environment, as the kubelet does. */
+function expandArgs(args: string[], env: Record<string, string>): string[] {
+  return args.map((arg) => arg.replace(/\$\((\w+)\)/g, (whole, name: string) => env[name] ?? whole));
+}
+
+/** True when a TCP connection to address:port is accepted. */
+function accepts(address: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: address, port }, () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.setTimeout(2000, () => { socket.destroy(); resolve(false); });
+    socket.once('error', () => resolve(false));
+  });
+}
 
 const BINARY = path.join(process.env.MATRIX_IT_CACHE ?? '/var/cache/matrix-platform-it', `livekit-server-${images.livekit.tag}`);
 const REDIS_SERVER = '/usr/bin/redis-server';
@@ -74,7 +95,9 @@ describeIfLivekit(`livekit-server ${images.livekit.tag} runs the generated confi
   const runs: ChildProcess[] = [];
   let configFile: string;
   let signalPort: number;
+  let metricsPort: number;
   let environment: Record<string, string>;
+  let serverArgs: string[];
 
   beforeAll(async () => {
     work = mkdtempSync(path.join(tmpdir(), 'livekit-run-'));
@@ -97,7 +120,8 @@ describeIfLivekit(`livekit-server ${images.livekit.tag} runs the generated confi
     const udpStart = 20000 + (signalPort % 900);
     const config = structuredClone(rendered);
     config.port = signalPort;
-    config.prometheus.port = await freePort();
+    metricsPort = await freePort();
+    config.prometheus.port = metricsPort;
     config.rtc.tcp_port = await freePort();
     config.rtc.port_range_start = udpStart;
     config.rtc.port_range_end = udpStart + 20;
@@ -111,8 +135,10 @@ describeIfLivekit(`livekit-server ${images.livekit.tag} runs the generated confi
     environment = containerEnvironment(
       container,
       { [SECRET_NAMES.livekitKeys]: { 'api-key': API_KEY, 'api-secret': API_SECRET }, [SECRET_NAMES.livekitRedis]: { password: PASSWORD } },
-      { 'status.hostIP': '127.0.0.1' },
+      { 'status.hostIP': NODE_INTERNAL_IP },
     );
+    // The rendered args, only the config path moved here.
+    serverArgs = expandArgs(container.args, environment).map((arg) => (arg === LIVEKIT_PATHS.config ? configFile : arg));
   }, 30_000);
 
   afterAll(async () => {
@@ -125,18 +151,20 @@ describeIfLivekit(`livekit-server ${images.livekit.tag} runs the generated confi
     expect(environment.LIVEKIT_WEBHOOK_API_KEY).toBe(API_KEY);
     expect(environment.LIVEKIT_REDIS_PASSWORD).toBe(PASSWORD);
     expect(environment.LIVEKIT_REDIS_SENTINEL_PASSWORD).toBe(PASSWORD);
-    expect(environment.NODE_IP).toBe('127.0.0.1');
-    expect(container.args).toEqual(['--config', LIVEKIT_PATHS.config]);
+    expect(environment.NODE_IP).toBe(NODE_INTERNAL_IP);
+    expect(environment[NODE_INTERNAL_IP_ENV]).toBe(NODE_INTERNAL_IP);
+    expect(container.args).toEqual(livekitArgs());
+    expect(serverArgs).toEqual(['--config', configFile, '--bind', NODE_INTERNAL_IP]);
   });
 
-  test('it parses the config, finds the master through the Sentinel and answers on the signal port', async () => {
-    const server = start(BINARY, ['--config', configFile], environment);
+  test('it parses the config, finds the master through the Sentinel, and serves signalling and metrics on the node internal address only', async () => {
+    const server = start(BINARY, serverArgs, environment);
     runs.push(server.process);
     // Each request gives up after 2 s, so a slow start cannot stall the wait.
     try {
       await waitFor('GET / on the signal port', async () => {
         try {
-          return (await fetch(`http://127.0.0.1:${signalPort}/`, { signal: AbortSignal.timeout(2000) })).status === 200;
+          return (await fetch(`http://${NODE_INTERNAL_IP}:${signalPort}/`, { signal: AbortSignal.timeout(2000) })).status === 200;
         } catch {
           return false;
         }
@@ -147,6 +175,14 @@ describeIfLivekit(`livekit-server ${images.livekit.tag} runs the generated confi
     }
     expect(server.log()).toMatch(/"msg":"connecting to redis","sentinel":true/);
     expect(server.log()).toMatch(/"msg":"starting LiveKit server"/);
+    expect(server.log()).toContain(`"bindAddresses":["${NODE_INTERNAL_IP}"]`);
+    // Metrics answer on the internal address; neither listener answers on another local address
+    // (a 0.0.0.0 listener would: every 127/8 address reaches it).
+    const metrics = await fetch(`http://${NODE_INTERNAL_IP}:${metricsPort}/metrics`, { signal: AbortSignal.timeout(2000) });
+    expect(metrics.status).toBe(200);
+    expect(await metrics.text()).toMatch(/^livekit_/m);
+    expect(await accepts(OTHER_LOCAL_ADDRESS, signalPort)).toBe(false);
+    expect(await accepts(OTHER_LOCAL_ADDRESS, metricsPort)).toBe(false);
     // Not SIGTERM: LiveKit then drains gracefully, which can take long right after start (the pod's
     // 900 s grace period is for that); how it stops is not what this test checks.
     server.process.kill('SIGKILL');
@@ -156,7 +192,7 @@ describeIfLivekit(`livekit-server ${images.livekit.tag} runs the generated confi
   test('a planted unknown key stops it: the server decodes its config strictly', async () => {
     const planted = path.join(work, 'planted.yaml');
     writeFileSync(planted, yaml.dump({ ...(yaml.load(readFileSync(configFile, 'utf8')) as object), room_typo: {} }));
-    const server = start(BINARY, ['--config', planted], environment);
+    const server = start(BINARY, serverArgs.map((arg) => (arg === configFile ? planted : arg)), environment);
     runs.push(server.process);
     expect(await server.exited).not.toBe(0);
     expect(server.log()).toMatch(/could not parse config[\s\S]*field room_typo not found/);
@@ -164,7 +200,7 @@ describeIfLivekit(`livekit-server ${images.livekit.tag} runs the generated confi
 
   test('without the Sentinel password the DaemonSet passes, it cannot find the master', async () => {
     const { LIVEKIT_REDIS_SENTINEL_PASSWORD: _dropped, ...withoutSentinelPassword } = environment;
-    const server = start(BINARY, ['--config', configFile], withoutSentinelPassword);
+    const server = start(BINARY, serverArgs, withoutSentinelPassword);
     runs.push(server.process);
     expect(await server.exited).not.toBe(0);
     expect(server.log()).toMatch(/NOAUTH/);

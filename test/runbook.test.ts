@@ -1,4 +1,5 @@
 import { buildPlatform, type StageId } from '../lib/model';
+import { callHostPorts } from '../lib/model/calls';
 import { buildRunbook, callFirewallRules, imageToBuild, type Runbook } from '../lib/model/runbook';
 import { images } from '../lib/versions';
 import { formatRunbook } from '../lib/runbook';
@@ -54,7 +55,7 @@ describe('example config (Envoy Gateway, Flux, calls)', () => {
     expect(text).toContain('## Bootstrap order (flux)');
   });
 
-  test('every HTTPS listener host of the Gateway points at the edge address; TURN at each coturn node', () => {
+  test('every HTTPS listener host of the Gateway points at the edge address; no TURN name without TURN over TLS', () => {
     const gateway = findOne(objects, 'Gateway', 'matrix-edge');
     const listenerHosts = new Set(
       ((gateway.spec as { listeners: { hostname?: string }[] }).listeners ?? []).map((listener) => listener.hostname).filter(Boolean),
@@ -62,15 +63,25 @@ describe('example config (Envoy Gateway, Flux, calls)', () => {
     const edgeRecords = runbook.dnsRecords.filter((record) => record.target === config.loadBalancer.edgeAddress);
     expect(new Set(edgeRecords.map((record) => record.name))).toEqual(listenerHosts);
     expect(edgeRecords.every((record) => record.type === 'A')).toBe(true);
-    const certificate = findOne(objects, 'Certificate', 'coturn-tls', 'coturn');
+    // The example sets no tls.dns01: no coturn-tls certificate, no TURN name, and the runbook says why.
+    expect(find(objects, 'Certificate', 'coturn-tls')).toEqual([]);
+    expect(runbook.dnsRecords).toHaveLength(listenerHosts.size);
+    expect(formatRunbook(runbook)).toContain('TURN over TLS is not served (tls.dns01 is not set)');
+  });
+
+  test('with a DNS-01 solver, the TURN name of the coturn-tls certificate points at each coturn node', () => {
+    const withDns01 = runbookOf({ tls: { dns01: { cloudflare: { apiTokenSecretRef: { name: 'cloudflare-api-token', key: 'api-token' } } } } });
+    const certificate = findOne(withDns01.objects, 'Certificate', 'coturn-tls', 'coturn');
     const [turnName] = (certificate.spec as { dnsNames: string[] }).dnsNames;
-    expect(runbook.dnsRecords.filter((record) => record.name === turnName)).toEqual(
+    expect(withDns01.runbook.dnsRecords.filter((record) => record.name === turnName)).toEqual(
       [
         { target: '203.0.113.17', node: 'worker-17' },
         { target: '203.0.113.18', node: 'worker-18' },
       ].map(({ target, node }) => expect.objectContaining({ name: turnName, type: 'A', target, why: expect.stringContaining(node) })),
     );
-    expect(runbook.dnsRecords).toHaveLength(listenerHosts.size + 2);
+    expect(withDns01.runbook.dnsRecords).toHaveLength(runbook.dnsRecords.length + 2);
+    expect(withDns01.runbook.firewall.filter((rule) => rule.role === 'coturn' && rule.protocol === 'TCP' && rule.source === 'anywhere').map((rule) => rule.start)).toEqual([3478, 5349]);
+    expect(formatRunbook(withDns01.runbook)).not.toContain('TURN over TLS is not served');
   });
 
   test('node labels: one command per coturn node, a template for LiveKit, both matching the DaemonSets', () => {
@@ -128,11 +139,15 @@ describe('example config (Envoy Gateway, Flux, calls)', () => {
       runbook.firewall
         .filter((rule) => rule.role === role && rule.source === 'anywhere')
         .map((rule) => `${rule.protocol} ${rule.start}${rule.end === rule.start ? '' : `-${rule.end}`}`);
-    expect(open('coturn')).toEqual(['UDP 3478', 'TCP 3478', 'TCP 5349', 'UDP 49152-55999']);
+    expect(open('coturn')).toEqual(['UDP 3478', 'TCP 3478', 'UDP 49152-55999']);
     expect(open('LiveKit')).toEqual(['TCP 7881', 'UDP 56000-60000']);
     // Signalling reaches LiveKit through the edge; metrics stay inside the cluster.
     const closed = runbook.firewall.filter((rule) => rule.source === 'cluster only').map((rule) => `${rule.role} ${rule.start}`);
     expect(closed).toEqual(['coturn 9641', 'LiveKit 7880', 'LiveKit 6789']);
+    // The rows are the host ports the call charts bind, nothing restated.
+    expect(runbook.firewall.filter((rule) => rule.role !== 'edge').map((rule) => `${rule.protocol} ${rule.start}-${rule.end}`)).toEqual(
+      callHostPorts(config).map((claim) => `${claim.protocol} ${claim.start}-${claim.end}`),
+    );
     expect(runbook.firewall.filter((rule) => rule.role !== 'edge')).toEqual(callFirewallRules(buildPlatform(config)));
   });
 

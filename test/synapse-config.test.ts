@@ -3,11 +3,12 @@ import * as path from 'node:path';
 import * as yaml from 'js-yaml';
 import { parseBytes } from '../lib/model/capacity';
 import { buildPlatform } from '../lib/model';
+import { turnTlsEnabled } from '../lib/model/calls';
 import { resolveRoutes } from '../lib/model/routes';
 import { buildHomeserverConfig, buildWorkerConfigs, SYNAPSE_PATHS } from '../lib/model/synapse-config';
 import { activeWorkerTypes, poolName, synapseProcesses, totalDatabaseConnections, WORKER_TYPES, workerKind } from '../lib/model/workers';
 import type { KubeObject } from '../lib/synth';
-import { configWith, find, findOne, render, ROOT } from './helpers';
+import { configWith, find, findOne, render, ROOT, TURN_DNS01 } from './helpers';
 
 type Any = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -137,7 +138,8 @@ describe.each(VARIANTS)('Synapse invariants (%s)', (_name, overrides) => {
     const nodes = config.calls.coturn?.nodes ?? [];
     expect(homeserver.turn_shared_secret_path).toBe(SYNAPSE_PATHS.turnSharedSecret);
     expect(homeserver.turn_uris.filter((uri: string) => uri.startsWith('turn:'))).toHaveLength(nodes.length * 2);
-    expect(homeserver.turn_uris.some((uri: string) => uri.startsWith('turns:'))).toBe(true);
+    // turns: only when coturn can have a certificate for hosts.turn (a DNS-01 solver, docs/calls.md).
+    expect(homeserver.turn_uris.some((uri: string) => uri.startsWith('turns:'))).toBe(turnTlsEnabled(config));
   });
 });
 
@@ -153,7 +155,7 @@ describe('Synapse config edge cases', () => {
       'turn:203.0.113.18:3478?transport=udp',
       'turn:203.0.113.18:3478?transport=tcp',
     ]);
-    const other = uris({ calls: { coturn: { listeningPort: 3479, tlsListeningPort: 5350 } } });
+    const other = uris({ ...TURN_DNS01, calls: { coturn: { listeningPort: 3479, tlsListeningPort: 5350 } } });
     expect(other.filter((uri) => uri.startsWith('turn:')).every((uri) => uri.includes(':3479?transport='))).toBe(true);
     expect(other).toContain('turns:turn.example.org:5350?transport=tcp');
   });

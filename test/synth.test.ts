@@ -29,6 +29,8 @@ describe('npm run synth', () => {
     const config = writeConfig(work, {});
     const first = runSynth(['--config', config, '--out', out]);
     expect(first.status).toBe(0);
+    // The example has no tls.dns01: synth says that TURN over TLS is off (lib/model/calls.ts callNotices).
+    expect(first.stderr).toMatch(/^notice: tls\.dns01 is not set, so coturn serves no TURN over TLS/m);
     const before = readDist(out);
     expect(before.size).toBeGreaterThan(2);
     const second = runSynth(['--config', config, '--out', out]);

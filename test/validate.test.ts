@@ -91,6 +91,15 @@ describe('schema validation', () => {
       },
     ],
     ['restore from backup', { database: { restore: { enabled: true }, backup: { serverName: 'synapse-postgres-2' } } }],
+    // The DNS-01 providers whose config names differ most from the imported types' (ID/DNS suffixes).
+    [
+      'TURN over TLS, DNS-01 through Route53',
+      { tls: { dns01: { route53: { region: 'eu-west-1', hostedZoneID: 'Z1', accessKeyIDSecretRef: { name: 'aws', key: 'id' }, secretAccessKeySecretRef: { name: 'aws', key: 'secret' } } } } },
+    ],
+    [
+      'TURN over TLS, DNS-01 through Azure DNS',
+      { tls: { dns01: { azureDNS: { subscriptionID: 's', resourceGroupName: 'rg', clientID: 'c', tenantID: 't', clientSecretSecretRef: { name: 'az', key: 'p' } } } } },
+    ],
   ];
 
   let validated = 0;

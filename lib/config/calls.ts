@@ -31,7 +31,7 @@ export const coturnSchema = z
       .min(1)
       .describe('One entry per coturn node; each gets its own TURN URIs.'),
     listeningPort: hostPort.default(3478).describe('TURN/STUN port (UDP and TCP) on each coturn node.'),
-    tlsListeningPort: hostPort.default(5349).describe('TURN over TLS port, with the coturn-tls certificate for hosts.turn.'),
+    tlsListeningPort: hostPort.default(5349).describe('TURN over TLS port, with the coturn-tls certificate for hosts.turn; served only with tls.dns01.'),
     relayPorts: portRange
       .prefault({ start: 49152, end: 55999 })
       .describe('UDP relay ports coturn allocates (min-port/max-port); must not overlap calls.livekit.rtcUdpPorts.'),

@@ -63,10 +63,124 @@ export const hostsSchema = z
     admin: dnsName.optional().describe('Admin UI (Ketesa) host. Default: admin.<serverName>.'),
     livekit: dnsName.optional().describe('LiveKit SFU signalling host. Default: livekit.<serverName>.'),
     livekitJwt: dnsName.optional().describe('lk-jwt-service host. Default: livekit-jwt.<serverName>.'),
-    turn: dnsName.optional().describe('TURN host name in the TLS certificate. Default: turn.<serverName>.'),
+    turn: dnsName.optional().describe('TURN over TLS host name (with tls.dns01); must resolve to the coturn nodes. Default: turn.<serverName>.'),
   })
   .prefault({})
   .describe('Public host names. Every host gets a certificate and a route at the edge.');
+
+/**
+ * A key of a Secret the operator creates in the cert-manager namespace (where cert-manager looks up
+ * the Secrets of a ClusterIssuer). The platform only names it; the value never enters the config.
+ */
+const secretKeyRef = z
+  .strictObject({
+    name: k8sName.describe('Secret name (in the cert-manager namespace).'),
+    key: z.string().regex(/^[-._a-zA-Z0-9]+$/, 'a Secret data key (letters, digits, "-", "_", ".")').describe('Key inside the Secret.'),
+  })
+  .describe('Reference to one key of a Secret in the cert-manager namespace.');
+
+/**
+ * DNS-01 solvers maintained in cert-manager itself (the field names are cert-manager's, so its
+ * documentation applies). Credentials are Secret references only; providers without a Secret
+ * reference use the controller's ambient identity (cloud workload identity, instance role).
+ */
+const dns01Providers = {
+  cloudflare: z
+    .strictObject({ apiTokenSecretRef: secretKeyRef.describe('API token with Zone:DNS:Edit on the zone of hosts.turn.') })
+    .describe('Cloudflare (API token).'),
+  route53: z
+    .strictObject({
+      region: z.string().min(1).optional(),
+      hostedZoneID: z.string().min(1).optional().describe('Manage only this hosted zone (skips ListHostedZonesByName).'),
+      role: z.string().regex(/^arn:/, 'an IAM role ARN').optional().describe('Role to assume.'),
+      accessKeyID: z.string().min(1).optional().describe('Access key id (not secret); or accessKeyIDSecretRef.'),
+      accessKeyIDSecretRef: secretKeyRef.optional(),
+      secretAccessKeySecretRef: secretKeyRef.optional(),
+    })
+    .superRefine((route53, context) => {
+      if (route53.accessKeyID !== undefined && route53.accessKeyIDSecretRef !== undefined) {
+        context.addIssue({ code: 'custom', path: ['accessKeyIDSecretRef'], message: 'either accessKeyID or accessKeyIDSecretRef, not both' });
+      }
+      const hasKeyId = route53.accessKeyID !== undefined || route53.accessKeyIDSecretRef !== undefined;
+      if (hasKeyId !== (route53.secretAccessKeySecretRef !== undefined)) {
+        context.addIssue({
+          code: 'custom',
+          path: [hasKeyId ? 'secretAccessKeySecretRef' : 'accessKeyIDSecretRef'],
+          message: 'an access key id and secretAccessKeySecretRef together, or neither (ambient AWS credentials)',
+        });
+      }
+    })
+    .describe('AWS Route53: static keys by Secret reference, or ambient credentials (IRSA, instance role) when none is given.'),
+  rfc2136: z
+    .strictObject({
+      nameserver: z
+        .string()
+        .regex(/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(:[0-9]{1,5})?$/, 'host or host:port ([IPv6]:port)')
+        .describe('Authoritative DNS server accepting dynamic updates.'),
+      tsigKeyName: z.string().min(1),
+      tsigAlgorithm: z.enum(['HMACSHA256', 'HMACSHA512', 'HMACSHA1', 'HMACMD5']).default('HMACSHA256'),
+      tsigSecretSecretRef: secretKeyRef,
+      protocol: z.enum(['UDP', 'TCP']).optional(),
+    })
+    .describe('RFC 2136 dynamic DNS updates, authenticated with TSIG (required: unauthenticated updates are not offered).'),
+  cloudDNS: z
+    .strictObject({
+      project: z.string().min(1),
+      hostedZoneName: z.string().min(1).optional(),
+      serviceAccountSecretRef: secretKeyRef.optional().describe('Service account JSON key; omit for Workload Identity.'),
+    })
+    .describe('Google Cloud DNS.'),
+  azureDNS: z
+    .strictObject({
+      subscriptionID: z.string().min(1),
+      resourceGroupName: z.string().min(1),
+      hostedZoneName: z.string().min(1).optional(),
+      environment: z.enum(['AzurePublicCloud', 'AzureChinaCloud', 'AzureGermanCloud', 'AzureUSGovernmentCloud']).optional(),
+      clientID: z.string().min(1).optional().describe('Service principal (with tenantID and clientSecretSecretRef).'),
+      tenantID: z.string().min(1).optional(),
+      clientSecretSecretRef: secretKeyRef.optional(),
+      managedIdentity: z.strictObject({ clientID: z.string().min(1).optional() }).optional().describe('Workload or managed identity instead of a service principal.'),
+    })
+    .superRefine((azure, context) => {
+      const principal = [azure.clientID, azure.tenantID, azure.clientSecretSecretRef].filter((value) => value !== undefined).length;
+      if (principal !== 0 && principal !== 3) {
+        context.addIssue({ code: 'custom', path: ['clientSecretSecretRef'], message: 'clientID, tenantID and clientSecretSecretRef together (a service principal), or none of them' });
+      }
+      if ((principal === 3) === (azure.managedIdentity !== undefined)) {
+        context.addIssue({ code: 'custom', path: ['managedIdentity'], message: 'exactly one way to sign in: a service principal (clientID, tenantID, clientSecretSecretRef) or managedIdentity' });
+      }
+    })
+    .describe('Azure DNS.'),
+  digitalocean: z.strictObject({ tokenSecretRef: secretKeyRef }).describe('DigitalOcean DNS (API token).'),
+  acmeDNS: z
+    .strictObject({
+      host: z.string().regex(/^https:\/\/\S+$/, 'an https URL').describe('The acme-dns server.'),
+      accountSecretRef: secretKeyRef.describe('acme-dns account JSON.'),
+    })
+    .describe('acme-dns (a CNAME from _acme-challenge.<hosts.turn> to the acme-dns zone).'),
+} as const;
+
+export type Dns01Provider = keyof typeof dns01Providers;
+export const DNS01_PROVIDERS = Object.keys(dns01Providers) as Dns01Provider[];
+
+export const dns01Schema = z
+  .strictObject(Object.fromEntries(Object.entries(dns01Providers).map(([name, schema]) => [name, schema.optional()])) as {
+    [Name in Dns01Provider]: z.ZodOptional<(typeof dns01Providers)[Name]>;
+  })
+  .superRefine((dns01, context) => {
+    const chosen = DNS01_PROVIDERS.filter((name) => dns01[name] !== undefined);
+    if (chosen.length !== 1) {
+      context.addIssue({
+        code: 'custom',
+        path: chosen.length > 1 ? [chosen[1]] : [],
+        message: `exactly one provider block (${DNS01_PROVIDERS.join(', ')})${chosen.length > 1 ? `, not ${chosen.join(' and ')}` : ''}`,
+      });
+    }
+  })
+  .describe(
+    'ACME DNS-01 solver for the TURN host\u2019s certificate. hosts.turn resolves to the coturn nodes, which serve no HTTP, so HTTP-01 ' +
+      'cannot validate it; without this block coturn serves no TURN over TLS and no turns: URI is advertised.',
+  );
 
 export const tlsSchema = z
   .strictObject({
@@ -75,8 +189,9 @@ export const tlsSchema = z
       .enum(['letsencrypt-production', 'letsencrypt-staging'])
       .default('letsencrypt-production')
       .describe('Which ClusterIssuer signs the certificates. Use staging while testing to avoid rate limits.'),
+    dns01: dns01Schema.optional(),
   })
-  .describe('Certificates through cert-manager and Let\u2019s Encrypt (HTTP-01 through the edge).');
+  .describe('Certificates through cert-manager and Let\u2019s Encrypt (HTTP-01 through the edge; DNS-01 for the TURN host when tls.dns01 is set).');
 
 const bgpPeerSchema = z.strictObject({
   address: ipAddress.describe('Router address.'),

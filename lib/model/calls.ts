@@ -93,26 +93,60 @@ export function requireCoturn(config: PlatformConfig): CoturnConfig {
 }
 
 /**
+ * TURN over TLS is served only with a DNS-01 solver (tls.dns01). TURN-TLS clients connect to
+ * hosts.turn, so that name must resolve to the coturn nodes; Let's Encrypt validates HTTP-01 on
+ * port 80 of the very same name, which no coturn node serves (the edge does, at another address).
+ * Only DNS-01 proves control of the name without serving it. Without a solver, the coturn-tls
+ * Certificate, coturn's TLS listener, Synapse's `turns:` URI and LiveKit's TLS TURN server are all
+ * left out (callNotices says so at synth time), instead of advertising a listener whose certificate
+ * can never be issued.
+ */
+export function turnTlsEnabled(config: PlatformConfig): boolean {
+  return config.calls.enabled && config.tls.dns01 !== undefined;
+}
+
+/** What `npm run synth` tells the operator about the call stack (printed after a successful synth). */
+export function callNotices(config: PlatformConfig): string[] {
+  if (!config.calls.enabled || turnTlsEnabled(config)) return [];
+  return [
+    'notice: tls.dns01 is not set, so coturn serves no TURN over TLS: no coturn-tls certificate, no turns: URI for Synapse, no TLS TURN server in LiveKit. ' +
+      'Clients on networks that allow only TLS cannot relay. Set tls.dns01 to a DNS-01 solver for the zone of hosts.turn (docs/calls.md).',
+  ];
+}
+
+/**
+ * The node's internal address as the downward API gives it to a host-network pod (`status.hostIP`:
+ * the address the kubelet registered, the node's InternalIP). Listeners that only the cluster needs
+ * (metrics, LiveKit signalling behind the edge) bind to it instead of every interface, so they are
+ * not reachable on the node's public address. Both call charts set this variable.
+ */
+export const NODE_INTERNAL_IP_ENV = 'NODE_INTERNAL_IP';
+export const NODE_INTERNAL_IP_FIELD = 'status.hostIP';
+
+/**
  * turnserver.conf shared by every coturn pod. Node-specific and secret lines (external-ip,
- * static-auth-secret) are appended at pod start by COTURN_INIT_SCRIPT. Options checked against
- * coturn 4.17.1 src/apps/relay/mainrelay.c `long_options`; `no-cli` is left out (deprecated, the CLI
- * is off by default since 4.10), and so are `no-tlsv1`/`no-tlsv1_1` (removed in 4.7: old TLS is off
- * by default) and `no-dtls` (4.17 starts DTLS only with `--dtls`).
+ * prometheus-address, static-auth-secret) are appended at pod start by COTURN_INIT_SCRIPT. Options
+ * checked against coturn 4.17.1 src/apps/relay/mainrelay.c `long_options` (`no-tls` and
+ * `prometheus-address` included); `no-cli` is left out (deprecated, the CLI is off by default since
+ * 4.10), and so are `no-tlsv1`/`no-tlsv1_1` (removed in 4.7: old TLS is off by default) and
+ * `no-dtls` (4.17 starts DTLS only with `--dtls`).
  */
 export function coturnConfig(platform: Platform): string {
   const coturn = requireCoturn(platform.config);
+  const tls = turnTlsEnabled(platform.config)
+    ? [`tls-listening-port=${coturn.tlsListeningPort}`, `cert=${COTURN_PATHS.cert}`, `pkey=${COTURN_PATHS.pkey}`]
+    : // No certificate can be issued for hosts.turn without DNS-01 (turnTlsEnabled): no TLS listener at all.
+      ['no-tls'];
   const lines = [
-    '# Generated from config.calls.coturn. The node address and the shared secret are appended at pod start.',
+    '# Generated from config.calls.coturn. The node addresses and the shared secret are appended at pod start.',
     `listening-port=${coturn.listeningPort}`,
-    `tls-listening-port=${coturn.tlsListeningPort}`,
+    ...tls,
     `min-port=${coturn.relayPorts.start}`,
     `max-port=${coturn.relayPorts.end}`,
     // TURN REST API (the scheme Synapse's /voip/turnServer implements): HMAC-SHA1 over "<expiry>:<user>".
     'use-auth-secret',
     `realm=${platform.hosts.serverName}`,
     'fingerprint',
-    `cert=${COTURN_PATHS.cert}`,
-    `pkey=${COTURN_PATHS.pkey}`,
     // Clients get a relay to public peers only; TCP relay is not used by WebRTC.
     'no-tcp-relay',
     'no-multicast-peers',
@@ -136,9 +170,11 @@ export function coturnNodeTable(config: PlatformConfig): string {
 
 /**
  * Init step of every coturn pod (POSIX sh, run by the coturn image's /bin/sh): picks THIS node's
- * external IP from the node table by NODE_NAME (downward API spec.nodeName) and writes the final
- * turnserver.conf with the shared secret into the memory-backed runtime directory. Paths come from
- * the environment so test/coturn-run.test.ts runs the very same script.
+ * external IP from the node table by NODE_NAME (downward API spec.nodeName), binds the Prometheus
+ * exporter to the node's internal address (NODE_INTERNAL_IP, downward API status.hostIP; coturn's
+ * default is every interface, public ones included) and writes the final turnserver.conf with the
+ * shared secret into the memory-backed runtime directory. Paths come from the environment so
+ * test/coturn-run.test.ts runs the very same script.
  */
 export const COTURN_INIT_SCRIPT = `set -eu
 external=""
@@ -147,6 +183,11 @@ while read -r name address; do
 done < "$COTURN_NODE_TABLE"
 if [ -z "$external" ]; then
   echo "node $NODE_NAME is not listed in calls.coturn.nodes" >&2
+  exit 1
+fi
+internal="\${${NODE_INTERNAL_IP_ENV}:-}"
+if [ -z "$internal" ]; then
+  echo "${NODE_INTERNAL_IP_ENV} (the node's internal address) is empty" >&2
   exit 1
 fi
 secret="$(cat "$TURN_SECRET_FILE")"
@@ -158,10 +199,11 @@ umask 077
 {
   cat "$COTURN_TEMPLATE"
   printf 'external-ip=%s\\n' "$external"
+  printf 'prometheus-address=%s\\n' "$internal"
   printf 'static-auth-secret=%s\\n' "$secret"
 } > "$COTURN_CONFIG.tmp"
 mv "$COTURN_CONFIG.tmp" "$COTURN_CONFIG"
-echo "coturn config rendered for node $NODE_NAME (external-ip $external)"
+echo "coturn config rendered for node $NODE_NAME (external-ip $external, metrics on $internal)"
 `;
 
 /** How often the certificate watcher compares the mounted certificate and key with what it last saw. */
@@ -215,8 +257,9 @@ function bracketIpv6(address: string): string {
 }
 
 /**
- * Synapse `turn_uris`: udp and tcp at every coturn node's public address, and TLS at the TURN host
- * name (the coturn-tls certificate names it; DNS must resolve it to the coturn nodes).
+ * Synapse `turn_uris`: udp and tcp at every coturn node's public address, and, with TURN over TLS
+ * (turnTlsEnabled), TLS at the TURN host name (the coturn-tls certificate names it; DNS must resolve
+ * it to the coturn nodes).
  */
 export function turnUris(platform: Platform): string[] {
   const { config, hosts } = platform;
@@ -226,33 +269,54 @@ export function turnUris(platform: Platform): string[] {
     const address = `${bracketIpv6(node.externalIp)}:${coturn.listeningPort}`;
     return [`turn:${address}?transport=udp`, `turn:${address}?transport=tcp`];
   });
-  uris.push(`turns:${hosts.turn}:${coturn.tlsListeningPort}?transport=tcp`);
+  if (turnTlsEnabled(config)) uris.push(`turns:${hosts.turn}:${coturn.tlsListeningPort}?transport=tcp`);
   return uris;
 }
 
-export interface HostPortClaim {
+/** Node roles of the call stack: the nodes labelled calls.coturn.nodeLabel / calls.livekit.nodeLabel. */
+export type CallNodeRole = 'coturn' | 'livekit';
+
+/** Who inside the cluster connects to an internal host port (lib/model/network-policies.ts maps these to flows). */
+export type InternalPortClient = 'edge' | 'prometheus';
+
+interface HostPortBase {
+  readonly role: CallNodeRole;
   readonly owner: string;
   readonly protocol: 'TCP' | 'UDP';
   readonly start: number;
   readonly end: number;
 }
 
-/** Every host port (or range) the call stack binds on the host network. */
+/**
+ * `public`: bound on every interface and meant for the internet (TURN, relay, media): open it on the
+ * node firewall. `internal`: bound to the node's internal address only (NODE_INTERNAL_IP) and reached
+ * from inside the cluster by `reachedFrom`; block it on the node firewall for everything else anyway
+ * (on a node whose internal address is itself public, the firewall is the only barrier).
+ */
+export type HostPortClaim = HostPortBase & ({ readonly exposure: 'public' } | { readonly exposure: 'internal'; readonly reachedFrom: InternalPortClient });
+
+/**
+ * Every host port (or range) the call stack binds on the host network, per node role: the firewall
+ * table of the coturn and LiveKit nodes. The charts bind exactly these (test/calls.test.ts), and the
+ * internal ones are the flows from the edge and Prometheus in lib/model/network-policies.ts.
+ */
 export function callHostPorts(config: PlatformConfig): HostPortClaim[] {
   if (!config.calls.enabled) return [];
   const coturn = requireCoturn(config);
   const livekit = config.calls.livekit;
-  const single = (owner: string, protocol: 'TCP' | 'UDP', port: number): HostPortClaim => ({ owner, protocol, start: port, end: port });
+  const publicPort = (role: CallNodeRole, owner: string, protocol: 'TCP' | 'UDP', start: number, end = start): HostPortClaim => ({ role, owner, protocol, start, end, exposure: 'public' });
+  const internalPort = (role: CallNodeRole, owner: string, port: number, reachedFrom: InternalPortClient): HostPortClaim => ({ role, owner, protocol: 'TCP', start: port, end: port, exposure: 'internal', reachedFrom });
   return [
-    single('coturn listening (udp)', 'UDP', coturn.listeningPort),
-    single('coturn listening (tcp)', 'TCP', coturn.listeningPort),
-    single('coturn tls', 'TCP', coturn.tlsListeningPort),
-    { owner: 'coturn relay', protocol: 'UDP', start: coturn.relayPorts.start, end: coturn.relayPorts.end },
-    single('coturn metrics', 'TCP', METRICS_PORTS.coturn),
-    single('livekit signal', 'TCP', livekit.signalPort),
-    single('livekit rtc tcp', 'TCP', livekit.rtcTcpPort),
-    { owner: 'livekit rtc udp', protocol: 'UDP', start: livekit.rtcUdpPorts.start, end: livekit.rtcUdpPorts.end },
-    single('livekit metrics', 'TCP', METRICS_PORTS.livekit),
+    publicPort('coturn', 'coturn listening (udp)', 'UDP', coturn.listeningPort),
+    publicPort('coturn', 'coturn listening (tcp)', 'TCP', coturn.listeningPort),
+    ...(turnTlsEnabled(config) ? [publicPort('coturn', 'coturn tls', 'TCP', coturn.tlsListeningPort)] : []),
+    publicPort('coturn', 'coturn relay', 'UDP', coturn.relayPorts.start, coturn.relayPorts.end),
+    internalPort('coturn', 'coturn metrics', METRICS_PORTS.coturn, 'prometheus'),
+    // Signalling reaches LiveKit only through the edge (hosts.livekit), which owns TLS and the public address.
+    internalPort('livekit', 'livekit signal', livekit.signalPort, 'edge'),
+    publicPort('livekit', 'livekit rtc tcp', 'TCP', livekit.rtcTcpPort),
+    publicPort('livekit', 'livekit rtc udp', 'UDP', livekit.rtcUdpPorts.start, livekit.rtcUdpPorts.end),
+    internalPort('livekit', 'livekit metrics', METRICS_PORTS.livekit, 'prometheus'),
   ];
 }
 
@@ -297,7 +361,7 @@ export function livekitConfig(platform: Platform): Record<string, unknown> {
       // Clients that cannot reach the SFU directly go through coturn, with credentials LiveKit
       // derives from the shared secret (TURN REST API, same as Synapse).
       turn_servers: [
-        { host: hosts.turn, port: coturn.tlsListeningPort, protocol: 'tls', secret_file: LIVEKIT_PATHS.turnSecret },
+        ...(turnTlsEnabled(config) ? [{ host: hosts.turn, port: coturn.tlsListeningPort, protocol: 'tls', secret_file: LIVEKIT_PATHS.turnSecret }] : []),
         ...coturn.nodes.map((node) => ({ host: node.externalIp, port: coturn.listeningPort, protocol: 'udp', secret_file: LIVEKIT_PATHS.turnSecret })),
       ],
     },
@@ -311,6 +375,16 @@ export function livekitConfig(platform: Platform): Record<string, unknown> {
     room: { auto_create: false },
     webhook: { urls: [lkJwtWebhookUrl()] },
   };
+}
+
+/**
+ * livekit-server's arguments. `--bind` takes the node's internal address (Kubernetes expands the
+ * `$(VAR)` from the container environment): the signal port is reached only through the edge and the
+ * metrics port only by Prometheus, so neither listens on the node's public address (callHostPorts:
+ * internal). The RTC ports (rtc.tcp_port, the UDP range) are not affected by it and stay public.
+ */
+export function livekitArgs(): string[] {
+  return ['--config', LIVEKIT_PATHS.config, '--bind', `$(${NODE_INTERNAL_IP_ENV})`];
 }
 
 /** Service and probe port of LiveKit (the edge routes hosts.livekit to the port named `signal`). */

@@ -1,4 +1,5 @@
 import type { PlatformConfig } from '../config';
+import { turnTlsEnabled } from './calls';
 import { ADMIN_UI, ELEMENT_WEB, LIVEKIT, LK_JWT, SYNAPSE_ROUTER, WELL_KNOWN } from './endpoints';
 import type { Platform } from './index';
 import { NAMESPACES } from './platform';
@@ -163,11 +164,18 @@ export function edgePublicPorts(config: PlatformConfig): EdgePublicPort[] {
   ];
 }
 
+/**
+ * How Let's Encrypt validates a certificate's names: `http01` through the edge's port-80 listener
+ * (the name resolves to the edge), `dns01` through tls.dns01 (the name resolves elsewhere).
+ */
+export type AcmeChallenge = 'http01' | 'dns01';
+
 export interface PublicCertificate {
   readonly name: string;
   readonly namespace: string;
   readonly secretName: string;
   readonly dnsNames: readonly string[];
+  readonly challenge: AcmeChallenge;
 }
 
 export const COTURN_TLS = { secretName: 'coturn-tls', namespace: NAMESPACES.coturn.name } as const;
@@ -177,24 +185,35 @@ export function certificateNamespace(config: PlatformConfig, host: EdgeHost): st
   return config.edge.controller === 'envoy-gateway' ? EDGE_GATEWAY.namespace : host.namespace;
 }
 
-/** One Certificate per public host, plus coturn's when calls are enabled. */
+/**
+ * One Certificate per public host (HTTP-01 through the edge), plus coturn's for hosts.turn when
+ * TURN over TLS is on (DNS-01 only: that name resolves to the coturn nodes, see turnTlsEnabled).
+ */
 export function publicCertificates(platform: Platform): PublicCertificate[] {
   const certificates: PublicCertificate[] = edgeHosts(platform).map((host) => ({
     name: host.tlsSecret,
     namespace: certificateNamespace(platform.config, host),
     secretName: host.tlsSecret,
     dnsNames: [host.host],
+    challenge: 'http01',
   }));
-  if (platform.config.calls.enabled) {
-    certificates.push({ name: COTURN_TLS.secretName, ...COTURN_TLS, dnsNames: [platform.hosts.turn] });
+  if (turnTlsEnabled(platform.config)) {
+    certificates.push({ name: COTURN_TLS.secretName, ...COTURN_TLS, dnsNames: [platform.hosts.turn], challenge: 'dns01' });
   }
   return certificates;
 }
 
-/** Namespaces whose HTTPRoutes may attach to the Gateway: route namespaces and ACME solver namespaces. */
+/** The names the DNS-01 solver answers for (its ClusterIssuer solver selector). */
+export function dns01Names(platform: Platform): string[] {
+  return publicCertificates(platform)
+    .filter((certificate) => certificate.challenge === 'dns01')
+    .flatMap((certificate) => certificate.dnsNames);
+}
+
+/** Namespaces whose HTTPRoutes may attach to the Gateway: route namespaces and HTTP-01 solver namespaces. */
 export function routeNamespaces(platform: Platform): string[] {
   const namespaces = new Set<string>([EDGE_GATEWAY.namespace]);
   for (const host of edgeHosts(platform)) namespaces.add(host.namespace);
-  for (const certificate of publicCertificates(platform)) namespaces.add(certificate.namespace);
+  for (const certificate of publicCertificates(platform).filter((entry) => entry.challenge === 'http01')) namespaces.add(certificate.namespace);
   return [...namespaces].sort();
 }

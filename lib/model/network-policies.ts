@@ -1,4 +1,5 @@
 import type { PlatformConfig } from '../config';
+import { callHostPorts, COTURN, type InternalPortClient } from './calls';
 import { ADMIN_UI, ELEMENT_WEB, LIVEKIT_REDIS_PROXY, LK_JWT, MINIO_TENANT, POSTGRES, SYNAPSE_REDIS_PROXY, SYNAPSE_ROUTER, VALKEY_LIVEKIT, VALKEY_SYNAPSE } from './endpoints';
 import { publicCertificates } from './edge-routes';
 import { buildPlatform } from './index';
@@ -33,6 +34,12 @@ export interface Flow {
   readonly from?: readonly PodRef[];
   readonly to: PodRef & { readonly namespace: string };
   readonly ports: readonly { readonly port: number; readonly protocol?: 'TCP' | 'UDP' }[];
+  /**
+   * The destination listens on the host network (node addresses): no NetworkPolicy selects it, the
+   * node firewall guards it (lib/model/calls.ts callHostPorts), and a client's egress rule needs the
+   * node addresses rather than a pod selector.
+   */
+  readonly hostNetwork?: true;
 }
 
 const byName = (name: string): Labels => ({ 'app.kubernetes.io/name': name });
@@ -137,13 +144,18 @@ export function flows(config: PlatformConfig): Flow[] {
         ports: [{ port: LIVEKIT_REDIS_PROXY.port }],
       },
       { id: 'prometheus-to-redis-livekit', description: 'Prometheus -> redis_exporter and HAProxy metrics', from: [prometheus], to: { namespace: VALKEY_LIVEKIT.namespace, pods: {} }, ports: [{ port: METRICS_PORTS.redisExporter }, { port: METRICS_PORTS.haproxy }] },
+      ...callInternalFlows(config, { edge, prometheus }),
     );
   }
   // With ingress-nginx the host certificates live in the hosts' namespaces (edge-routes.ts
   // certificateNamespace), so the HTTP-01 solver pods start there and the edge must reach them.
   // (With Envoy Gateway they live with the Gateway, outside every guarded namespace.)
   if (config.edge.controller === 'ingress-nginx') {
-    const certificateNamespaces = new Set(publicCertificates(buildPlatform(config)).map((certificate) => certificate.namespace));
+    const certificateNamespaces = new Set(
+      publicCertificates(buildPlatform(config))
+        .filter((certificate) => certificate.challenge === 'http01')
+        .map((certificate) => certificate.namespace),
+    );
     for (const namespace of guardedNamespaces(config).filter((name) => certificateNamespaces.has(name))) {
       result.push({
         id: 'edge-to-acme-solver',
@@ -169,6 +181,31 @@ export function flows(config: PlatformConfig): Flow[] {
     });
   }
   return result;
+}
+
+/**
+ * The call stack's internal host ports (callHostPorts, exposure internal: bound to the node's
+ * internal address), as flows from the in-cluster clients that reach them: the edge -> LiveKit
+ * signalling, Prometheus -> coturn and LiveKit metrics. One flow per client and node role.
+ */
+function callInternalFlows(config: PlatformConfig, clients: Record<InternalPortClient, PodRef>): Flow[] {
+  const namespaces = { coturn: COTURN.namespace, livekit: NAMESPACES.livekit.name } as const;
+  const groups = new Map<string, { client: InternalPortClient; role: keyof typeof namespaces; claims: { owner: string; port: number; protocol: 'TCP' | 'UDP' }[] }>();
+  for (const claim of callHostPorts(config)) {
+    if (claim.exposure !== 'internal') continue;
+    const id = `${claim.reachedFrom}-to-${claim.role}`;
+    const group = groups.get(id) ?? { client: claim.reachedFrom, role: claim.role, claims: [] };
+    group.claims.push({ owner: claim.owner, port: claim.start, protocol: claim.protocol });
+    groups.set(id, group);
+  }
+  return [...groups.entries()].map(([id, group]) => ({
+    id,
+    description: `${group.client} -> ${group.claims.map((claim) => claim.owner).join(', ')} (host network, node internal address)`,
+    from: [clients[group.client]],
+    to: { namespace: namespaces[group.role], pods: byName(group.role) },
+    ports: group.claims.map((claim) => ({ port: claim.port, protocol: claim.protocol })),
+    hostNetwork: true,
+  }));
 }
 
 /** Data pods replicate from each other; sentinels watch data pods and each other; the proxy checks data pods. */

@@ -1,11 +1,10 @@
 import { isIPv6 } from 'node:net';
 import { imageRef, images } from '../versions';
-import { requireCoturn } from './calls';
+import { callHostPorts, requireCoturn, turnTlsEnabled } from './calls';
 import { defaultNodes, helmReleaseOf, type Obj } from './capacity';
-import { EDGE_GATEWAY, type EdgeHost, edgeHosts, edgePublicPorts, INGRESS_NGINX, publicCertificates, separateFederationPort } from './edge-routes';
+import { EDGE_GATEWAY, type EdgeHost, edgeHosts, edgePublicPorts, INGRESS_NGINX, separateFederationPort } from './edge-routes';
 import { LIVEKIT, objectStorage, POSTGRES } from './endpoints';
 import type { Platform } from './index';
-import { METRICS_PORTS } from './metrics';
 import { catalogueValueIds, SECRET_NAMES, SECRET_VALUES, secretCatalogue } from './secrets';
 import { STAGES, type StageId } from './stages';
 import { synapseImage } from './synapse-config';
@@ -167,7 +166,7 @@ export function dnsRecords(platform: Platform): DnsRecord[] {
     target: edge.address ?? 'the edge address (see above)',
     why: `edge: ${describeEdgeHost(platform, host)}`,
   }));
-  if (config.calls.enabled) {
+  if (turnTlsEnabled(config)) {
     const coturn = requireCoturn(config);
     for (const node of coturn.nodes) {
       records.push({
@@ -190,6 +189,9 @@ function dnsNotes(platform: Platform): string[] {
     const coturn = requireCoturn(config);
     notes.push(
       `Plain TURN (udp/tcp on port ${coturn.listeningPort}) uses each coturn node's address directly; no name needed.`,
+      turnTlsEnabled(config)
+        ? `${hosts.turn}: its certificate is issued by DNS-01 (tls.dns01), so the name can point at the coturn nodes.`
+        : `No ${hosts.turn} record: TURN over TLS is off because tls.dns01 is not set (a certificate for a name that points at the coturn nodes cannot be validated by HTTP-01 through the edge). Clients on networks that allow only TLS cannot relay; set tls.dns01 to enable it (docs/calls.md).`,
       `LiveKit signalling (wss://${hosts.livekit}) goes through the edge to Service ${LIVEKIT.namespace}/${LIVEKIT.name}; ` +
         `media goes to each LiveKit node's own public address (${config.calls.livekit.useExternalIp ? 'discovered by STUN' : 'the node IP'}), which needs no DNS name.`,
     );
@@ -197,18 +199,11 @@ function dnsNotes(platform: Platform): string[] {
   return notes;
 }
 
-/**
- * coturn's certificate is issued by HTTP-01 through the edge, but TLS clients resolve the TURN name
- * to the coturn nodes: both cannot hold at once without help.
- */
+/** Trade-offs of this config the operator should know before go-live. */
 function cautions(platform: Platform): string[] {
-  const turnCertificate = publicCertificates(platform).find((certificate) => certificate.dnsNames.includes(platform.hosts.turn));
-  if (!platform.config.calls.enabled || !turnCertificate) return [];
+  if (!platform.config.calls.enabled || turnTlsEnabled(platform.config)) return [];
   return [
-    `${platform.hosts.turn} resolves to the coturn nodes, but its certificate (${turnCertificate.namespace}/${turnCertificate.name}) ` +
-      `is issued and renewed by Let's Encrypt HTTP-01 through the edge, which needs http://${platform.hosts.turn}/.well-known/acme-challenge/ ` +
-      `to reach the edge address. Until that is solved (docs/edge.md, Certificates), point ${platform.hosts.turn} at the edge address while the ` +
-      `certificate is issued or renewed, or forward port 80 of the coturn nodes to the edge address.`,
+    `TURN over TLS is not served (tls.dns01 is not set): no turns: URI for Synapse and no TLS TURN server for LiveKit, so clients on networks that allow only TLS on 443 cannot relay calls. Set tls.dns01 to a DNS-01 solver for the zone of ${platform.hosts.turn} (docs/calls.md).`,
   ];
 }
 
@@ -289,33 +284,42 @@ function single(rule: Omit<FirewallRule, 'start' | 'end'>, port: number): Firewa
   return { ...rule, start: port, end: port };
 }
 
-/**
- * The host-network ports of the call stack and who may reach them. The one place the runbook reads
- * call ports from; when lib/model/calls.ts describes exposure per port, this function reads that.
- */
+/** Why each host port of the call stack is open, by its owner in callHostPorts. */
+const CALL_PORT_PURPOSES: Readonly<Record<string, (platform: Platform) => string>> = {
+  'coturn listening (udp)': () => 'TURN/STUN (calls.coturn.listeningPort)',
+  'coturn listening (tcp)': () => 'TURN over TCP (calls.coturn.listeningPort)',
+  'coturn tls': (platform) => `TURN over TLS as ${platform.hosts.turn} (calls.coturn.tlsListeningPort)`,
+  'coturn relay': () => 'relayed media (calls.coturn.relayPorts)',
+  'coturn metrics': () => 'coturn metrics, bound to the node\'s internal address (Prometheus); block from outside',
+  'livekit signal': (platform) => `signalling, bound to the node's internal address; clients come through the edge (wss://${platform.hosts.livekit})`,
+  'livekit rtc tcp': () => 'WebRTC over TCP (calls.livekit.rtcTcpPort)',
+  'livekit rtc udp': () => 'WebRTC media (calls.livekit.rtcUdpPorts)',
+  'livekit metrics': () => 'LiveKit metrics, bound to the node\'s internal address (Prometheus); block from outside',
+};
+
+/** The host-network ports of the call stack (lib/model/calls.ts callHostPorts) as firewall rows. */
 export function callFirewallRules(platform: Platform): FirewallRule[] {
-  const { config, hosts } = platform;
+  const { config } = platform;
   if (!config.calls.enabled) return [];
   const coturn = requireCoturn(config);
   const livekit = config.calls.livekit;
-  const coturnNodes = coturn.nodes.map((node) => `${node.name} (${node.externalIp})`).join(', ');
-  const livekitNodes = `nodes labelled ${livekit.nodeLabel.key}=${livekit.nodeLabel.value}`;
-  const onCoturn = { role: 'coturn', appliesTo: coturnNodes } as const;
-  const onLivekit = { role: 'LiveKit', appliesTo: livekitNodes } as const;
-  return [
-    single({ ...onCoturn, protocol: 'UDP', source: 'anywhere', why: 'TURN/STUN (calls.coturn.listeningPort)' }, coturn.listeningPort),
-    single({ ...onCoturn, protocol: 'TCP', source: 'anywhere', why: 'TURN over TCP (calls.coturn.listeningPort)' }, coturn.listeningPort),
-    single({ ...onCoturn, protocol: 'TCP', source: 'anywhere', why: `TURN over TLS as ${hosts.turn} (calls.coturn.tlsListeningPort)` }, coturn.tlsListeningPort),
-    { ...onCoturn, protocol: 'UDP', start: coturn.relayPorts.start, end: coturn.relayPorts.end, source: 'anywhere', why: 'relayed media (calls.coturn.relayPorts)' },
-    single({ ...onCoturn, protocol: 'TCP', source: 'cluster only', why: 'coturn metrics on the host network (Prometheus); block from outside' }, METRICS_PORTS.coturn),
-    single({ ...onLivekit, protocol: 'TCP', source: 'anywhere', why: 'WebRTC over TCP (calls.livekit.rtcTcpPort)' }, livekit.rtcTcpPort),
-    { ...onLivekit, protocol: 'UDP', start: livekit.rtcUdpPorts.start, end: livekit.rtcUdpPorts.end, source: 'anywhere', why: 'WebRTC media (calls.livekit.rtcUdpPorts)' },
-    single(
-      { ...onLivekit, protocol: 'TCP', source: 'cluster only', why: `signalling; clients come through the edge (wss://${hosts.livekit}), not to the node` },
-      livekit.signalPort,
-    ),
-    single({ ...onLivekit, protocol: 'TCP', source: 'cluster only', why: 'LiveKit metrics on the host network (Prometheus); block from outside' }, METRICS_PORTS.livekit),
-  ];
+  const appliesTo = {
+    coturn: coturn.nodes.map((node) => `${node.name} (${node.externalIp})`).join(', '),
+    livekit: `nodes labelled ${livekit.nodeLabel.key}=${livekit.nodeLabel.value}`,
+  };
+  return callHostPorts(config).map((claim) => {
+    const purpose = CALL_PORT_PURPOSES[claim.owner];
+    if (!purpose) throw new Error(`no firewall purpose for host port owner "${claim.owner}"`);
+    return {
+      role: claim.role === 'coturn' ? 'coturn' : 'LiveKit',
+      appliesTo: appliesTo[claim.role],
+      protocol: claim.protocol,
+      start: claim.start,
+      end: claim.end,
+      source: claim.exposure === 'public' ? 'anywhere' : 'cluster only',
+      why: purpose(platform),
+    };
+  });
 }
 
 export function firewallRules(platform: Platform): FirewallRule[] {

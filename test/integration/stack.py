@@ -315,8 +315,10 @@ class Pod:
                 env[entry["name"]] = self.rewrite(value)
             elif "fieldRef" in entry.get("valueFrom", {}):
                 field = entry["valueFrom"]["fieldRef"]["fieldPath"]
+                # status.hostIP: a host-network pod's node address is the pod's own loopback address here.
                 env[entry["name"]] = {"metadata.name": self.name, "metadata.namespace": self.namespace,
-                                      "spec.nodeName": getattr(self, "node_name", "node")}[field]
+                                      "spec.nodeName": getattr(self, "node_name", "node"),
+                                      "status.hostIP": self.ip or "127.0.0.1"}[field]
             elif "secretKeyRef" in entry.get("valueFrom", {}):
                 ref = entry["valueFrom"]["secretKeyRef"]
                 env[entry["name"]] = self.stack.secret(ref["name"])[ref["key"]]
