@@ -1,3 +1,4 @@
+import { RUN_AS } from '../lib/model/run-as';
 import { k8s } from 'cdk8s-plus-28';
 import type { Construct } from 'constructs';
 import * as yaml from 'js-yaml';
@@ -13,6 +14,7 @@ import {
   secretEnv,
   service,
   Workload,
+  withEphemeralStorage,
 } from '../constructs/workload';
 import { type Platform, objectStorage, POSTGRES, SECRET_NAMES } from '../lib/model';
 import {
@@ -46,12 +48,13 @@ import { type ImagePin, images } from '../lib/versions';
  * CronJobs, and the internal HAProxy router the edge sends all Matrix traffic to.
  */
 
-/** The official image runs Synapse as 991:991 when it drops root (docker/start.py). */
-export const SYNAPSE_UID = 991;
+export const SYNAPSE_UID = RUN_AS.synapse;
 export const CONFIG_MAP = 'synapse-config';
 export const WORKERS_CONFIG_MAP = 'synapse-workers';
 export const MEDIA_UPLOAD_CONFIG_MAP = 'synapse-media-upload';
 export const MEDIA_VOLUME = 'media-store';
+/** How late a media upload run may still start (seconds). */
+export const MEDIA_UPLOAD_STARTING_DEADLINE_SECONDS = 600;
 
 export function synapseImage(platform: Platform): ImagePin {
   return platform.config.synapse.image ?? images.synapse;
@@ -394,11 +397,23 @@ export class SynapseChart extends ComponentChart {
     for (const process of processesOf(config, mediaType)) {
       const jobName = `synapse-media-upload-${process.podName.split('-').pop()}`;
       const labels = { ...componentLabels('synapse', 'media-upload'), 'matrix-platform/media-worker': process.podName };
+      const mediaUploadVolumes: k8s.Volume[] = [
+        { name: 'config', configMap: { name: CONFIG_MAP } },
+        { name: 'upload-config', configMap: { name: MEDIA_UPLOAD_CONFIG_MAP } },
+        { name: MEDIA_VOLUME, persistentVolumeClaim: { claimName: `${MEDIA_VOLUME}-${process.podName}` } },
+        postgresSecretVolume(),
+        { name: 'runtime', emptyDir: { medium: 'Memory', sizeLimit: k8s.Quantity.fromString('1Mi') } },
+        { name: 'tmp', emptyDir: { sizeLimit: k8s.Quantity.fromString('1Gi') } },
+        ...objectStorageCaFiles(platform).volumes,
+      ];
       new k8s.KubeCronJob(this, jobName, {
         metadata: { name: jobName, namespace: SYNAPSE_NAMESPACE, labels },
         spec: {
           schedule: config.synapse.mediaUploadSchedule,
           concurrencyPolicy: 'Forbid',
+          // A run that could not start within this window is skipped; the next one uploads the backlog.
+          // Without it, a controller that missed more than 100 schedules stops scheduling the job.
+          startingDeadlineSeconds: MEDIA_UPLOAD_STARTING_DEADLINE_SECONDS,
           successfulJobsHistoryLimit: 1,
           failedJobsHistoryLimit: 3,
           jobTemplate: {
@@ -429,8 +444,8 @@ export class SynapseChart extends ComponentChart {
                       ],
                     },
                   },
-                  initContainers: [passfileInit(platform)],
-                  containers: [
+                  initContainers: withEphemeralStorage([passfileInit(platform)]),
+                  containers: withEphemeralStorage([
                     container({
                       name: 's3-media-upload',
                       image: synapseImage(platform),
@@ -446,16 +461,8 @@ export class SynapseChart extends ComponentChart {
                         ...objectStorageCaFiles(platform).mounts,
                       ],
                     }),
-                  ],
-                  volumes: [
-                    { name: 'config', configMap: { name: CONFIG_MAP } },
-                    { name: 'upload-config', configMap: { name: MEDIA_UPLOAD_CONFIG_MAP } },
-                    { name: MEDIA_VOLUME, persistentVolumeClaim: { claimName: `${MEDIA_VOLUME}-${process.podName}` } },
-                    postgresSecretVolume(),
-                    { name: 'runtime', emptyDir: { medium: 'Memory', sizeLimit: k8s.Quantity.fromString('1Mi') } },
-                    { name: 'tmp', emptyDir: { sizeLimit: k8s.Quantity.fromString('1Gi') } },
-                    ...objectStorageCaFiles(platform).volumes,
-                  ],
+                  ], mediaUploadVolumes),
+                  volumes: mediaUploadVolumes,
                 },
               },
             },

@@ -1,3 +1,4 @@
+import { RUN_AS } from '../lib/model/run-as';
 import type { Construct } from 'constructs';
 import { ComponentChart } from '../constructs/component-chart';
 import { valkeyNodeHosts, ValkeySentinel } from '../constructs/valkey-sentinel';
@@ -27,8 +28,6 @@ type ValkeyClusterKey = 'synapse' | 'livekit';
 const CLUSTERS: Record<ValkeyClusterKey, ValkeyClusterEndpoints> = { synapse: VALKEY_SYNAPSE, livekit: VALKEY_LIVEKIT };
 const MASTER_PROXIES: Record<ValkeyClusterKey, ValkeyMasterProxy> = { synapse: SYNAPSE_REDIS_PROXY, livekit: LIVEKIT_REDIS_PROXY };
 
-/** Official haproxy image: user haproxy (uid/gid 99). */
-const HAPROXY_UID = 99;
 const HAPROXY_CONFIG_DIR = '/usr/local/etc/haproxy';
 const HAPROXY_SIZING: Resources = { requests: { cpu: '100m', memory: '64Mi' }, limits: { cpu: '500m', memory: '256Mi' } };
 
@@ -127,7 +126,7 @@ export class ValkeyChart extends ComponentChart {
       selector,
       replicas: platform.config.valkey.haproxyReplicas,
       spread: 'preferred',
-      identity: { runAsUser: HAPROXY_UID },
+      identity: { runAsUser: RUN_AS.haproxy },
       terminationGracePeriodSeconds: ENDPOINT_DRAIN_SECONDS + REDIS_PROXY_HARD_STOP_SECONDS + 5,
       configHash: contentHash(cfg),
       containers: [

@@ -1,3 +1,4 @@
+import { RUN_AS } from '../lib/model/run-as';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import type { Resources } from '../lib/config/primitives';
@@ -25,7 +26,7 @@ import { componentLabels, configMap, container, contentHash, execProbe, secretEn
  * ValkeyClusterEndpoints.passwordSecret in lib/model/endpoints.ts).
  */
 
-export const VALKEY_UID = 999; // the `valkey` user of the official image
+export const VALKEY_UID = RUN_AS.valkey;
 /**
  * redis_exporter listens on the same port in data and Sentinel pods (different pods), so the one
  * scrape target of lib/model/metrics.ts (pods named after the cluster, this port) covers both.

@@ -67,6 +67,57 @@ export function toResourceRequirements(resources: Resources): k8s.ResourceRequir
   };
 }
 
+/**
+ * Node disk a container may use besides its volumes: its log files (the kubelet rotates them at
+ * 10Mi x 5 by default) and, with a read-only root filesystem, nothing else. Disk-backed emptyDirs
+ * are added on top by withEphemeralStorage (memory-backed ones count against memory instead).
+ */
+export const CONTAINER_EPHEMERAL_STORAGE = { request: 64, limit: 256 } as const;
+
+const BINARY_SUFFIXES: Record<string, number> = { Ki: 1 / 1024, Mi: 1, Gi: 1024, Ti: 1024 * 1024 };
+
+/** A binary-suffixed storage quantity (16Mi, 2Gi) in MiB. */
+export function storageMebibytes(quantity: string): number {
+  const match = /^([0-9]+)(Ki|Mi|Gi|Ti)$/.exec(quantity);
+  if (!match) throw new Error(`storage quantity ${quantity}: use a whole number with Ki, Mi, Gi or Ti`);
+  return Number(match[1]) * BINARY_SUFFIXES[match[2]];
+}
+
+/**
+ * Adds ephemeral-storage requests and limits to every container of a pod: the log allowance, plus the
+ * sizeLimit of each disk-backed emptyDir to the first container that mounts it, so the pod's summed
+ * limit covers everything the kubelet counts against it and a runaway writer is evicted before it
+ * fills the node. Every disk-backed emptyDir must have a sizeLimit.
+ */
+export function withEphemeralStorage(containers: readonly k8s.Container[], volumes: readonly k8s.Volume[] = []): k8s.Container[] {
+  const diskVolumes = new Map<string, number>();
+  for (const volume of volumes) {
+    if (!volume.emptyDir || volume.emptyDir.medium === 'Memory') continue;
+    const sizeLimit = volume.emptyDir.sizeLimit?.value;
+    if (sizeLimit === undefined) throw new Error(`emptyDir ${volume.name}: a disk-backed emptyDir needs a sizeLimit`);
+    diskVolumes.set(volume.name, storageMebibytes(String(sizeLimit)));
+  }
+  const counted = new Set<string>();
+  return containers.map((candidate) => {
+    let scratch = 0;
+    for (const mount of candidate.volumeMounts ?? []) {
+      const size = diskVolumes.get(mount.name);
+      if (size === undefined || counted.has(mount.name)) continue;
+      counted.add(mount.name);
+      scratch += size;
+    }
+    const quantity = (mebibytes: number) => k8s.Quantity.fromString(mebibytes % 1024 === 0 ? `${mebibytes / 1024}Gi` : `${mebibytes}Mi`);
+    const resources = candidate.resources ?? {};
+    return {
+      ...candidate,
+      resources: {
+        requests: { ...resources.requests, 'ephemeral-storage': quantity(CONTAINER_EPHEMERAL_STORAGE.request) },
+        limits: { ...resources.limits, 'ephemeral-storage': quantity(CONTAINER_EPHEMERAL_STORAGE.limit + scratch) },
+      },
+    };
+  });
+}
+
 export interface ContainerProps {
   readonly name: string;
   readonly image: ImagePin;
@@ -282,8 +333,8 @@ export class Workload extends Construct {
       ...(props.terminationGracePeriodSeconds !== undefined
         ? { terminationGracePeriodSeconds: props.terminationGracePeriodSeconds }
         : {}),
-      ...(props.initContainers ? { initContainers: props.initContainers } : {}),
-      containers: props.containers,
+      ...(props.initContainers ? { initContainers: withEphemeralStorage(props.initContainers, props.volumes) } : {}),
+      containers: withEphemeralStorage(props.containers, props.volumes),
       ...(props.volumes ? { volumes: props.volumes } : {}),
     };
     const template: k8s.PodTemplateSpec = {
