@@ -40,6 +40,7 @@ import {
   workerResources,
 } from '../lib/model/workers';
 import { PROCESS_POD_LABEL } from '../lib/model/metrics';
+import { MEDIA_UPLOAD_COMPONENT } from '../lib/model/network-policies';
 import { type ImagePin, images } from '../lib/versions';
 
 /**
@@ -382,7 +383,7 @@ export class SynapseChart extends ComponentChart {
       name: MEDIA_UPLOAD_CONFIG_MAP,
       namespace: SYNAPSE_NAMESPACE,
       data: { 'database.yaml': toYamlText(buildMediaUploadDatabaseConfig()) },
-      labels: componentLabels('synapse', 'media-upload'),
+      labels: componentLabels('synapse', MEDIA_UPLOAD_COMPONENT),
     });
     const mediaType = activeWorkerTypes(config).find((type) => type.mediaStore);
     if (!mediaType) return;
@@ -396,7 +397,7 @@ export class SynapseChart extends ComponentChart {
     ].join('\n');
     for (const process of processesOf(config, mediaType)) {
       const jobName = `synapse-media-upload-${process.podName.split('-').pop()}`;
-      const labels = { ...componentLabels('synapse', 'media-upload'), 'matrix-platform/media-worker': process.podName };
+      const labels = { ...componentLabels('synapse', MEDIA_UPLOAD_COMPONENT), 'matrix-platform/media-worker': process.podName };
       const mediaUploadVolumes: k8s.Volume[] = [
         { name: 'config', configMap: { name: CONFIG_MAP } },
         { name: 'upload-config', configMap: { name: MEDIA_UPLOAD_CONFIG_MAP } },

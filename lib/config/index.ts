@@ -15,7 +15,7 @@ import {
   tlsSchema,
 } from './platform';
 import { dnsName, ipToBigInt, isIpRange, parseCidr } from './primitives';
-import { nodesSchema, secretsSchema } from './security';
+import { imagesSchema, networkSchema, nodesSchema, secretsSchema } from './security';
 import { adminUiSchema, elementWebSchema, synapseSchema } from './synapse';
 
 /**
@@ -43,6 +43,8 @@ export const configSchema = z
     monitoring: monitoringSchema,
     secrets: secretsSchema,
     nodes: nodesSchema,
+    network: networkSchema,
+    images: imagesSchema,
   })
   .superRefine((config, ctx) => {
     const require = (condition: boolean, pathTo: (string | number)[], message: string) => {
