@@ -87,6 +87,10 @@ export class LivekitChart extends ComponentChart {
       labels,
       identity: { runAsUser: LIVEKIT_UID },
       hostNetwork: true,
+      scannerExceptions: [
+        { check: 'CKV_K8S_19', reason: 'WebRTC media on the node addresses and the ICE UDP port range: hostNetwork' },
+        { check: 'CKV_K8S_35', reason: 'livekit-server 1.13 takes redis.password, redis.sentinel_password and webhook.api_key only from its config or LIVEKIT_* variables (no file option)' },
+      ],
       nodeSelector: { [livekit.nodeLabel.key]: livekit.nodeLabel.value },
       configHash: contentHash(configYaml),
       // SIGTERM drains: LiveKit stops taking rooms and waits for the running ones to end.
@@ -148,6 +152,9 @@ export class LivekitChart extends ComponentChart {
       // Moved off a lost node after FAST_EVICTION_SECONDS; the new process resumes the stored jobs.
       tolerations: fastEvictionTolerations(),
       identity: { runAsUser: LK_JWT_UID },
+      scannerExceptions: [
+        { check: 'CKV_K8S_35', reason: 'lk-jwt-service 0.6.0 takes Redis only as LIVEKIT_REDIS_URL with the password inside (no file variable; its API key pair comes from files)' },
+      ],
       containers: [
         container({
           name: 'lk-jwt-service',

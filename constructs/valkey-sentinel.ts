@@ -6,7 +6,7 @@ import type { ValkeyClusterEndpoints } from '../lib/model/endpoints';
 import { METRICS_PORTS } from '../lib/model/metrics';
 import { quantityBytes } from '../lib/model/postgres-sizing';
 import { images } from '../lib/versions';
-import { componentLabels, configMap, container, contentHash, execProbe, secretEnv, service, tcpProbe, Workload } from './workload';
+import { componentLabels, configMap, container, contentHash, execProbe, type ScannerException, secretEnv, service, tcpProbe, Workload } from './workload';
 
 /**
  * Valkey with Sentinel as our own construct (official valkey/valkey image): N data pods and M
@@ -27,6 +27,15 @@ import { componentLabels, configMap, container, contentHash, execProbe, secretEn
  */
 
 export const VALKEY_UID = RUN_AS.valkey;
+
+/**
+ * redis_exporter reads a password file only as a JSON map keyed by target URI (exporter/pwd_file.go,
+ * v1.89.0); until the pods render one, the sidecar takes the password from REDIS_PASSWORD.
+ */
+const REDIS_EXPORTER_PASSWORD_EXCEPTION: ScannerException = {
+  check: 'CKV_K8S_35',
+  reason: 'redis_exporter sidecar password by REDIS_PASSWORD; its file option wants a JSON map by target URI that the pods do not render yet',
+};
 /**
  * redis_exporter listens on the same port in data and Sentinel pods (different pods), so the one
  * scrape target of lib/model/metrics.ts (pods named after the cluster, this port) covers both.
@@ -435,6 +444,7 @@ export class ValkeySentinel extends Construct {
       podManagementPolicy: 'OrderedReady',
       spread: 'required',
       identity: { runAsUser: VALKEY_UID },
+      scannerExceptions: [REDIS_EXPORTER_PASSWORD_EXCEPTION],
       configHash: configHash,
       terminationGracePeriodSeconds: 30,
       containers: [
@@ -481,6 +491,7 @@ export class ValkeySentinel extends Construct {
       podManagementPolicy: 'Parallel',
       spread: 'required',
       identity: { runAsUser: VALKEY_UID },
+      scannerExceptions: [REDIS_EXPORTER_PASSWORD_EXCEPTION],
       configHash: configHash,
       containers: [
         container({
