@@ -61,8 +61,11 @@ export function shannonEntropy(text: string): number {
   return entropy;
 }
 
+/** A checkov exception annotation value starts with the check id and `=` (`CKV_K8S_15=reason`): the id is a name. */
+const CHECK_ID_PREFIX = /^CKV2?_K8S_[0-9]+=/;
+
 export function looksRandom(token: string): boolean {
-  const core = token.replace(/=+$/, '');
+  const core = token.replace(CHECK_ID_PREFIX, '').replace(/=+$/, '');
   if (core.length < 20) return false;
   // URL paths (/_matrix/client/v3/...) are path segments, not tokens.
   if (core.startsWith('/') || core.includes('/_')) return false;
