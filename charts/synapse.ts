@@ -11,14 +11,12 @@ import {
   contentHash,
   fastEvictionTolerations,
   httpProbe,
-  secretEnv,
   service,
   Workload,
   withEphemeralStorage,
   withImageDigests,
   imageDigestExceptions,
   scannerAnnotations,
-  type ScannerException,
 } from '../constructs/workload';
 import { type Platform, objectStorage, POSTGRES, SECRET_NAMES } from '../lib/model';
 import {
@@ -171,20 +169,26 @@ function waitForMainInit(platform: Platform): k8s.Container {
   });
 }
 
-/** Accepted while the S3 keys reach boto3 as environment variables (docs/security.md). */
-const S3_CREDENTIALS_EXCEPTION: ScannerException = {
-  check: 'CKV_K8S_35',
-  reason: 'S3 keys reach boto3 as AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY; a shared credentials file needs an INI key in the Secret that the catalogue does not have yet',
-};
+const S3_CREDENTIALS_VOLUME = 's3-credentials';
+const S3_CREDENTIALS_DIR = '/secrets/s3';
 
-function s3Env(platform: Platform): k8s.EnvVar[] {
-  const storage = objectStorage(platform.config);
+/** boto3's settings: aws.conf from the ConfigMap, the keys from the Secret's shared credentials file. */
+function s3Env(): k8s.EnvVar[] {
   return [
-    secretEnv('AWS_ACCESS_KEY_ID', storage.credentialsSecret, storage.accessKeyIdKey),
-    secretEnv('AWS_SECRET_ACCESS_KEY', storage.credentialsSecret, storage.secretAccessKeyKey),
     { name: 'AWS_CONFIG_FILE', value: SYNAPSE_PATHS.awsConfig },
+    { name: 'AWS_SHARED_CREDENTIALS_FILE', value: `${S3_CREDENTIALS_DIR}/credentials` },
   ];
 }
+
+function s3CredentialsVolume(platform: Platform): k8s.Volume {
+  const storage = objectStorage(platform.config);
+  return {
+    name: S3_CREDENTIALS_VOLUME,
+    secret: { secretName: storage.credentialsSecret, defaultMode: 0o440, items: [{ key: storage.credentialsFileKey, path: 'credentials' }] },
+  };
+}
+
+const S3_CREDENTIALS_MOUNT: k8s.VolumeMount = { name: S3_CREDENTIALS_VOLUME, mountPath: S3_CREDENTIALS_DIR, readOnly: true };
 
 /**
  * The object store's CA, mounted where boto3 runs (aws.conf names it as ca_bundle): the cluster CA from
@@ -305,8 +309,8 @@ export class SynapseChart extends ComponentChart {
     const volumes = [...files.volumes];
     if (type.mediaStore) {
       const ca = objectStorageCaFiles(platform);
-      mounts.push({ name: MEDIA_VOLUME, mountPath: SYNAPSE_PATHS.dataDir }, ...ca.mounts);
-      volumes.push(...ca.volumes);
+      mounts.push({ name: MEDIA_VOLUME, mountPath: SYNAPSE_PATHS.dataDir }, S3_CREDENTIALS_MOUNT, ...ca.mounts);
+      volumes.push(s3CredentialsVolume(platform), ...ca.volumes);
     }
     const kind = workerKind(type);
     service(this, `${type.id}-service`, {
@@ -337,7 +341,6 @@ export class SynapseChart extends ComponentChart {
       replicas: workerCount(config, type),
       podAffinity: colocateWithMain(type),
       identity: { runAsUser: SYNAPSE_UID },
-      ...(type.mediaStore ? { scannerExceptions: [S3_CREDENTIALS_EXCEPTION] } : {}),
       configHash,
       terminationGracePeriodSeconds: 60,
       initContainers: [passfileInit(platform), waitForMainInit(platform)],
@@ -357,7 +360,7 @@ export class SynapseChart extends ComponentChart {
           ],
           env: [
             singlePod ? { name: 'POD_NAME', value: singlePod } : { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
-            ...(type.mediaStore ? s3Env(platform) : []),
+            ...(type.mediaStore ? s3Env() : []),
           ],
           ports: containerPorts(replication),
           volumeMounts: mounts,
@@ -416,6 +419,7 @@ export class SynapseChart extends ComponentChart {
         postgresSecretVolume(),
         { name: 'runtime', emptyDir: { medium: 'Memory', sizeLimit: k8s.Quantity.fromString('1Mi') } },
         { name: 'tmp', emptyDir: { sizeLimit: k8s.Quantity.fromString('1Gi') } },
+        s3CredentialsVolume(platform),
         ...objectStorageCaFiles(platform).volumes,
       ];
       const digests = config.images.digests;
@@ -426,18 +430,19 @@ export class SynapseChart extends ComponentChart {
           image: synapseImage(platform),
           resources: { requests: { cpu: '100m', memory: '256Mi' }, limits: { cpu: '1', memory: '1Gi' } },
           command: ['sh', '-c', script],
-          env: s3Env(platform),
+          env: s3Env(),
           volumeMounts: [
             { name: 'config', mountPath: SYNAPSE_PATHS.configDir, readOnly: true },
             { name: 'upload-config', mountPath: SYNAPSE_PATHS.mediaUploadConfigDir, readOnly: true },
             { name: MEDIA_VOLUME, mountPath: SYNAPSE_PATHS.dataDir },
             { name: 'runtime', mountPath: SYNAPSE_PATHS.runtimeDir, readOnly: true },
             { name: 'tmp', mountPath: '/tmp' },
+            S3_CREDENTIALS_MOUNT,
             ...objectStorageCaFiles(platform).mounts,
           ],
         }),
       ], digests), mediaUploadVolumes);
-      const annotations = scannerAnnotations([...imageDigestExceptions([...initContainers, ...containers]), S3_CREDENTIALS_EXCEPTION]);
+      const annotations = scannerAnnotations(imageDigestExceptions([...initContainers, ...containers]));
       new k8s.KubeCronJob(this, jobName, {
         metadata: { name: jobName, namespace: SYNAPSE_NAMESPACE, labels, annotations },
         spec: {

@@ -111,8 +111,9 @@ describe('two Valkey Sentinel clusters', () => {
       const sentinels = findOne(objects, 'StatefulSet', cluster.sentinelService, cluster.namespace) as Any;
       const [sentinel, exporter] = sentinels.spec.template.spec.containers;
       for (const probe of [sentinel.livenessProbe, sentinel.readinessProbe]) expect(probe.exec.command.join(' ')).toMatch(/REDISCLI_AUTH=/);
-      const password = exporter.env.find((entry: Any) => entry.name === 'REDIS_PASSWORD');
-      expect(password.valueFrom.secretKeyRef).toEqual({ name: cluster.passwordSecret, key: 'password' });
+      // The password file (JSON by target URI) comes from the same Secret: test/secret-files.test.ts.
+      const passwordFile = exporter.env.find((entry: Any) => entry.name === 'REDIS_PASSWORD_FILE');
+      expect(passwordFile.value).toMatch(new RegExp(`/${cluster.exporterPasswordsKey}$`));
     }
   });
 

@@ -34,6 +34,12 @@ export interface ValkeyClusterEndpoints {
    * gets NOAUTH (test/livekit-run.test.ts).
    */
   readonly passwordSecret: string;
+  /**
+   * Key of the same Secret (Valkey namespace copy) with redis_exporter's password file: a JSON map
+   * from target URI to password (redis_exporter exporter/pwd_file.go), for the sidecars'
+   * REDIS_PASSWORD_FILE. Its URIs are exporterTarget(port) of the data and Sentinel ports.
+   */
+  readonly exporterPasswordsKey: string;
   /** Headless Service of the data pods and of the sentinels. */
   readonly headlessService: string;
   readonly sentinelService: string;
@@ -47,9 +53,21 @@ function valkeyCluster(namespace: string): ValkeyClusterEndpoints {
     port: 6379,
     sentinelPort: 26379,
     passwordSecret: 'valkey-auth',
+    exporterPasswordsKey: 'redis-exporter-passwords.json',
     headlessService: 'valkey-headless',
     sentinelService: 'valkey-sentinel',
   };
+}
+
+/** The address a redis_exporter sidecar scrapes: its own pod's Valkey data node or Sentinel. */
+export function exporterTarget(port: number): string {
+  return `redis://localhost:${port}`;
+}
+
+/** redis_exporter's password file for one cluster, as a Secret template over the cluster's password value. */
+export function exporterPasswordsTemplate(cluster: ValkeyClusterEndpoints, passwordValueId: string): string {
+  const entries = [cluster.port, cluster.sentinelPort].map((port) => `  ${JSON.stringify(exporterTarget(port))}: "{{${passwordValueId}}}"`);
+  return `{\n${entries.join(',\n')}\n}\n`;
 }
 
 export const VALKEY_SYNAPSE = valkeyCluster(NAMESPACES.redisSynapse.name);
@@ -132,6 +150,12 @@ export interface ObjectStorage {
   readonly accessKeyIdKey: string;
   readonly secretAccessKeyKey: string;
   /**
+   * Key of the matrix namespace's copy holding both keys as an AWS shared credentials file
+   * (`[default]` profile), which boto3 reads from AWS_SHARED_CREDENTIALS_FILE: Synapse's S3 clients
+   * get their keys from a file rather than from environment variables.
+   */
+  readonly credentialsFileKey: string;
+  /**
    * The CA that signed the endpoint's certificate, when it is not a public one: the MinIO operator
    * signs the tenant certificate with the cluster CA. Pods read it from the ConfigMap Kubernetes
    * publishes in every namespace (`clusterCaConfigMap`, nothing to create); the Barman Cloud plugin
@@ -149,6 +173,7 @@ export function objectStorage(config: PlatformConfig): ObjectStorage {
     credentialsSecret: 'object-storage-credentials',
     accessKeyIdKey: 'AWS_ACCESS_KEY_ID',
     secretAccessKeyKey: 'AWS_SECRET_ACCESS_KEY',
+    credentialsFileKey: 'credentials',
   };
   if (config.objectStorage.provider === 'external' && config.objectStorage.external) {
     const external = config.objectStorage.external;

@@ -1,5 +1,5 @@
 import type { PlatformConfig } from '../config';
-import { objectStorage, POSTGRES, VALKEY_LIVEKIT, VALKEY_SYNAPSE } from './endpoints';
+import { exporterPasswordsTemplate, objectStorage, POSTGRES, VALKEY_LIVEKIT, VALKEY_SYNAPSE } from './endpoints';
 import { NAMESPACES } from './platform';
 
 /**
@@ -87,9 +87,22 @@ export function secretCatalogue(config: PlatformConfig): SecretSpec[] {
       name: VALKEY_SYNAPSE.passwordSecret,
       namespace: VALKEY_SYNAPSE.namespace,
       data: { password: SECRET_VALUES.valkeySynapsePassword.id },
+      templates: { [VALKEY_SYNAPSE.exporterPasswordsKey]: exporterPasswordsTemplate(VALKEY_SYNAPSE, SECRET_VALUES.valkeySynapsePassword.id) },
     },
     // Synapse media (S3 provider, upload CronJob) and CNPG backups (Barman Cloud) run in the matrix namespace.
-    { name: storage.credentialsSecret, namespace: POSTGRES.namespace, data: s3Data },
+    {
+      name: storage.credentialsSecret,
+      namespace: POSTGRES.namespace,
+      data: s3Data,
+      templates: {
+        [storage.credentialsFileKey]: [
+          '[default]',
+          `aws_access_key_id = {{${SECRET_VALUES.objectStorageAccessKey.id}}}`,
+          `aws_secret_access_key = {{${SECRET_VALUES.objectStorageSecretKey.id}}}`,
+          '',
+        ].join('\n'),
+      },
+    },
     { name: storage.credentialsSecret, namespace: NAMESPACES.monitoring.name, data: s3Data },
     {
       name: SECRET_NAMES.grafanaAdmin,
@@ -137,6 +150,7 @@ export function secretCatalogue(config: PlatformConfig): SecretSpec[] {
         name: VALKEY_LIVEKIT.passwordSecret,
         namespace: VALKEY_LIVEKIT.namespace,
         data: { password: SECRET_VALUES.valkeyLivekitPassword.id },
+        templates: { [VALKEY_LIVEKIT.exporterPasswordsKey]: exporterPasswordsTemplate(VALKEY_LIVEKIT, SECRET_VALUES.valkeyLivekitPassword.id) },
       },
     );
   }

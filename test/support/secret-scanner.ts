@@ -152,7 +152,10 @@ function scanFields(node: unknown, where: string, options: ScanOptions, embedded
       for (const [childKey, child] of Object.entries(record)) visit(child, `${at}.${childKey}`, childKey);
       return;
     }
-    if (key !== undefined && isPasswordishKey(key) && isLiteralSecretValue(value, options)) {
+    // A multi-line template (External Secrets target.template data: a credentials or password file built
+    // from `{{ ... }}` placeholders) is a file, not a value: its lines are checked by scanEmbeddedFile below.
+    const fileTemplate = typeof value === 'string' && value.includes('\n') && /\{\{[^}]+\}\}/.test(value);
+    if (key !== undefined && isPasswordishKey(key) && !fileTemplate && isLiteralSecretValue(value, options)) {
       findings.push({ where: at, rule: 'password-literal', hint: `${key} = <${redact(String(value))}>` });
     }
     // Multi-line strings are files (ConfigMap data, Helm valuesContent, inline configs).
