@@ -1,4 +1,5 @@
 import type { PlatformConfig } from '../config';
+import { LIVEKIT_KEY_FILE_KEY } from './calls';
 import { exporterPasswordsTemplate, objectStorage, POSTGRES, VALKEY_LIVEKIT, VALKEY_SYNAPSE } from './endpoints';
 import { NAMESPACES } from './platform';
 
@@ -133,6 +134,8 @@ export function secretCatalogue(config: PlatformConfig): SecretSpec[] {
         name: SECRET_NAMES.livekitKeys,
         namespace: NAMESPACES.livekit.name,
         data: { 'api-key': SECRET_VALUES.livekitApiKey.id, 'api-secret': SECRET_VALUES.livekitApiSecret.id },
+        // LiveKit's key_file: YAML `<key>: <secret>` (both generated URL-safe, so plain scalars).
+        templates: { [LIVEKIT_KEY_FILE_KEY]: `{{${SECRET_VALUES.livekitApiKey.id}}}: {{${SECRET_VALUES.livekitApiSecret.id}}}\n` },
       },
       {
         name: SECRET_NAMES.livekitKeys,
