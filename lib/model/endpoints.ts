@@ -40,6 +40,12 @@ export interface ValkeyClusterEndpoints {
    * REDIS_PASSWORD_FILE. Its URIs are exporterTarget(port) of the data and Sentinel ports.
    */
   readonly exporterPasswordsKey: string;
+  /**
+   * Key of the same Secret with the master proxy's password as an HAProxy config file: a `global`
+   * section whose `setenv` HAProxy applies while parsing, so the health check's "${VAR}" in the next
+   * file finds it (proxyAuthTemplate). HAProxy has no other file source for tcp-check data.
+   */
+  readonly proxyAuthKey: string;
   /** Headless Service of the data pods and of the sentinels. */
   readonly headlessService: string;
   readonly sentinelService: string;
@@ -54,6 +60,7 @@ function valkeyCluster(namespace: string): ValkeyClusterEndpoints {
     sentinelPort: 26379,
     passwordSecret: 'valkey-auth',
     exporterPasswordsKey: 'redis-exporter-passwords.json',
+    proxyAuthKey: 'haproxy-auth.cfg',
     headlessService: 'valkey-headless',
     sentinelService: 'valkey-sentinel',
   };
@@ -68,6 +75,14 @@ export function exporterTarget(port: number): string {
 export function exporterPasswordsTemplate(cluster: ValkeyClusterEndpoints, passwordValueId: string): string {
   const entries = [cluster.port, cluster.sentinelPort].map((port) => `  ${JSON.stringify(exporterTarget(port))}: "{{${passwordValueId}}}"`);
   return `{\n${entries.join(',\n')}\n}\n`;
+}
+
+/** Name of the HAProxy variable the master proxy's AUTH health check expands (never in a ConfigMap). */
+export const HAPROXY_PASSWORD_ENV = 'VALKEY_PASSWORD';
+
+/** The master proxy's password file (ValkeyClusterEndpoints.proxyAuthKey), as a Secret template. */
+export function proxyAuthTemplate(passwordValueId: string): string {
+  return `global\n    setenv ${HAPROXY_PASSWORD_ENV} "{{${passwordValueId}}}"\n`;
 }
 
 export const VALKEY_SYNAPSE = valkeyCluster(NAMESPACES.redisSynapse.name);

@@ -1,6 +1,6 @@
 import type { PlatformConfig } from '../config';
 import { LIVEKIT_KEY_FILE_KEY } from './calls';
-import { exporterPasswordsTemplate, objectStorage, POSTGRES, VALKEY_LIVEKIT, VALKEY_SYNAPSE } from './endpoints';
+import { exporterPasswordsTemplate, objectStorage, proxyAuthTemplate, POSTGRES, VALKEY_LIVEKIT, VALKEY_SYNAPSE } from './endpoints';
 import { NAMESPACES } from './platform';
 
 /**
@@ -88,7 +88,10 @@ export function secretCatalogue(config: PlatformConfig): SecretSpec[] {
       name: VALKEY_SYNAPSE.passwordSecret,
       namespace: VALKEY_SYNAPSE.namespace,
       data: { password: SECRET_VALUES.valkeySynapsePassword.id },
-      templates: { [VALKEY_SYNAPSE.exporterPasswordsKey]: exporterPasswordsTemplate(VALKEY_SYNAPSE, SECRET_VALUES.valkeySynapsePassword.id) },
+      templates: {
+        [VALKEY_SYNAPSE.exporterPasswordsKey]: exporterPasswordsTemplate(VALKEY_SYNAPSE, SECRET_VALUES.valkeySynapsePassword.id),
+        [VALKEY_SYNAPSE.proxyAuthKey]: proxyAuthTemplate(SECRET_VALUES.valkeySynapsePassword.id),
+      },
     },
     // Synapse media (S3 provider, upload CronJob) and CNPG backups (Barman Cloud) run in the matrix namespace.
     {
@@ -153,7 +156,10 @@ export function secretCatalogue(config: PlatformConfig): SecretSpec[] {
         name: VALKEY_LIVEKIT.passwordSecret,
         namespace: VALKEY_LIVEKIT.namespace,
         data: { password: SECRET_VALUES.valkeyLivekitPassword.id },
-        templates: { [VALKEY_LIVEKIT.exporterPasswordsKey]: exporterPasswordsTemplate(VALKEY_LIVEKIT, SECRET_VALUES.valkeyLivekitPassword.id) },
+        templates: {
+          [VALKEY_LIVEKIT.exporterPasswordsKey]: exporterPasswordsTemplate(VALKEY_LIVEKIT, SECRET_VALUES.valkeyLivekitPassword.id),
+          [VALKEY_LIVEKIT.proxyAuthKey]: proxyAuthTemplate(SECRET_VALUES.valkeyLivekitPassword.id),
+        },
       },
     );
   }

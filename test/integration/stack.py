@@ -364,8 +364,12 @@ class Stack:
         elif name == "synapse-signing-key":
             key = base64.b64encode(secrets.token_bytes(32)).decode().rstrip("=")
             value = {"signing.key": f"ed25519 a_{secrets.token_hex(2)} {key}\n"}
-        elif name in ("synapse-redis-password", "valkey-auth"):
+        elif name == "synapse-redis-password":
             value = {"password": valkey_password}
+        elif name == "valkey-auth":  # with the derived keys of the catalogue (lib/model/secrets.ts)
+            value = {"password": valkey_password,
+                     "haproxy-auth.cfg": f'global\n    setenv VALKEY_PASSWORD "{valkey_password}"\n',
+                     "redis-exporter-passwords.json": json.dumps({"redis://localhost:6379": valkey_password, "redis://localhost:26379": valkey_password})}
         elif name == "coturn-shared-secret":
             value = {"secret": self._shared("turn", token), "shared-secret": self._shared("turn", token)}
         elif name == "object-storage-credentials":
