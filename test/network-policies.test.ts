@@ -1,7 +1,7 @@
 import { renderedWorkloads, type Obj } from '../lib/model/capacity';
 import { buildPlatform } from '../lib/model';
 import { publicCertificates } from '../lib/model/edge-routes';
-import { ACME_SOLVER, guardedNamespaces, POD_LABELS } from '../lib/model/network-policies';
+import { ACME_SOLVER, egressGuardedNamespaces, guardedNamespaces, POD_LABELS } from '../lib/model/network-policies';
 import { METRICS_PORTS } from '../lib/model/metrics';
 import { SYNAPSE_PORTS } from '../lib/model/workers';
 import { render } from './helpers';
@@ -30,7 +30,10 @@ function renderedPods(objects: Obj[]): (Pod & { id: string; ports: number[] })[]
 
 describe.each<[string, Record<string, unknown>]>([
   ['the example config', {}],
-  ['ingress-nginx, calls off, external S3', { edge: { controller: 'ingress-nginx' }, calls: { enabled: false }, objectStorage: { provider: 'external', external: { endpoint: 'https://s3.example.org', region: 'eu-1' } } }],
+  [
+    'ingress-nginx, calls off, external S3, API server addresses given',
+    { edge: { controller: 'ingress-nginx' }, calls: { enabled: false }, objectStorage: { provider: 'external', external: { endpoint: 'https://s3.example.org', region: 'eu-1' } }, network: { apiServer: { cidrs: ['10.96.0.0/12', '192.168.1.0/24'] } } },
+  ],
 ])('network policies: %s', (_, overrides) => {
   const { objects, config, files } = render(overrides);
   const policies = (objects as unknown as Obj[]).filter((object) => object.kind === 'NetworkPolicy');
@@ -108,8 +111,8 @@ describe.each<[string, Record<string, unknown>]>([
     }
   });
 
-  test('default deny egress in every guarded namespace', () => {
-    for (const namespace of guardedNamespaces(config)) {
+  test('default deny egress in every guarded namespace and in cert-manager', () => {
+    for (const namespace of egressGuardedNamespaces(config)) {
       const deny = policies.find((policy) => policy.metadata?.namespace === namespace && policy.metadata?.name === 'default-deny-egress');
       expect([namespace, deny?.spec]).toEqual([namespace, { podSelector: {}, policyTypes: ['Egress'] }]);
     }
@@ -186,6 +189,27 @@ describe.each<[string, Record<string, unknown>]>([
       expect(allowed(policies, pod('matrix', 'synapse-media'), privateAddress, 9000)).toBe(false);
       expect(allowed(policies, pod('matrix', 'synapse-main'), privateAddress, 443)).toBe(false);
     }
+  });
+
+  test('egress: cert-manager reaches the API server, Let\'s Encrypt and its HTTP-01 self-check, nothing else', () => {
+    expect(egressGuardedNamespaces(config)).toContain('cert-manager');
+    const controller: Pod = { namespace: 'cert-manager', labels: { 'app.kubernetes.io/name': 'cert-manager', 'app.kubernetes.io/instance': 'cert-manager', 'app.kubernetes.io/component': 'controller' } };
+    const webhook: Pod = { namespace: 'cert-manager', labels: { 'app.kubernetes.io/name': 'webhook', 'app.kubernetes.io/instance': 'cert-manager', 'app.kubernetes.io/component': 'webhook' } };
+    const letsEncrypt = { address: '172.65.32.248' };
+    for (const pod of [controller, webhook]) {
+      expect(allowed(policies, pod, { address: '10.96.0.1' }, 443)).toBe(true);
+      expect(allowed(policies, pod, dns, 53, 'UDP')).toBe(true);
+    }
+    expect(allowed(policies, controller, letsEncrypt, 443)).toBe(true);
+    expect(allowed(policies, controller, { address: '192.168.10.5' }, 80)).toBe(true);
+    expect(allowed(policies, controller, { ...edge, labels: { 'app.kubernetes.io/name': 'envoy' } }, 10080)).toBe(true);
+    // Planted unneeded flows: the webhook has no business on the internet, the controller none in the data layer.
+    // (With the default network.apiServer.cidrs, any address on 443 counts as the API server.)
+    expect(allowed(policies, webhook, letsEncrypt, 443)).toBe(config.network.apiServer.cidrs.includes('0.0.0.0/0'));
+    expect(allowed(policies, webhook, letsEncrypt, 80)).toBe(false);
+    expect(allowed(policies, controller, postgres, 5432)).toBe(false);
+    expect(allowed(policies, controller, metadataService, 80)).toBe(false);
+    expect(allowed(policies, controller, letsEncrypt, 22)).toBe(false);
   });
 
   test('egress: the API server only from the pods that call it', () => {

@@ -1,5 +1,5 @@
 import type { PlatformConfig } from '../config';
-import { ADMIN_UI, ELEMENT_WEB, LIVEKIT_REDIS_PROXY, LK_JWT, MINIO_TENANT, POSTGRES, SYNAPSE_REDIS_PROXY, SYNAPSE_ROUTER, VALKEY_LIVEKIT, VALKEY_SYNAPSE } from './endpoints';
+import { ADMIN_UI, CERT_MANAGER, ELEMENT_WEB, LIVEKIT_REDIS_PROXY, LK_JWT, MINIO_TENANT, POSTGRES, SYNAPSE_REDIS_PROXY, SYNAPSE_ROUTER, VALKEY_LIVEKIT, VALKEY_SYNAPSE } from './endpoints';
 import { publicCertificates } from './edge-routes';
 import { buildPlatform } from './index';
 import { METRICS_PORTS } from './metrics';
@@ -195,6 +195,18 @@ function valkeyInternalFlows(id: string, namespace: string): Flow[] {
   ];
 }
 
+/**
+ * Namespaces that get default-deny egress: the guarded ones, and cert-manager, whose every outbound
+ * connection is known (the API server, Let's Encrypt, its HTTP-01 self-check). Its ingress stays
+ * open: the API server calls its webhook from addresses no selector matches (docs/security.md).
+ */
+export function egressGuardedNamespaces(config: PlatformConfig): string[] {
+  return [...guardedNamespaces(config), CERT_MANAGER.namespace];
+}
+
+/** cert-manager's controller pods (chart labels: release instance + component). */
+export const CERT_MANAGER_CONTROLLER: Labels = { 'app.kubernetes.io/instance': CERT_MANAGER.releaseName, 'app.kubernetes.io/component': 'controller' };
+
 /** All flows whose destination namespace is guarded (others would be dead policies). */
 export function guardedFlows(config: PlatformConfig): Flow[] {
   const guarded = new Set(guardedNamespaces(config));
@@ -296,7 +308,7 @@ export function egressRules(config: PlatformConfig): EgressRule[] {
     });
   }
   const dns: PodRef = { namespace: config.network.dns.namespace, pods: config.network.dns.podLabels };
-  for (const namespace of guarded) {
+  for (const namespace of egressGuardedNamespaces(config)) {
     rules.push({ id: 'dns', description: 'every pod -> cluster DNS', from: { namespace, pods: {} }, toPods: [dns], ports: [{ port: 53, protocol: 'UDP' }, { port: 53, protocol: 'TCP' }] });
   }
   const apiServer = (namespace: string, pods: Labels, who: string): EgressRule => ({
@@ -307,6 +319,32 @@ export function egressRules(config: PlatformConfig): EgressRule[] {
     ports: config.network.apiServer.ports.map((port) => ({ port })),
   });
   rules.push(apiServer(POSTGRES.namespace, POD_LABELS.postgres, 'CloudNativePG instance managers (status, leader election, backups)'));
+  rules.push(apiServer(CERT_MANAGER.namespace, {}, 'cert-manager controller, webhook, cainjector and start-up check'));
+  rules.push(
+    {
+      id: 'acme',
+      description: "cert-manager controller -> Let's Encrypt (ACME over HTTPS)",
+      from: { namespace: CERT_MANAGER.namespace, pods: CERT_MANAGER_CONTROLLER },
+      toAddresses: PUBLIC_INTERNET,
+      ports: [{ port: 443 }],
+    },
+    {
+      // Before it asks Let's Encrypt to validate, the controller fetches the challenge itself from
+      // http://<host>/.well-known/acme-challenge/: our hosts resolve to the edge's LoadBalancer address,
+      // which may be private (MetalLB pools often are) or be forwarded to the edge pods by kube-proxy.
+      id: 'acme-http01-self-check',
+      description: 'cert-manager controller -> our hosts on port 80 (HTTP-01 self-check), by address or through the edge pods',
+      from: { namespace: CERT_MANAGER.namespace, pods: CERT_MANAGER_CONTROLLER },
+      toAddresses: ANY_BUT_LINK_LOCAL,
+      ports: [{ port: 80 }],
+    },
+    {
+      id: 'acme-http01-self-check-edge',
+      description: 'cert-manager controller -> the edge pods (HTTP-01 self-check after kube-proxy forwards the LoadBalancer address)',
+      from: { namespace: CERT_MANAGER.namespace, pods: CERT_MANAGER_CONTROLLER },
+      toPods: [{ namespace: edgeNamespace(config), pods: {} }],
+    },
+  );
   if (config.objectStorage.provider === 'minio' && guarded.has(MINIO_TENANT.namespace)) {
     rules.push(apiServer(MINIO_TENANT.namespace, POD_LABELS.minio, 'MinIO servers (the operator sidecar reads the Tenant)'));
   }
