@@ -1,3 +1,4 @@
+import { RUN_AS } from '../lib/model/run-as';
 import type { Construct } from 'constructs';
 import { ComponentChart } from '../constructs/component-chart';
 import { StaticWebApp } from '../constructs/static-web-app';
@@ -6,10 +7,9 @@ import { images } from '../lib/versions';
 
 /**
  * Ketesa (the maintained continuation of synapse-admin). Image facts (etkecc/ketesa docker/Dockerfile):
- * static-web-server as uid 1000, port from SERVER_PORT, GET /health, config at /var/public/config.json.
+ * static-web-server (image user uid 1000; run as RUN_AS.adminUi), port from SERVER_PORT, GET /health, config at /var/public/config.json.
  * Config keys (docs/config.md): restrictBaseUrl. The edge routes it behind the admin IP allow-list.
  */
-const KETESA_UID = 1000;
 
 export class AdminUiChart extends ComponentChart {
   constructor(scope: Construct, platform: Platform) {
@@ -21,7 +21,7 @@ export class AdminUiChart extends ComponentChart {
       replicas: platform.config.adminUi.replicas,
       image: images.ketesa,
       containerName: 'ketesa',
-      uid: KETESA_UID,
+      uid: RUN_AS.adminUi,
       port: ADMIN_UI.port,
       portEnvironmentVariable: 'SERVER_PORT',
       // Only our homeserver can be administered from this UI.

@@ -90,6 +90,17 @@ export class CoturnChart extends ComponentChart {
       labels,
       identity: { runAsUser: COTURN_UID },
       hostNetwork: true,
+      scannerExceptions: [
+        { check: 'CKV_K8S_19', reason: 'TURN must be reachable on the node addresses listed in calls.coturn.nodes with its relay port range: hostNetwork' },
+        { check: 'CKV_K8S_25', reason: 'NET_BIND_SERVICE stays in the bounding set so the image can exec turnserver (coturn#1126) and bind ports below 1024 when configured' },
+        // The certificate watcher exists only with TURN over TLS.
+        ...(tls
+          ? [
+              { check: 'CKV_K8S_8', reason: 'the reload-certificate sidecar serves nothing to probe (turnserver has TCP liveness and readiness probes)' },
+              { check: 'CKV_K8S_9', reason: 'the reload-certificate sidecar serves nothing to probe (turnserver has TCP liveness and readiness probes)' },
+            ]
+          : []),
+      ],
       nodeSelector: { [coturn.nodeLabel.key]: coturn.nodeLabel.value },
       // Only the certificate watcher needs to see turnserver.
       ...(tls ? { shareProcessNamespace: true } : {}),

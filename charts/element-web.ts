@@ -1,3 +1,4 @@
+import { RUN_AS } from '../lib/model/run-as';
 import type { Construct } from 'constructs';
 import { ComponentChart } from '../constructs/component-chart';
 import { StaticWebApp } from '../constructs/static-web-app';
@@ -7,12 +8,11 @@ import { images } from '../lib/versions';
 
 /**
  * Element Web. Image facts (element-web apps/web/Dockerfile, docker-entrypoint.d): nginx-unprivileged
- * as uid 101, listen port from ELEMENT_WEB_PORT (default 80, so set to 8080), config at /app/config.json
+ * (image user uid 101; run as RUN_AS.elementWeb), listen port from ELEMENT_WEB_PORT (default 80, so set to 8080), config at /app/config.json
  * copied to /tmp at start, nginx temp files under /tmp, envsubst writes /etc/nginx/conf.d/default.conf.
  * config.json keys (apps/web/src/IConfigOptions.ts): default_server_config, brand, disable_guests,
  * disable_custom_urls, features, element_call { guest_spa_url, use_exclusively, brand }.
  */
-const ELEMENT_UID = 101;
 
 export function elementWebConfig(platform: Platform): Record<string, unknown> {
   const { config, hosts } = platform;
@@ -40,7 +40,7 @@ export class ElementWebChart extends ComponentChart {
       replicas: platform.config.elementWeb.replicas,
       image: images.elementWeb,
       containerName: 'element-web',
-      uid: ELEMENT_UID,
+      uid: RUN_AS.elementWeb,
       port: ELEMENT_WEB.port,
       portEnvironmentVariable: 'ELEMENT_WEB_PORT',
       configJson: `${JSON.stringify(elementWebConfig(platform), null, 2)}\n`,

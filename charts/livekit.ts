@@ -4,7 +4,7 @@ import * as yaml from 'js-yaml';
 import { ComponentChart } from '../constructs/component-chart';
 import { componentLabels, configMap, container, contentHash, fastEvictionTolerations, httpProbe, secretEnv, service, Workload } from '../constructs/workload';
 import { LIVEKIT_REDIS_PROXY, LK_JWT, LK_JWT_REDIS_DATABASE, SECRET_NAMES, type Platform } from '../lib/model';
-import { LIVEKIT, LIVEKIT_PATHS, LIVEKIT_SIGNAL_PORT_NAME, livekitArgs, livekitConfig, NODE_INTERNAL_IP_ENV, NODE_INTERNAL_IP_FIELD } from '../lib/model/calls';
+import { LIVEKIT, LIVEKIT_KEY_FILE_KEY, LIVEKIT_PATHS, LIVEKIT_SIGNAL_PORT_NAME, livekitArgs, livekitConfig, NODE_INTERNAL_IP_ENV, NODE_INTERNAL_IP_FIELD } from '../lib/model/calls';
 import { METRICS_PORTS } from '../lib/model/metrics';
 import { images } from '../lib/versions';
 
@@ -14,7 +14,8 @@ import { images } from '../lib/versions';
  * lk-jwt-service that Element Call asks for LiveKit tokens.
  *
  * livekit-server v1.13.11 (cmd/server/main.go, pkg/config/config.go): config from `--config`, strict
- * YAML; LIVEKIT_KEYS ("key: secret") replaces `keys`; every scalar config field also reads
+ * YAML; key_file (YAML "key: secret", no "others" permission bit) is preferred over `keys` and
+ * LIVEKIT_KEYS; every scalar config field also reads
  * LIVEKIT_<PATH> (GenerateCLIFlags), applied after the YAML: LIVEKIT_REDIS_PASSWORD and
  * LIVEKIT_WEBHOOK_API_KEY; NODE_IP sets rtc.node_ip; rtc.turn_servers[].secret_file must not be
  * world-readable. GET / on the signal port answers 200 OK (406 while node stats are stale).
@@ -69,12 +70,9 @@ export class LivekitChart extends ComponentChart {
       labels,
     });
     const env: k8s.EnvVar[] = [
-      // Kubernetes expands $(VAR) from earlier entries: the key pair never appears in dist/.
-      secretEnv('LK_API_KEY', SECRET_NAMES.livekitKeys, 'api-key'),
-      secretEnv('LK_API_SECRET', SECRET_NAMES.livekitKeys, 'api-secret'),
-      { name: 'LIVEKIT_KEYS', value: '$(LK_API_KEY): $(LK_API_SECRET)' },
-      // lk-jwt-service verifies webhooks signed with its own key: the same API key.
-      { name: 'LIVEKIT_WEBHOOK_API_KEY', value: '$(LK_API_KEY)' },
+      // The key pair comes from key_file; webhook.api_key (only the key's name: lk-jwt-service verifies
+      // webhooks signed with its own key, the same one) has no file option.
+      secretEnv('LIVEKIT_WEBHOOK_API_KEY', SECRET_NAMES.livekitKeys, 'api-key'),
       secretEnv('LIVEKIT_REDIS_PASSWORD', SECRET_NAMES.livekitRedis, 'password'),
       // The Sentinels require the cluster password too (requirepass on each Sentinel): redis.sentinel_password.
       secretEnv('LIVEKIT_REDIS_SENTINEL_PASSWORD', SECRET_NAMES.livekitRedis, 'password'),
@@ -91,6 +89,10 @@ export class LivekitChart extends ComponentChart {
       labels,
       identity: { runAsUser: LIVEKIT_UID },
       hostNetwork: true,
+      scannerExceptions: [
+        { check: 'CKV_K8S_19', reason: 'WebRTC media on the node addresses and the ICE UDP port range: hostNetwork' },
+        { check: 'CKV_K8S_35', reason: 'livekit-server 1.13 takes redis.password, redis.sentinel_password and webhook.api_key only from its config or LIVEKIT_* variables (the key pair comes from key_file)' },
+      ],
       nodeSelector: { [livekit.nodeLabel.key]: livekit.nodeLabel.value },
       configHash: contentHash(configYaml),
       // SIGTERM drains: LiveKit stops taking rooms and waits for the running ones to end.
@@ -112,6 +114,7 @@ export class LivekitChart extends ComponentChart {
           volumeMounts: [
             { name: 'config', mountPath: LIVEKIT_PATHS.configDir, readOnly: true },
             { name: 'turn-secret', mountPath: LIVEKIT_PATHS.turnSecretDir, readOnly: true },
+            { name: 'api-keys', mountPath: LIVEKIT_PATHS.keysDir, readOnly: true },
             { name: 'tmp', mountPath: '/tmp' },
           ],
           readinessProbe: httpProbe('/', LIVEKIT_SIGNAL_PORT_NAME),
@@ -122,6 +125,11 @@ export class LivekitChart extends ComponentChart {
         { name: 'config', configMap: { name: `${LIVEKIT.name}-config` } },
         // LiveKit refuses a secret_file with any "others" permission bit (LoadTURNSecrets).
         { name: 'turn-secret', secret: { secretName: SECRET_NAMES.turn, defaultMode: 0o440 } },
+        // key_file too: LiveKit refuses it with an "others" permission bit (ValidateKeys).
+        {
+          name: 'api-keys',
+          secret: { secretName: SECRET_NAMES.livekitKeys, defaultMode: 0o440, items: [{ key: LIVEKIT_KEY_FILE_KEY, path: LIVEKIT_KEY_FILE_KEY }] },
+        },
         { name: 'tmp', emptyDir: { medium: 'Memory', sizeLimit: k8s.Quantity.fromString('64Mi') } },
       ],
     });
@@ -152,6 +160,9 @@ export class LivekitChart extends ComponentChart {
       // Moved off a lost node after FAST_EVICTION_SECONDS; the new process resumes the stored jobs.
       tolerations: fastEvictionTolerations(),
       identity: { runAsUser: LK_JWT_UID },
+      scannerExceptions: [
+        { check: 'CKV_K8S_35', reason: 'lk-jwt-service 0.6.0 takes Redis only as LIVEKIT_REDIS_URL with the password inside (no file variable; its API key pair comes from files)' },
+      ],
       containers: [
         container({
           name: 'lk-jwt-service',

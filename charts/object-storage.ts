@@ -12,6 +12,7 @@
  * MinIO's community edition went source-only in October 2025 and the repository is archived: the
  * image is the last published community release, pinned in lib/versions.ts (docs/data-layer.md).
  */
+import { RUN_AS } from '../lib/model/run-as';
 import { k8s } from 'cdk8s-plus-28';
 import type { Construct } from 'constructs';
 import {
@@ -32,8 +33,7 @@ const OPERATOR_RESOURCES = {
   requests: { cpu: '200m', memory: '256Mi', 'ephemeral-storage': '500Mi' },
   limits: { cpu: '1', memory: '512Mi', 'ephemeral-storage': '1Gi' },
 };
-/** The operator image's user (chart securityContext defaults) and MinIO's (upstream tenant examples). */
-const MINIO_UID = 1000;
+const MINIO_UID = RUN_AS.minio;
 
 /** Default MinIO server size (config.objectStorage.minio.resources overrides it). */
 export const MINIO_SIZING: Resources = SIZING.minio;

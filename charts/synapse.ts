@@ -1,3 +1,4 @@
+import { RUN_AS } from '../lib/model/run-as';
 import { k8s } from 'cdk8s-plus-28';
 import type { Construct } from 'constructs';
 import * as yaml from 'js-yaml';
@@ -10,9 +11,12 @@ import {
   contentHash,
   fastEvictionTolerations,
   httpProbe,
-  secretEnv,
   service,
   Workload,
+  withEphemeralStorage,
+  withImageDigests,
+  imageDigestExceptions,
+  scannerAnnotations,
 } from '../constructs/workload';
 import { type Platform, objectStorage, POSTGRES, SECRET_NAMES } from '../lib/model';
 import {
@@ -39,6 +43,7 @@ import {
   workerResources,
 } from '../lib/model/workers';
 import { PROCESS_POD_LABEL } from '../lib/model/metrics';
+import { MEDIA_UPLOAD_COMPONENT } from '../lib/model/network-policies';
 
 /**
  * Synapse: the main process, one StatefulSet per worker pool (stable per-process host names for
@@ -46,12 +51,13 @@ import { PROCESS_POD_LABEL } from '../lib/model/metrics';
  * CronJobs, and the internal HAProxy router the edge sends all Matrix traffic to.
  */
 
-/** The official image runs Synapse as 991:991 when it drops root (docker/start.py). */
-export const SYNAPSE_UID = 991;
+export const SYNAPSE_UID = RUN_AS.synapse;
 export const CONFIG_MAP = 'synapse-config';
 export const WORKERS_CONFIG_MAP = 'synapse-workers';
 export const MEDIA_UPLOAD_CONFIG_MAP = 'synapse-media-upload';
 export const MEDIA_VOLUME = 'media-store';
+/** How late a media upload run may still start (seconds). */
+export const MEDIA_UPLOAD_STARTING_DEADLINE_SECONDS = 600;
 
 export const toYamlText = (value: unknown): string => yaml.dump(value, { lineWidth: -1, noRefs: true, sortKeys: false });
 
@@ -159,14 +165,26 @@ function waitForMainInit(platform: Platform): k8s.Container {
   });
 }
 
-function s3Env(platform: Platform): k8s.EnvVar[] {
-  const storage = objectStorage(platform.config);
+const S3_CREDENTIALS_VOLUME = 's3-credentials';
+const S3_CREDENTIALS_DIR = '/secrets/s3';
+
+/** boto3's settings: aws.conf from the ConfigMap, the keys from the Secret's shared credentials file. */
+function s3Env(): k8s.EnvVar[] {
   return [
-    secretEnv('AWS_ACCESS_KEY_ID', storage.credentialsSecret, storage.accessKeyIdKey),
-    secretEnv('AWS_SECRET_ACCESS_KEY', storage.credentialsSecret, storage.secretAccessKeyKey),
     { name: 'AWS_CONFIG_FILE', value: SYNAPSE_PATHS.awsConfig },
+    { name: 'AWS_SHARED_CREDENTIALS_FILE', value: `${S3_CREDENTIALS_DIR}/credentials` },
   ];
 }
+
+function s3CredentialsVolume(platform: Platform): k8s.Volume {
+  const storage = objectStorage(platform.config);
+  return {
+    name: S3_CREDENTIALS_VOLUME,
+    secret: { secretName: storage.credentialsSecret, defaultMode: 0o440, items: [{ key: storage.credentialsFileKey, path: 'credentials' }] },
+  };
+}
+
+const S3_CREDENTIALS_MOUNT: k8s.VolumeMount = { name: S3_CREDENTIALS_VOLUME, mountPath: S3_CREDENTIALS_DIR, readOnly: true };
 
 /**
  * The object store's CA, mounted where boto3 runs (aws.conf names it as ca_bundle): the cluster CA from
@@ -287,8 +305,8 @@ export class SynapseChart extends ComponentChart {
     const volumes = [...files.volumes];
     if (type.mediaStore) {
       const ca = objectStorageCaFiles(platform);
-      mounts.push({ name: MEDIA_VOLUME, mountPath: SYNAPSE_PATHS.dataDir }, ...ca.mounts);
-      volumes.push(...ca.volumes);
+      mounts.push({ name: MEDIA_VOLUME, mountPath: SYNAPSE_PATHS.dataDir }, S3_CREDENTIALS_MOUNT, ...ca.mounts);
+      volumes.push(s3CredentialsVolume(platform), ...ca.volumes);
     }
     const kind = workerKind(type);
     service(this, `${type.id}-service`, {
@@ -338,7 +356,7 @@ export class SynapseChart extends ComponentChart {
           ],
           env: [
             singlePod ? { name: 'POD_NAME', value: singlePod } : { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
-            ...(type.mediaStore ? s3Env(platform) : []),
+            ...(type.mediaStore ? s3Env() : []),
           ],
           ports: containerPorts(replication),
           volumeMounts: mounts,
@@ -375,7 +393,7 @@ export class SynapseChart extends ComponentChart {
       name: MEDIA_UPLOAD_CONFIG_MAP,
       namespace: SYNAPSE_NAMESPACE,
       data: { 'database.yaml': toYamlText(buildMediaUploadDatabaseConfig()) },
-      labels: componentLabels('synapse', 'media-upload'),
+      labels: componentLabels('synapse', MEDIA_UPLOAD_COMPONENT),
     });
     const mediaType = activeWorkerTypes(config).find((type) => type.mediaStore);
     if (!mediaType) return;
@@ -389,12 +407,46 @@ export class SynapseChart extends ComponentChart {
     ].join('\n');
     for (const process of processesOf(config, mediaType)) {
       const jobName = `synapse-media-upload-${process.podName.split('-').pop()}`;
-      const labels = { ...componentLabels('synapse', 'media-upload'), 'matrix-platform/media-worker': process.podName };
+      const labels = { ...componentLabels('synapse', MEDIA_UPLOAD_COMPONENT), 'matrix-platform/media-worker': process.podName };
+      const mediaUploadVolumes: k8s.Volume[] = [
+        { name: 'config', configMap: { name: CONFIG_MAP } },
+        { name: 'upload-config', configMap: { name: MEDIA_UPLOAD_CONFIG_MAP } },
+        { name: MEDIA_VOLUME, persistentVolumeClaim: { claimName: `${MEDIA_VOLUME}-${process.podName}` } },
+        postgresSecretVolume(),
+        { name: 'runtime', emptyDir: { medium: 'Memory', sizeLimit: k8s.Quantity.fromString('1Mi') } },
+        { name: 'tmp', emptyDir: { sizeLimit: k8s.Quantity.fromString('1Gi') } },
+        s3CredentialsVolume(platform),
+        ...objectStorageCaFiles(platform).volumes,
+      ];
+      const digests = config.images.digests;
+      const initContainers = withEphemeralStorage(withImageDigests([passfileInit(platform)], digests));
+      const containers = withEphemeralStorage(withImageDigests([
+        container({
+          name: 's3-media-upload',
+          image: synapseImage(platform),
+          resources: { requests: { cpu: '100m', memory: '256Mi' }, limits: { cpu: '1', memory: '1Gi' } },
+          command: ['sh', '-c', script],
+          env: s3Env(),
+          volumeMounts: [
+            { name: 'config', mountPath: SYNAPSE_PATHS.configDir, readOnly: true },
+            { name: 'upload-config', mountPath: SYNAPSE_PATHS.mediaUploadConfigDir, readOnly: true },
+            { name: MEDIA_VOLUME, mountPath: SYNAPSE_PATHS.dataDir },
+            { name: 'runtime', mountPath: SYNAPSE_PATHS.runtimeDir, readOnly: true },
+            { name: 'tmp', mountPath: '/tmp' },
+            S3_CREDENTIALS_MOUNT,
+            ...objectStorageCaFiles(platform).mounts,
+          ],
+        }),
+      ], digests), mediaUploadVolumes);
+      const annotations = scannerAnnotations(imageDigestExceptions([...initContainers, ...containers]));
       new k8s.KubeCronJob(this, jobName, {
-        metadata: { name: jobName, namespace: SYNAPSE_NAMESPACE, labels },
+        metadata: { name: jobName, namespace: SYNAPSE_NAMESPACE, labels, annotations },
         spec: {
           schedule: config.synapse.mediaUploadSchedule,
           concurrencyPolicy: 'Forbid',
+          // A run that could not start within this window is skipped; the next one uploads the backlog.
+          // Without it, a controller that missed more than 100 schedules stops scheduling the job.
+          startingDeadlineSeconds: MEDIA_UPLOAD_STARTING_DEADLINE_SECONDS,
           successfulJobsHistoryLimit: 1,
           failedJobsHistoryLimit: 3,
           jobTemplate: {
@@ -425,33 +477,9 @@ export class SynapseChart extends ComponentChart {
                       ],
                     },
                   },
-                  initContainers: [passfileInit(platform)],
-                  containers: [
-                    container({
-                      name: 's3-media-upload',
-                      image: synapseImage(platform),
-                      resources: { requests: { cpu: '100m', memory: '256Mi' }, limits: { cpu: '1', memory: '1Gi' } },
-                      command: ['sh', '-c', script],
-                      env: s3Env(platform),
-                      volumeMounts: [
-                        { name: 'config', mountPath: SYNAPSE_PATHS.configDir, readOnly: true },
-                        { name: 'upload-config', mountPath: SYNAPSE_PATHS.mediaUploadConfigDir, readOnly: true },
-                        { name: MEDIA_VOLUME, mountPath: SYNAPSE_PATHS.dataDir },
-                        { name: 'runtime', mountPath: SYNAPSE_PATHS.runtimeDir, readOnly: true },
-                        { name: 'tmp', mountPath: '/tmp' },
-                        ...objectStorageCaFiles(platform).mounts,
-                      ],
-                    }),
-                  ],
-                  volumes: [
-                    { name: 'config', configMap: { name: CONFIG_MAP } },
-                    { name: 'upload-config', configMap: { name: MEDIA_UPLOAD_CONFIG_MAP } },
-                    { name: MEDIA_VOLUME, persistentVolumeClaim: { claimName: `${MEDIA_VOLUME}-${process.podName}` } },
-                    postgresSecretVolume(),
-                    { name: 'runtime', emptyDir: { medium: 'Memory', sizeLimit: k8s.Quantity.fromString('1Mi') } },
-                    { name: 'tmp', emptyDir: { sizeLimit: k8s.Quantity.fromString('1Gi') } },
-                    ...objectStorageCaFiles(platform).volumes,
-                  ],
+                  initContainers,
+                  containers,
+                  volumes: mediaUploadVolumes,
                 },
               },
             },

@@ -1,7 +1,8 @@
+import { RUN_AS } from '../lib/model/run-as';
 import type { Construct } from 'constructs';
 import { ComponentChart } from '../constructs/component-chart';
 import { valkeyNodeHosts, ValkeySentinel } from '../constructs/valkey-sentinel';
-import { componentLabels, configMap, container, contentHash, ENDPOINT_DRAIN_SECONDS, httpProbe, secretEnv, service, Workload } from '../constructs/workload';
+import { componentLabels, configMap, container, contentHash, ENDPOINT_DRAIN_SECONDS, httpProbe, service, Workload } from '../constructs/workload';
 import type { Resources } from '../lib/config/primitives';
 import {
   LIVEKIT_REDIS_PROXY,
@@ -12,6 +13,7 @@ import {
   type ValkeyClusterEndpoints,
   type ValkeyMasterProxy,
 } from '../lib/model';
+import { HAPROXY_PASSWORD_ENV } from '../lib/model/endpoints';
 import { METRICS_PORTS } from '../lib/model/metrics';
 import { images } from '../lib/versions';
 
@@ -27,16 +29,16 @@ type ValkeyClusterKey = 'synapse' | 'livekit';
 const CLUSTERS: Record<ValkeyClusterKey, ValkeyClusterEndpoints> = { synapse: VALKEY_SYNAPSE, livekit: VALKEY_LIVEKIT };
 const MASTER_PROXIES: Record<ValkeyClusterKey, ValkeyMasterProxy> = { synapse: SYNAPSE_REDIS_PROXY, livekit: LIVEKIT_REDIS_PROXY };
 
-/** Official haproxy image: user haproxy (uid/gid 99). */
-const HAPROXY_UID = 99;
 const HAPROXY_CONFIG_DIR = '/usr/local/etc/haproxy';
 const HAPROXY_SIZING: Resources = { requests: { cpu: '100m', memory: '64Mi' }, limits: { cpu: '500m', memory: '256Mi' } };
 
 /** After its stop signal the proxy keeps open client sessions at most this long. */
 const REDIS_PROXY_HARD_STOP_SECONDS = 30;
 
-/** Name of the environment variable HAProxy expands into the AUTH health check (from the Secret, never the ConfigMap). */
-export const HAPROXY_PASSWORD_ENV = 'VALKEY_PASSWORD';
+export { HAPROXY_PASSWORD_ENV };
+
+/** Where the proxy reads its password file (proxyAuthKey of the cluster's Secret). */
+const HAPROXY_AUTH_DIR = '/secrets/haproxy';
 
 /**
  * haproxy.cfg of a Valkey master proxy: TCP mode, every Valkey data pod a server, each checked
@@ -127,7 +129,7 @@ export class ValkeyChart extends ComponentChart {
       selector,
       replicas: platform.config.valkey.haproxyReplicas,
       spread: 'preferred',
-      identity: { runAsUser: HAPROXY_UID },
+      identity: { runAsUser: RUN_AS.haproxy },
       terminationGracePeriodSeconds: ENDPOINT_DRAIN_SECONDS + REDIS_PROXY_HARD_STOP_SECONDS + 5,
       configHash: contentHash(cfg),
       containers: [
@@ -135,20 +137,26 @@ export class ValkeyChart extends ComponentChart {
           name: 'haproxy',
           image: images.haproxy,
           resources: HAPROXY_SIZING,
-          command: ['haproxy', '-W', '-db', '-f', `${HAPROXY_CONFIG_DIR}/haproxy.cfg`],
+          // The password file first: its `global` setenv is applied before haproxy.cfg's "${VAR}" is read.
+          command: ['haproxy', '-W', '-db', '-f', `${HAPROXY_AUTH_DIR}/${cluster.proxyAuthKey}`, '-f', `${HAPROXY_CONFIG_DIR}/haproxy.cfg`],
           // kube-proxy stops sending new connections to it during the drain; clients reconnect elsewhere.
           drainBeforeStop: true,
-          env: [secretEnv(HAPROXY_PASSWORD_ENV, cluster.passwordSecret, 'password')],
           ports: [
             { name: 'valkey', containerPort: proxy.port },
             { name: 'status', containerPort: METRICS_PORTS.haproxy },
           ],
-          volumeMounts: [{ name: 'config', mountPath: HAPROXY_CONFIG_DIR, readOnly: true }],
+          volumeMounts: [
+            { name: 'config', mountPath: HAPROXY_CONFIG_DIR, readOnly: true },
+            { name: 'auth', mountPath: HAPROXY_AUTH_DIR, readOnly: true },
+          ],
           livenessProbe: httpProbe('/healthz', 'status'),
           readinessProbe: httpProbe('/healthz', 'status', { periodSeconds: 5 }),
         }),
       ],
-      volumes: [{ name: 'config', configMap: { name: `${name}-config` } }],
+      volumes: [
+        { name: 'config', configMap: { name: `${name}-config` } },
+        { name: 'auth', secret: { secretName: cluster.passwordSecret, defaultMode: 0o440, items: [{ key: cluster.proxyAuthKey, path: cluster.proxyAuthKey }] } },
+      ],
     });
     // The only Redis address its clients are given: it selects the HAProxy pods, never a Valkey pod.
     service(this, 'proxy-service', {

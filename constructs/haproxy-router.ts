@@ -1,3 +1,4 @@
+import { RUN_AS } from '../lib/model/run-as';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import type { PlatformConfig } from '../lib/config';
@@ -169,8 +170,6 @@ export function buildHaproxyConfig(config: PlatformConfig): string {
   return lines.join('\n');
 }
 
-/** The official haproxy image runs as user haproxy (uid 99). */
-const HAPROXY_UID = 99;
 const ROUTER_CONFIG_MAP = `${SYNAPSE_ROUTER.name}-config`;
 const ROUTER_RESOURCES = SIZING.synapseRouter;
 
@@ -194,7 +193,7 @@ export class HaproxyRouter extends Construct {
       selector,
       labels: componentLabels(SYNAPSE_ROUTER.name, 'router'),
       replicas: config.synapse.routerReplicas,
-      identity: { runAsUser: HAPROXY_UID },
+      identity: { runAsUser: RUN_AS.haproxy },
       configHash: contentHash(haproxyCfg),
       strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: k8s.IntOrString.fromNumber(0), maxSurge: k8s.IntOrString.fromNumber(1) } },
       // The edge stops sending during the drain, then running requests get their hard-stop time.

@@ -1,11 +1,12 @@
+import { RUN_AS } from '../lib/model/run-as';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import type { Resources } from '../lib/config/primitives';
-import type { ValkeyClusterEndpoints } from '../lib/model/endpoints';
+import { exporterTarget, type ValkeyClusterEndpoints } from '../lib/model/endpoints';
 import { METRICS_PORTS } from '../lib/model/metrics';
 import { quantityBytes } from '../lib/model/postgres-sizing';
 import { images } from '../lib/versions';
-import { componentLabels, configMap, container, contentHash, execProbe, secretEnv, service, tcpProbe, Workload } from './workload';
+import { componentLabels, configMap, container, contentHash, execProbe, service, tcpProbe, Workload } from './workload';
 
 /**
  * Valkey with Sentinel as our own construct (official valkey/valkey image): N data pods and M
@@ -25,7 +26,10 @@ import { componentLabels, configMap, container, contentHash, execProbe, secretEn
  * ValkeyClusterEndpoints.passwordSecret in lib/model/endpoints.ts).
  */
 
-export const VALKEY_UID = 999; // the `valkey` user of the official image
+export const VALKEY_UID = RUN_AS.valkey;
+
+/** Where the redis_exporter sidecars read their password file (JSON map by target URI). */
+const EXPORTER_PASSWORD_DIR = '/secrets/redis-exporter';
 /**
  * redis_exporter listens on the same port in data and Sentinel pods (different pods), so the one
  * scrape target of lib/model/metrics.ts (pods named after the cluster, this port) covers both.
@@ -395,7 +399,11 @@ export class ValkeySentinel extends Construct {
       { name: 'config', configMap: { name: configName, defaultMode: 0o555 } },
       // The rendered config holds the password: memory only, never on a node disk.
       { name: 'run', emptyDir: { medium: 'Memory', sizeLimit: k8s.Quantity.fromString('16Mi') } },
-      { name: 'password', secret: { secretName: cluster.passwordSecret, defaultMode: 0o440 } },
+      { name: 'password', secret: { secretName: cluster.passwordSecret, defaultMode: 0o440, items: [{ key: 'password', path: 'password' }] } },
+      {
+        name: 'exporter-password',
+        secret: { secretName: cluster.passwordSecret, defaultMode: 0o440, items: [{ key: cluster.exporterPasswordsKey, path: cluster.exporterPasswordsKey }] },
+      },
     ];
     const mounts: k8s.VolumeMount[] = [
       { name: 'config', mountPath: SCRIPTS_DIR, readOnly: true },
@@ -415,10 +423,11 @@ export class ValkeySentinel extends Construct {
         image: images.redisExporter,
         resources: VALKEY_SIZING.exporter,
         env: [
-          { name: 'REDIS_ADDR', value: `redis://localhost:${port}` },
+          { name: 'REDIS_ADDR', value: exporterTarget(port) },
           { name: 'REDIS_EXPORTER_WEB_LISTEN_ADDRESS', value: `:${listen}` },
-          secretEnv('REDIS_PASSWORD', cluster.passwordSecret, 'password'),
+          { name: 'REDIS_PASSWORD_FILE', value: `${EXPORTER_PASSWORD_DIR}/${cluster.exporterPasswordsKey}` },
         ],
+        volumeMounts: [{ name: 'exporter-password', mountPath: EXPORTER_PASSWORD_DIR, readOnly: true }],
         ports: [{ name: 'metrics', containerPort: listen }],
         livenessProbe: tcpProbe('metrics'),
         readinessProbe: tcpProbe('metrics'),

@@ -1,3 +1,4 @@
+import { RUN_AS } from '../lib/model/run-as';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { type Platform, WELL_KNOWN } from '../lib/model';
@@ -72,8 +73,7 @@ export class WellKnownServer extends Construct {
       namespace: WELL_KNOWN.namespace,
       selector,
       replicas: 2,
-      // uid/gid 101 is the `nginx` user of the official image.
-      identity: { runAsUser: 101 },
+      identity: { runAsUser: RUN_AS.wellKnown },
       configHash: contentHash(nginxConf, documents.server, documents.client),
       containers: [
         container({

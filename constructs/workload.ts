@@ -1,8 +1,9 @@
-import { ApiObject, type ApiObjectMetadata, JsonPatch } from 'cdk8s';
+import { ApiObject, type ApiObjectMetadata, Chart, JsonPatch } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import type { Resources } from '../lib/config/primitives';
-import { type ImagePin, imageRef } from '../lib/versions';
+import { type ImagePin, imageRef, withDigest } from '../lib/versions';
+import type { ComponentChart } from './component-chart';
 
 /**
  * Hardened workloads: every container pinned, sized and locked down, every multi-replica workload
@@ -18,6 +19,47 @@ export function componentLabels(name: string, component: string): Record<string,
     'app.kubernetes.io/component': component,
     'app.kubernetes.io/part-of': PART_OF,
   };
+}
+
+/**
+ * A checkov finding we accept on one object, with the reason: rendered as the checkov convention,
+ * annotations `checkov.io/skip<N>: <check id>=<reason>` on the object (scripts/checkov.sh fails on
+ * every finding without one). Never a global skip.
+ */
+export interface ScannerException {
+  /** checkov check id, for example CKV_K8S_19. */
+  readonly check: string;
+  /** One line; checkov splits the annotation at `=`, so the reason must not contain one. */
+  readonly reason: string;
+}
+
+export function scannerAnnotations(exceptions: readonly ScannerException[]): Record<string, string> {
+  const annotations: Record<string, string> = {};
+  const seen = new Set<string>();
+  exceptions.forEach((exception, index) => {
+    if (!/^CKV_K8S_[0-9]+$/.test(exception.check)) throw new Error(`scanner exception ${exception.check}: not a checkov kubernetes check id`);
+    if (seen.has(exception.check)) throw new Error(`scanner exception ${exception.check} listed twice`);
+    if (!exception.reason.trim() || /[=\n]/.test(exception.reason)) throw new Error(`scanner exception ${exception.check}: the reason must be one line without '='`);
+    seen.add(exception.check);
+    annotations[`checkov.io/skip${index + 1}`] = `${exception.check}=${exception.reason}`;
+  });
+  return annotations;
+}
+
+/**
+ * CKV_K8S_43 (image by digest) and CKV_K8S_15 (pull policy Always, which checkov waives for digests):
+ * accepted while an image of the pod is referenced by tag only. Digests are optional
+ * (lib/versions.ts ImagePin.digest, config images.digests); once every image of a pod has one, both
+ * checks apply again.
+ */
+export function imageDigestExceptions(containers: readonly k8s.Container[]): ScannerException[] {
+  const byTag = containers.filter((candidate) => !(candidate.image ?? '').includes('@sha256:')).map((candidate) => candidate.name);
+  if (byTag.length === 0) return [];
+  const reason = `image pinned by tag until a digest is set (lib/versions.ts or config images.digests): ${byTag.join(' ')}`;
+  return [
+    { check: 'CKV_K8S_43', reason },
+    { check: 'CKV_K8S_15', reason: 'IfNotPresent with a pinned tag; Always would make every restart depend on the registry' },
+  ];
 }
 
 export interface ContainerSecurity {
@@ -65,6 +107,68 @@ export function toResourceRequirements(resources: Resources): k8s.ResourceRequir
       memory: k8s.Quantity.fromString(resources.limits.memory),
     },
   };
+}
+
+/**
+ * Node disk a container may use besides its volumes: its log files (the kubelet rotates them at
+ * 10Mi x 5 by default) and, with a read-only root filesystem, nothing else. Disk-backed emptyDirs
+ * are added on top by withEphemeralStorage (memory-backed ones count against memory instead).
+ */
+export const CONTAINER_EPHEMERAL_STORAGE = { request: 64, limit: 256 } as const;
+
+const BINARY_SUFFIXES: Record<string, number> = { Ki: 1 / 1024, Mi: 1, Gi: 1024, Ti: 1024 * 1024 };
+
+/** A binary-suffixed storage quantity (16Mi, 2Gi) in MiB. */
+export function storageMebibytes(quantity: string): number {
+  const match = /^([0-9]+)(Ki|Mi|Gi|Ti)$/.exec(quantity);
+  if (!match) throw new Error(`storage quantity ${quantity}: use a whole number with Ki, Mi, Gi or Ti`);
+  return Number(match[1]) * BINARY_SUFFIXES[match[2]];
+}
+
+/**
+ * Adds ephemeral-storage requests and limits to every container of a pod: the log allowance, plus the
+ * sizeLimit of each disk-backed emptyDir to the first container that mounts it, so the pod's summed
+ * limit covers everything the kubelet counts against it and a runaway writer is evicted before it
+ * fills the node. Every disk-backed emptyDir must have a sizeLimit.
+ */
+export function withEphemeralStorage(containers: readonly k8s.Container[], volumes: readonly k8s.Volume[] = []): k8s.Container[] {
+  const diskVolumes = new Map<string, number>();
+  for (const volume of volumes) {
+    if (!volume.emptyDir || volume.emptyDir.medium === 'Memory') continue;
+    const sizeLimit = volume.emptyDir.sizeLimit?.value;
+    if (sizeLimit === undefined) throw new Error(`emptyDir ${volume.name}: a disk-backed emptyDir needs a sizeLimit`);
+    diskVolumes.set(volume.name, storageMebibytes(String(sizeLimit)));
+  }
+  const counted = new Set<string>();
+  return containers.map((candidate) => {
+    let scratch = 0;
+    for (const mount of candidate.volumeMounts ?? []) {
+      const size = diskVolumes.get(mount.name);
+      if (size === undefined || counted.has(mount.name)) continue;
+      counted.add(mount.name);
+      scratch += size;
+    }
+    const quantity = (mebibytes: number) => k8s.Quantity.fromString(mebibytes % 1024 === 0 ? `${mebibytes / 1024}Gi` : `${mebibytes}Mi`);
+    const resources = candidate.resources ?? {};
+    return {
+      ...candidate,
+      resources: {
+        requests: { ...resources.requests, 'ephemeral-storage': quantity(CONTAINER_EPHEMERAL_STORAGE.request) },
+        limits: { ...resources.limits, 'ephemeral-storage': quantity(CONTAINER_EPHEMERAL_STORAGE.limit + scratch) },
+      },
+    };
+  });
+}
+
+/** The config's image digests (images.digests) applied to a pod's containers. */
+export function withImageDigests(containers: readonly k8s.Container[], digests: Readonly<Record<string, string>>): k8s.Container[] {
+  return containers.map((candidate) => (candidate.image ? { ...candidate, image: withDigest(candidate.image, digests) } : candidate));
+}
+
+/** The config digests of the platform a construct belongs to (none outside a ComponentChart, as in unit tests of constructs). */
+function configuredDigests(scope: Construct): Readonly<Record<string, string>> {
+  const chart = Chart.of(scope) as Partial<Pick<ComponentChart, 'platform'>>;
+  return chart.platform?.config.images.digests ?? {};
 }
 
 export interface ContainerProps {
@@ -257,6 +361,8 @@ export interface WorkloadProps {
   readonly strategy?: k8s.DeploymentStrategy;
   /** PDB maxUnavailable; default 1. Multi-replica workloads always get a PDB. */
   readonly maxUnavailable?: number;
+  /** Security scanner findings accepted for this workload, each with its reason (image digests are added automatically). */
+  readonly scannerExceptions?: readonly ScannerException[];
 }
 
 export class Workload extends Construct {
@@ -267,7 +373,16 @@ export class Workload extends Construct {
     const labels = { ...props.labels, ...props.selector };
     this.podLabels = labels;
     const spread = props.spread ?? 'preferred';
-    const metadata = { name: props.name, namespace: props.namespace, labels };
+    const digests = configuredDigests(this);
+    const initContainers = props.initContainers ? withEphemeralStorage(withImageDigests(props.initContainers, digests), props.volumes) : undefined;
+    const containers = withEphemeralStorage(withImageDigests(props.containers, digests), props.volumes);
+    const exceptions = [...imageDigestExceptions([...(initContainers ?? []), ...containers]), ...(props.scannerExceptions ?? [])];
+    const metadata = {
+      name: props.name,
+      namespace: props.namespace,
+      labels,
+      ...(exceptions.length > 0 ? { annotations: scannerAnnotations(exceptions) } : {}),
+    };
     const podSpec: k8s.PodSpec = {
       ...(props.serviceAccountName ? { serviceAccountName: props.serviceAccountName } : {}),
       automountServiceAccountToken: props.automountServiceAccountToken ?? false,
@@ -282,8 +397,8 @@ export class Workload extends Construct {
       ...(props.terminationGracePeriodSeconds !== undefined
         ? { terminationGracePeriodSeconds: props.terminationGracePeriodSeconds }
         : {}),
-      ...(props.initContainers ? { initContainers: props.initContainers } : {}),
-      containers: props.containers,
+      ...(initContainers ? { initContainers } : {}),
+      containers,
       ...(props.volumes ? { volumes: props.volumes } : {}),
     };
     const template: k8s.PodTemplateSpec = {

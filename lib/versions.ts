@@ -45,10 +45,24 @@ export const dashboards = {
 export interface ImagePin {
   readonly repository: string;
   readonly tag: string;
+  /**
+   * Optional `sha256:<hex>` of the tag's image (index) digest, resolved from the registry by whoever
+   * sets it (never guessed). With it the image renders as `repository:tag@digest`: the tag stays
+   * readable, the digest decides what runs. Users add their own through config images.digests.
+   */
+  readonly digest?: string;
 }
 
 export function imageRef(pin: ImagePin): string {
-  return `${pin.repository}:${pin.tag}`;
+  if (pin.digest !== undefined && !/^sha256:[0-9a-f]{64}$/.test(pin.digest)) throw new Error(`image ${pin.repository}: digest ${pin.digest} is not sha256:<64 hex digits>`);
+  return `${pin.repository}:${pin.tag}${pin.digest ? `@${pin.digest}` : ''}`;
+}
+
+/** `repository:tag` -> `repository:tag@digest` when `digests` (config images.digests) has the reference. */
+export function withDigest(reference: string, digests: Readonly<Record<string, string>>): string {
+  if (reference.includes('@')) return reference;
+  const digest = digests[reference];
+  return digest ? `${reference}@${digest}` : reference;
 }
 
 /** The Synapse release the project image is built from; the integration suite installs the same from PyPI. */

@@ -24,6 +24,7 @@ import {
   rtcFoci,
   turnTlsEnabled,
   turnUris,
+  LIVEKIT_PATHS,
 } from '../lib/model/calls';
 import { flows } from '../lib/model/network-policies';
 import { buildHomeserverConfig } from '../lib/model/synapse-config';
@@ -47,9 +48,11 @@ type Any = any;
  * - pkg/config/config.go `TURNConfig`: enabled
  * - pkg/config/config.go `RoomConfig`: auto_create
  * - protocol webhook/notifier.go `WebHookConfig`: urls (api_key comes from LIVEKIT_WEBHOOK_API_KEY)
+ * - pkg/config/config.go `Config`: key_file (ValidateKeys: YAML key: secret, no "others" permission bit)
  */
 const LIVEKIT_KNOWN_KEYS = new Set([
   'port',
+  'key_file',
   'prometheus',
   'prometheus.port',
   'logging',
@@ -184,8 +187,13 @@ describe.each([
     expect(spec.nodeSelector).toEqual({ [livekit.nodeLabel.key]: livekit.nodeLabel.value });
     const container = spec.containers[0];
     const env = Object.fromEntries(container.env.map((entry: Any) => [entry.name, entry]));
-    expect(env.LIVEKIT_KEYS.value).toBe('$(LK_API_KEY): $(LK_API_SECRET)');
-    expect(env.LK_API_KEY.valueFrom.secretKeyRef).toEqual({ name: SECRET_NAMES.livekitKeys, key: 'api-key' });
+    // The key pair comes from key_file (the Secret's derived keys.yaml, mounted without "others" bits).
+    expect(env.LIVEKIT_KEYS).toBeUndefined();
+    expect(container.env.some((entry: Any) => entry.valueFrom?.secretKeyRef?.key === 'api-secret')).toBe(false);
+    const keysMount = container.volumeMounts.find((mount: Any) => LIVEKIT_PATHS.keyFile.startsWith(`${mount.mountPath}/`));
+    const keysVolume = spec.volumes.find((volume: Any) => volume.name === keysMount.name);
+    expect(keysVolume.secret).toEqual({ secretName: SECRET_NAMES.livekitKeys, defaultMode: 0o440, items: [{ key: 'keys.yaml', path: 'keys.yaml' }] });
+    expect(env.LIVEKIT_WEBHOOK_API_KEY.valueFrom.secretKeyRef).toEqual({ name: SECRET_NAMES.livekitKeys, key: 'api-key' });
     expect(env.LIVEKIT_REDIS_PASSWORD.valueFrom.secretKeyRef).toEqual({ name: SECRET_NAMES.livekitRedis, key: 'password' });
     expect(env.LIVEKIT_REDIS_SENTINEL_PASSWORD.valueFrom.secretKeyRef).toEqual({ name: SECRET_NAMES.livekitRedis, key: 'password' });
     for (const name of Object.keys(env).filter((entry) => entry.startsWith('LIVEKIT_') || entry === 'NODE_IP')) {

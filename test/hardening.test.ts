@@ -22,6 +22,9 @@ const EXCEPTIONS: Readonly<Record<string, readonly Exception[]>> = {
   'livekit/livekit/livekit': [{ rule: 'capabilities', reason: 'may add NET_BIND_SERVICE for low host ports' }],
 };
 
+/** Lowest uid/gid a pod may run as: above every system and image user (checkov CKV_K8S_40). */
+const MIN_ID = 10000;
+
 const ALLOWED_ADDED_CAPABILITIES = new Set(['NET_BIND_SERVICE']);
 
 function excepted(workload: RenderedWorkload, container: string | undefined, rule: Exception['rule']): boolean {
@@ -42,6 +45,11 @@ export function hardeningViolations(objects: readonly Obj[]): string[] {
     const podSecurity = (spec.securityContext ?? {}) as { runAsNonRoot?: boolean; seccompProfile?: { type?: string } };
     if (spec.automountServiceAccountToken !== false && !excepted(workload, undefined, 'automountServiceAccountToken')) {
       problems.push(`${label(workload)}: automountServiceAccountToken is not false`);
+    }
+    const identity = (spec.securityContext ?? {}) as { runAsUser?: number; runAsGroup?: number; fsGroup?: number };
+    for (const field of ['runAsUser', 'runAsGroup', 'fsGroup'] as const) {
+      const id = identity[field];
+      if (id === undefined || id < MIN_ID) problems.push(`${label(workload)}: pod ${field} ${id ?? 'unset'} is below ${MIN_ID}`);
     }
     const containers = [...(spec.initContainers ?? []), ...spec.containers];
     for (const container of containers) {
@@ -79,7 +87,15 @@ export function hardeningViolations(objects: readonly Obj[]): string[] {
         if (!values.cpu && kind === 'requests') problems.push(`${where}: no cpu ${kind}`);
         if (!values.memory) problems.push(`${where}: no memory ${kind}`);
         if (kind === 'limits' && !values.cpu) problems.push(`${where}: no cpu limits`);
+        if (!values['ephemeral-storage']) problems.push(`${where}: no ephemeral-storage ${kind}`);
       }
+      const containerUser = (security as { runAsUser?: number }).runAsUser;
+      if (containerUser !== undefined && containerUser < MIN_ID) problems.push(`${where}: runAsUser ${containerUser} is below ${MIN_ID}`);
+    }
+  }
+  for (const cronJob of objects.filter((object) => object.kind === 'CronJob')) {
+    if ((cronJob.spec as { startingDeadlineSeconds?: number }).startingDeadlineSeconds === undefined) {
+      problems.push(`CronJob ${cronJob.metadata?.namespace}/${cronJob.metadata?.name}: no startingDeadlineSeconds`);
     }
   }
   return problems;
@@ -219,13 +235,13 @@ describe('the walker catches planted mistakes', () => {
         metadata: { labels: { app: 'web' } },
         spec: {
           automountServiceAccountToken: false,
-          securityContext: { runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } },
+          securityContext: { runAsNonRoot: true, runAsUser: 10001, runAsGroup: 10001, fsGroup: 10001, seccompProfile: { type: 'RuntimeDefault' } },
           topologySpreadConstraints: [{ maxSkew: 1, topologyKey: 'kubernetes.io/hostname', whenUnsatisfiable: 'ScheduleAnyway', labelSelector: { matchLabels: { app: 'web' } } }],
           containers: [
             {
               name: 'web',
               image: 'docker.io/library/nginx:1.29.0',
-              resources: { requests: { cpu: '10m', memory: '16Mi' }, limits: { cpu: '1', memory: '64Mi' } },
+              resources: { requests: { cpu: '10m', memory: '16Mi', 'ephemeral-storage': '64Mi' }, limits: { cpu: '1', memory: '64Mi', 'ephemeral-storage': '256Mi' } },
               securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, runAsNonRoot: true, capabilities: { drop: ['ALL'] } },
             },
           ],
@@ -261,6 +277,10 @@ describe('the walker catches planted mistakes', () => {
     ['no limits', (c) => delete c.spec.template.spec.containers[0].resources.limits, /no memory limits/],
     ['token automount', (c) => delete c.spec.template.spec.automountServiceAccountToken, /automountServiceAccountToken/],
     ['privilege escalation', (c) => delete c.spec.template.spec.containers[0].securityContext.allowPrivilegeEscalation, /allowPrivilegeEscalation/],
+    ['low uid', (c) => (c.spec.template.spec.securityContext.runAsUser = 999), /pod runAsUser 999 is below 10000/],
+    ['low fsGroup', (c) => delete c.spec.template.spec.securityContext.fsGroup, /pod fsGroup unset/],
+    ['low container uid', (c) => (c.spec.template.spec.containers[0].securityContext.runAsUser = 101), /container web: runAsUser 101/],
+    ['no ephemeral-storage limit', (c) => delete c.spec.template.spec.containers[0].resources.limits['ephemeral-storage'], /no ephemeral-storage limits/],
     ['init container without limits', (c) => (c.spec.template.spec.initContainers = [{ ...c.spec.template.spec.containers[0], name: 'init', resources: {} }]), /container init: no cpu requests/],
   ])('%s', (_, change, expected) => {
     expect(hardeningViolations(mutate(change)).join('\n')).toMatch(expected);
@@ -277,8 +297,10 @@ describe('the walker catches planted mistakes', () => {
     expect(drainViolations([serving(() => undefined)])).toEqual([]);
   });
 
-  test('CronJob pod templates are walked', () => {
-    expect(hardeningViolations([cronJob({ name: 'c', image: 'busybox' }) as Obj]).join('\n')).toMatch(/CronJob matrix\/job container c: image busybox is not pinned/);
+  test('CronJob pod templates are walked; a CronJob needs startingDeadlineSeconds', () => {
+    const violations = hardeningViolations([cronJob({ name: 'c', image: 'busybox' }) as Obj]).join('\n');
+    expect(violations).toMatch(/CronJob matrix\/job container c: image busybox is not pinned/);
+    expect(violations).toMatch(/CronJob matrix\/job: no startingDeadlineSeconds/);
   });
 
   test('a multi-replica workload without PDB or spreading is reported', () => {

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import * as yaml from 'js-yaml';
@@ -126,6 +126,9 @@ describeIfLivekit(`livekit-server ${images.livekit.tag} runs the generated confi
     config.rtc.port_range_start = udpStart;
     config.rtc.port_range_end = udpStart + 20;
     config.redis.sentinel_addresses = [`127.0.0.1:${sentinelPort}`];
+    expect(config.key_file).toBe(LIVEKIT_PATHS.keyFile);
+    config.key_file = path.join(work, 'keys.yaml');
+    writeFileSync(config.key_file, `${API_KEY}: ${API_SECRET}\n`, { mode: 0o440 });
     for (const server of config.rtc.turn_servers) {
       expect(server.secret_file).toBe(LIVEKIT_PATHS.turnSecret);
       server.secret_file = turnSecret;
@@ -146,8 +149,9 @@ describeIfLivekit(`livekit-server ${images.livekit.tag} runs the generated confi
     if (work) rmSync(work, { recursive: true, force: true });
   });
 
-  test('the DaemonSet environment gives the key pair, the webhook key and both Redis passwords', () => {
-    expect(environment.LIVEKIT_KEYS).toBe(`${API_KEY}: ${API_SECRET}`);
+  test('the DaemonSet environment gives the webhook key and both Redis passwords, never the API secret', () => {
+    expect(environment.LIVEKIT_KEYS).toBeUndefined();
+    expect(Object.values(environment)).not.toContain(API_SECRET);
     expect(environment.LIVEKIT_WEBHOOK_API_KEY).toBe(API_KEY);
     expect(environment.LIVEKIT_REDIS_PASSWORD).toBe(PASSWORD);
     expect(environment.LIVEKIT_REDIS_SENTINEL_PASSWORD).toBe(PASSWORD);
@@ -196,6 +200,19 @@ describeIfLivekit(`livekit-server ${images.livekit.tag} runs the generated confi
     runs.push(server.process);
     expect(await server.exited).not.toBe(0);
     expect(server.log()).toMatch(/could not parse config[\s\S]*field room_typo not found/);
+  }, 20_000);
+
+  test('a key_file readable by others stops it (why the Secret volume has mode 0440)', async () => {
+    const config = yaml.load(readFileSync(configFile, 'utf8')) as Any;
+    const readable = path.join(work, 'keys-readable.yaml');
+    writeFileSync(readable, `${API_KEY}: ${API_SECRET}\n`, { mode: 0o444 });
+    chmodSync(readable, 0o444);
+    const planted = path.join(work, 'planted-keys.yaml');
+    writeFileSync(planted, yaml.dump({ ...config, key_file: readable }));
+    const server = start(BINARY, ['--config', planted], environment);
+    runs.push(server.process);
+    expect(await server.exited).not.toBe(0);
+    expect(server.log()).toMatch(/key file others permissions must be set to 0/);
   }, 20_000);
 
   test('without the Sentinel password the DaemonSet passes, it cannot find the master', async () => {

@@ -1,7 +1,7 @@
 import { renderedWorkloads, type Obj } from '../lib/model/capacity';
 import { buildPlatform } from '../lib/model';
 import { publicCertificates } from '../lib/model/edge-routes';
-import { ACME_SOLVER, guardedNamespaces } from '../lib/model/network-policies';
+import { ACME_SOLVER, egressGuardedNamespaces, guardedNamespaces, POD_LABELS } from '../lib/model/network-policies';
 import { METRICS_PORTS } from '../lib/model/metrics';
 import { SYNAPSE_PORTS } from '../lib/model/workers';
 import { render } from './helpers';
@@ -30,7 +30,10 @@ function renderedPods(objects: Obj[]): (Pod & { id: string; ports: number[] })[]
 
 describe.each<[string, Record<string, unknown>]>([
   ['the example config', {}],
-  ['ingress-nginx, calls off, external S3', { edge: { controller: 'ingress-nginx' }, calls: { enabled: false }, objectStorage: { provider: 'external', external: { endpoint: 'https://s3.example.org', region: 'eu-1' } } }],
+  [
+    'ingress-nginx, calls off, external S3, API server addresses given',
+    { edge: { controller: 'ingress-nginx' }, calls: { enabled: false }, objectStorage: { provider: 'external', external: { endpoint: 'https://s3.example.org', region: 'eu-1' } }, network: { apiServer: { cidrs: ['10.96.0.0/12', '192.168.1.0/24'] } } },
+  ],
 ])('network policies: %s', (_, overrides) => {
   const { objects, config, files } = render(overrides);
   const policies = (objects as unknown as Obj[]).filter((object) => object.kind === 'NetworkPolicy');
@@ -108,6 +111,139 @@ describe.each<[string, Record<string, unknown>]>([
     }
   });
 
+  test('default deny egress in every guarded namespace and in cert-manager', () => {
+    for (const namespace of egressGuardedNamespaces(config)) {
+      const deny = policies.find((policy) => policy.metadata?.namespace === namespace && policy.metadata?.name === 'default-deny-egress');
+      expect([namespace, deny?.spec]).toEqual([namespace, { podSelector: {}, policyTypes: ['Egress'] }]);
+    }
+  });
+
+  const rendered = renderedPods(objects as unknown as Obj[]);
+  const pod = (namespace: string, name: string): Pod => {
+    const found = rendered.find((candidate) => candidate.id === `${namespace}/${name}`);
+    if (!found) throw new Error(`no rendered pod ${namespace}/${name}`);
+    return found;
+  };
+  const guardedPods = () => rendered.filter((candidate) => guardedNamespaces(config).includes(candidate.namespace));
+  const dns: Pod = { namespace: 'kube-system', labels: { 'k8s-app': 'kube-dns' } };
+  const remoteHomeserver = { address: '203.0.113.10' };
+  const remoteHomeserverV6 = { address: '2001:db8::10' };
+  const privateAddress = { address: '10.20.30.40' };
+  const metadataService = { address: '169.254.169.254' };
+
+  test('egress: every rendered pod of a guarded namespace resolves names, and nothing else by default', () => {
+    expect(guardedPods().length).toBeGreaterThan(5);
+    for (const source of guardedPods()) {
+      expect([source.id, allowed(policies, source, dns, 53, 'UDP'), allowed(policies, source, dns, 53, 'TCP')]).toEqual([source.id, true, true]);
+      // DNS is allowed to the DNS pods only: the same port elsewhere is not.
+      expect([source.id, allowed(policies, source, { namespace: 'default', labels: {} }, 53, 'UDP')]).toEqual([source.id, false]);
+      expect([source.id, allowed(policies, source, metadataService, 80)]).toEqual([source.id, false]);
+    }
+  });
+
+  test('egress: every flow of the platform is allowed at its source too (rendered pods)', () => {
+    const synapsePods = rendered.filter((candidate) => candidate.labels['app.kubernetes.io/name'] === 'synapse' && candidate.labels['app.kubernetes.io/component'] !== 'media-upload');
+    expect(synapsePods.length).toBeGreaterThan(5);
+    const postgresPod = postgres;
+    for (const source of synapsePods) {
+      expect([source.id, allowed(policies, source, postgresPod, 5432)]).toEqual([source.id, true]);
+      expect([source.id, allowed(policies, source, proxy, 6379)]).toEqual([source.id, true]);
+      expect([source.id, allowed(policies, source, pod('matrix', 'synapse-main'), SYNAPSE_PORTS.replication)]).toEqual([source.id, true]);
+      expect([source.id, allowed(policies, source, pod('matrix', 'synapse-main'), SYNAPSE_PORTS.http)]).toEqual([source.id, true]);
+    }
+    expect(allowed(policies, pod('matrix', 'synapse-router'), pod('matrix', 'synapse-main'), SYNAPSE_PORTS.http)).toBe(true);
+    expect(allowed(policies, postgres, postgres, 5432)).toBe(true);
+    for (const namespace of ['redis-synapse', ...(config.calls.enabled ? ['redis-livekit'] : [])]) {
+      const data = pod(namespace, 'valkey');
+      const sentinel = pod(namespace, 'valkey-sentinel');
+      const masterProxy = pod(namespace, 'valkey-master-proxy');
+      expect(allowed(policies, data, data, 6379)).toBe(true);
+      expect(allowed(policies, data, sentinel, 26379)).toBe(true);
+      expect(allowed(policies, sentinel, data, 6379)).toBe(true);
+      expect(allowed(policies, sentinel, sentinel, 26379)).toBe(true);
+      expect(allowed(policies, masterProxy, data, 6379)).toBe(true);
+      expect(allowed(policies, masterProxy, sentinel, 26379)).toBe(true);
+      // Planted unneeded flows: Valkey has no business on the internet or in another namespace.
+      expect(allowed(policies, data, remoteHomeserver, 443)).toBe(false);
+      expect(allowed(policies, data, postgres, 5432)).toBe(false);
+    }
+    if (config.calls.enabled) {
+      const lkJwt = pod('matrix', 'lk-jwt-service');
+      expect(allowed(policies, lkJwt, pod('redis-livekit', 'valkey-master-proxy'), 6379)).toBe(true);
+      expect(allowed(policies, lkJwt, { ...edge, labels: { 'app.kubernetes.io/name': 'envoy' } }, 10443)).toBe(true);
+      expect(allowed(policies, lkJwt, remoteHomeserver, 8448)).toBe(true);
+      expect(allowed(policies, lkJwt, postgres, 5432)).toBe(false);
+      expect(allowed(policies, lkJwt, pod('redis-synapse', 'valkey-master-proxy'), 6379)).toBe(false);
+    }
+    if (config.objectStorage.provider === 'minio') {
+      const minio: Pod = { namespace: 'minio', labels: { ...POD_LABELS.minio } };
+      expect(allowed(policies, pod('matrix', 'synapse-media'), minio, 9000)).toBe(true);
+      expect(allowed(policies, postgres, minio, 9000)).toBe(true);
+      expect(allowed(policies, minio, minio, 9000)).toBe(true);
+      expect(allowed(policies, minio, { address: '10.96.0.1' }, 443)).toBe(true);
+      expect(allowed(policies, minio, remoteHomeserver, 8448)).toBe(false);
+    } else {
+      // The external endpoint (https://s3.example.org) may sit on any address, on its port only.
+      expect(allowed(policies, pod('matrix', 'synapse-media'), privateAddress, 443)).toBe(true);
+      expect(allowed(policies, postgres, { address: '198.51.100.7' }, 443)).toBe(true);
+      expect(allowed(policies, pod('matrix', 'synapse-media'), privateAddress, 9000)).toBe(false);
+      expect(allowed(policies, pod('matrix', 'synapse-main'), privateAddress, 443)).toBe(false);
+    }
+  });
+
+  test('egress: cert-manager reaches the API server, Let\'s Encrypt and its HTTP-01 self-check, nothing else', () => {
+    expect(egressGuardedNamespaces(config)).toContain('cert-manager');
+    const controller: Pod = { namespace: 'cert-manager', labels: { 'app.kubernetes.io/name': 'cert-manager', 'app.kubernetes.io/instance': 'cert-manager', 'app.kubernetes.io/component': 'controller' } };
+    const webhook: Pod = { namespace: 'cert-manager', labels: { 'app.kubernetes.io/name': 'webhook', 'app.kubernetes.io/instance': 'cert-manager', 'app.kubernetes.io/component': 'webhook' } };
+    const letsEncrypt = { address: '172.65.32.248' };
+    for (const pod of [controller, webhook]) {
+      expect(allowed(policies, pod, { address: '10.96.0.1' }, 443)).toBe(true);
+      expect(allowed(policies, pod, dns, 53, 'UDP')).toBe(true);
+    }
+    expect(allowed(policies, controller, letsEncrypt, 443)).toBe(true);
+    expect(allowed(policies, controller, { address: '192.168.10.5' }, 80)).toBe(true);
+    expect(allowed(policies, controller, { ...edge, labels: { 'app.kubernetes.io/name': 'envoy' } }, 10080)).toBe(true);
+    // Planted unneeded flows: the webhook has no business on the internet, the controller none in the data layer.
+    // (With the default network.apiServer.cidrs, any address on 443 counts as the API server.)
+    expect(allowed(policies, webhook, letsEncrypt, 443)).toBe(config.network.apiServer.cidrs.includes('0.0.0.0/0'));
+    expect(allowed(policies, webhook, letsEncrypt, 80)).toBe(false);
+    expect(allowed(policies, controller, postgres, 5432)).toBe(false);
+    expect(allowed(policies, controller, metadataService, 80)).toBe(false);
+    expect(allowed(policies, controller, letsEncrypt, 22)).toBe(false);
+  });
+
+  test('egress: the API server only from the pods that call it', () => {
+    const apiServer = { address: '10.96.0.1' };
+    expect(allowed(policies, postgres, apiServer, 443)).toBe(true);
+    expect(allowed(policies, postgres, { address: '192.168.1.10' }, 6443)).toBe(true);
+    expect(allowed(policies, pod('matrix', 'synapse-main'), apiServer, 443)).toBe(false);
+    expect(allowed(policies, pod('matrix', 'synapse-main'), { address: '192.168.1.10' }, 6443)).toBe(false);
+    expect(allowed(policies, pod('redis-synapse', 'valkey'), apiServer, 443)).toBe(false);
+  });
+
+  test('egress: federation and push gateways from the Synapse processes that need them, to public addresses only', () => {
+    const outbound = ['synapse-main', 'synapse-federation-sender', 'synapse-federation-reader', 'synapse-pusher', 'synapse-media', 'synapse-generic', 'synapse-background'];
+    for (const name of outbound) {
+      for (const port of [443, 8448]) {
+        expect([name, port, allowed(policies, pod('matrix', name), remoteHomeserver, port), allowed(policies, pod('matrix', name), remoteHomeserverV6, port)]).toEqual([name, port, true, true]);
+      }
+      // Never into private ranges, never the cloud metadata service, never other ports.
+      // (An external S3 endpoint may be private: the media repository may reach any address on its port.)
+      const s3Client = name === 'synapse-media' && config.objectStorage.provider === 'external';
+      expect([name, allowed(policies, pod('matrix', name), privateAddress, 443)]).toEqual([name, s3Client]);
+      expect([name, allowed(policies, pod('matrix', name), metadataService, 443)]).toEqual([name, false]);
+      expect([name, allowed(policies, pod('matrix', name), { address: 'fd00::1' }, 443)]).toEqual([name, s3Client]);
+      expect([name, allowed(policies, pod('matrix', name), remoteHomeserver, 25)]).toEqual([name, false]);
+    }
+    // Processes that never reach another server (their output leaves through the federation senders).
+    for (const name of ['synapse-sync', 'synapse-event-persister', 'synapse-typing', 'synapse-presence', 'synapse-receipts', 'synapse-user-directory']) {
+      expect([name, allowed(policies, pod('matrix', name), remoteHomeserver, 8448)]).toEqual([name, false]);
+    }
+    for (const name of ['element-web', 'ketesa', 'matrix-well-known', 'synapse-router']) {
+      expect([name, allowed(policies, pod('matrix', name), remoteHomeserver, 443)]).toEqual([name, false]);
+    }
+  });
+
   test('every rendered pod in a guarded namespace is reachable on each container port by someone', () => {
     const guarded = new Set(guardedNamespaces(config));
     const rendered = renderedPods(objects as unknown as Obj[]);
@@ -118,6 +254,35 @@ describe.each<[string, Record<string, unknown>]>([
       }
     }
   });
+});
+
+test('the evaluator: egress policies, ipBlocks with exceptions, protocols', () => {
+  const denyEgress = { kind: 'NetworkPolicy', metadata: { name: 'e', namespace: 'x' }, spec: { podSelector: {}, policyTypes: ['Egress'] } } as Obj;
+  const toWeb = {
+    kind: 'NetworkPolicy',
+    metadata: { name: 'w', namespace: 'x' },
+    spec: { podSelector: { matchLabels: { app: 'a' } }, policyTypes: ['Egress'], egress: [{ to: [{ ipBlock: { cidr: '0.0.0.0/0', except: ['10.0.0.0/8'] } }], ports: [{ port: 443, protocol: 'TCP' }] }] },
+  } as Obj;
+  const toDns = {
+    kind: 'NetworkPolicy',
+    metadata: { name: 'd', namespace: 'x' },
+    spec: { podSelector: {}, policyTypes: ['Egress'], egress: [{ to: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'kube-system' } }, podSelector: { matchLabels: { dns: 'yes' } } }], ports: [{ port: 53, protocol: 'UDP' }] }] },
+  } as Obj;
+  const a = { namespace: 'x', labels: { app: 'a' } };
+  const b = { namespace: 'x', labels: { app: 'b' } };
+  const dnsPod = { namespace: 'kube-system', labels: { dns: 'yes' } };
+  expect(allowed([denyEgress], a, b, 1)).toBe(false);
+  expect(allowed([denyEgress, toWeb], a, { address: '203.0.113.1' }, 443)).toBe(true);
+  expect(allowed([denyEgress, toWeb], a, { address: '10.1.2.3' }, 443)).toBe(false);
+  expect(allowed([denyEgress, toWeb], a, { address: '203.0.113.1' }, 80)).toBe(false);
+  expect(allowed([denyEgress, toWeb], b, { address: '203.0.113.1' }, 443)).toBe(false);
+  expect(allowed([denyEgress, toWeb], a, { address: '2001:db8::1' }, 443)).toBe(false);
+  // ipBlocks never match pods.
+  expect(allowed([denyEgress, toWeb], a, b, 443)).toBe(false);
+  expect(allowed([denyEgress, toDns], b, dnsPod, 53, 'UDP')).toBe(true);
+  expect(allowed([denyEgress, toDns], b, dnsPod, 53, 'TCP')).toBe(false);
+  // Host-network sources are subject to no egress policy.
+  expect(allowed([denyEgress], { ...a, hostNetwork: true }, { address: '203.0.113.1' }, 443)).toBe(true);
 });
 
 test('the evaluator: no selecting policy allows; a default deny blocks; host-network sources match no peer', () => {

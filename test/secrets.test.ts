@@ -233,6 +233,8 @@ describe('the scanner catches planted secrets', () => {
     ['a Secret with data', { apiVersion: 'v1', kind: 'Secret', metadata: { name: 's' }, data: { password: 'aGVsbG8=' } }, 'secret-with-data'],
     ['a Secret with stringData', { apiVersion: 'v1', kind: 'Secret', metadata: { name: 's' }, stringData: { a: 'b' } }, 'secret-with-data'],
     ['a generated random value in a ConfigMap', configMap({ 'app.conf': `listen 8080\nopaque ${generateValue('random')}\n` }), 'high-entropy'],
+    ['a literal key inside a credentials file template', { apiVersion: 'external-secrets.io/v1', kind: 'ExternalSecret', metadata: { name: 'e' }, spec: { target: { template: { data: { credentials: '[default]\naws_access_key_id = {{ index . "id" }}\naws_secret_access_key = hunter2hunter2\n' } } } } }, 'password-literal'],
+    ['a random value behind a checkov check id', configMap({ 'note.txt': `CKV_K8S_15=${generateValue('random')}\n` }), 'high-entropy'],
     ['a generated identifier+secret pair', configMap({ 'keys.yaml': `keys:\n  ${generateValue('identifier')}: ${generateValue('random')}\n` }), 'high-entropy'],
     ['a Synapse signing key', configMap({ 'signing.key': synapseSigningKey() }), 'signing-key'],
     ['a PEM private key', configMap({ 'tls.key': '-----BEGIN PRIVATE KEY-----\nMIIB\n-----END PRIVATE KEY-----\n' }), 'pem-block'],

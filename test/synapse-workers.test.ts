@@ -93,9 +93,9 @@ describe('single-writer Synapse processes share main\'s failure domain', () => {
     const resources = { requests: { cpu: '3', memory: '10Gi' }, limits: { cpu: '5', memory: '20Gi' } };
     const { objects } = render({ synapse: { workers: { sync: { count: 8, resources } }, mainResources: resources } });
     const sync = findOne(objects, 'StatefulSet', 'synapse-sync', SYNAPSE_NAMESPACE) as Any;
-    expect(podSpec(sync).containers[0].resources).toEqual(resources);
+    expect(podSpec(sync).containers[0].resources).toMatchObject(resources);
     const main = findOne(objects, 'Deployment', MAIN_NAME, SYNAPSE_NAMESPACE) as Any;
-    expect(podSpec(main).containers[0].resources).toEqual(resources);
+    expect(podSpec(main).containers[0].resources).toMatchObject(resources);
   });
 
   test('every Synapse sizing entry has limits at or above requests', () => {

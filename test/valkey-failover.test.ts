@@ -5,7 +5,9 @@ import * as path from 'node:path';
 import { buildRedisProxyConfig, HAPROXY_PASSWORD_ENV } from '../charts/valkey';
 import { SENTINEL_CONF, SENTINEL_START_SH, VALKEY_LIB_SH, VALKEY_START_SH, valkeyConf } from '../constructs/valkey-sentinel';
 import { lkJwtRedisUrl } from '../charts/livekit';
-import { LIVEKIT_REDIS_PROXY, LK_JWT_REDIS_DATABASE, SYNAPSE_REDIS_PROXY } from '../lib/model';
+import { LIVEKIT_REDIS_PROXY, LK_JWT_REDIS_DATABASE, SYNAPSE_REDIS_PROXY, VALKEY_SYNAPSE } from '../lib/model';
+import { proxyAuthTemplate } from '../lib/model/endpoints';
+import { renderSecretTemplate } from '../lib/model/secrets';
 import { forLocalHaproxy, HAPROXY } from './haproxy-local';
 import { waitFor } from './loopback';
 import { METRICS_PORTS } from '../lib/model/metrics';
@@ -159,10 +161,11 @@ function role(host: string): string {
         .replace(`bind :${METRICS_PORTS.haproxy}`, `bind 127.0.0.1:${PROXY_STATUS_PORT}`)
         .replace('    log stdout format raw local0 info\n', '');
       writeFileSync(path.join(dir, 'haproxy.cfg'), proxyConfig);
-      const haproxy = spawn(HAPROXY, ['-db', '-f', path.join(dir, 'haproxy.cfg')], {
-        env: { ...process.env, [HAPROXY_PASSWORD_ENV]: PASSWORD },
-        stdio: 'ignore',
-      });
+      // The password as the pod gets it: the catalogue's password file, read before haproxy.cfg.
+      const authFile = path.join(dir, VALKEY_SYNAPSE.proxyAuthKey);
+      writeFileSync(authFile, renderSecretTemplate(proxyAuthTemplate('valkey-synapse-password'), { 'valkey-synapse-password': PASSWORD }));
+      const { [HAPROXY_PASSWORD_ENV]: _unset, ...environment } = process.env;
+      const haproxy = spawn(HAPROXY, ['-db', '-f', authFile, '-f', path.join(dir, 'haproxy.cfg')], { env: environment, stdio: 'ignore' });
       processes.push(haproxy);
       const viaProxy = () => /role:(\w+)/.exec(cli('127.0.0.1', PROXY_PORT, ['INFO', 'replication']))?.[1];
       // Exactly one server UP (the master), as the proxy's own metrics say.

@@ -6,6 +6,8 @@ import { buildRedisProxyConfig, HAPROXY_PASSWORD_ENV } from '../charts/valkey';
 import { sentinelQuorum, valkeyNodeHosts, VALKEY_EXPORTER_PORT } from '../constructs/valkey-sentinel';
 import { buildPlatform, sentinelAddresses, SYNAPSE_REDIS_PROXY, VALKEY_LIVEKIT, VALKEY_SYNAPSE } from '../lib/model';
 import { alertRuleGroups } from '../lib/model/alert-rules';
+import { proxyAuthTemplate } from '../lib/model/endpoints';
+import { renderSecretTemplate, secretCatalogue } from '../lib/model/secrets';
 import { scrapeTargets } from '../lib/model/metrics';
 import { forLocalHaproxy, HAPROXY } from './haproxy-local';
 import { configWith, find, findOne, render } from './helpers';
@@ -112,8 +114,9 @@ describe('two Valkey Sentinel clusters', () => {
       const sentinels = findOne(objects, 'StatefulSet', cluster.sentinelService, cluster.namespace) as Any;
       const [sentinel, exporter] = sentinels.spec.template.spec.containers;
       for (const probe of [sentinel.livenessProbe, sentinel.readinessProbe]) expect(probe.exec.command.join(' ')).toMatch(/REDISCLI_AUTH=/);
-      const password = exporter.env.find((entry: Any) => entry.name === 'REDIS_PASSWORD');
-      expect(password.valueFrom.secretKeyRef).toEqual({ name: cluster.passwordSecret, key: 'password' });
+      // The password file (JSON by target URI) comes from the same Secret: test/secret-files.test.ts.
+      const passwordFile = exporter.env.find((entry: Any) => entry.name === 'REDIS_PASSWORD_FILE');
+      expect(passwordFile.value).toMatch(new RegExp(`/${cluster.exporterPasswordsKey}$`));
     }
   });
 
@@ -193,13 +196,19 @@ describe('Synapse Redis proxy (HAProxy)', () => {
     for (const text of withRedis) expect(text).not.toMatch(/valkey-headless|valkey-\d\./);
   });
 
-  test('replicas, PDB and password from the Secret through the environment', () => {
+  test('replicas, PDB and password from the Secret through a file haproxy reads before its config', () => {
     const { objects } = render({ valkey: { haproxyReplicas: 3 } });
     const proxy = findOne(objects, 'Deployment', SYNAPSE_REDIS_PROXY.name, SYNAPSE_REDIS_PROXY.namespace) as Any;
     expect(proxy.spec.replicas).toBe(3);
     expect(find(objects, 'PodDisruptionBudget', SYNAPSE_REDIS_PROXY.name, SYNAPSE_REDIS_PROXY.namespace)).toHaveLength(1);
-    const env = proxy.spec.template.spec.containers[0].env.find((entry: Any) => entry.name === HAPROXY_PASSWORD_ENV);
-    expect(env.valueFrom.secretKeyRef).toEqual({ name: VALKEY_SYNAPSE.passwordSecret, key: 'password' });
+    const container = proxy.spec.template.spec.containers[0];
+    expect(container.env).toBeUndefined();
+    const files = container.command.filter((_: string, index: number) => container.command[index - 1] === '-f');
+    expect(files).toEqual([`/secrets/haproxy/${VALKEY_SYNAPSE.proxyAuthKey}`, '/usr/local/etc/haproxy/haproxy.cfg']);
+    const auth = proxy.spec.template.spec.volumes.find((volume: Any) => volume.name === 'auth');
+    expect(auth.secret).toEqual({ secretName: VALKEY_SYNAPSE.passwordSecret, defaultMode: 0o440, items: [{ key: VALKEY_SYNAPSE.proxyAuthKey, path: VALKEY_SYNAPSE.proxyAuthKey }] });
+    const spec = secretCatalogue(configWith()).find((candidate) => candidate.name === VALKEY_SYNAPSE.passwordSecret && candidate.namespace === VALKEY_SYNAPSE.namespace);
+    expect(renderSecretTemplate(spec?.templates?.[VALKEY_SYNAPSE.proxyAuthKey] ?? '', { 'valkey-synapse-password': 'pw' })).toBe(`global\n    setenv ${HAPROXY_PASSWORD_ENV} "pw"\n`);
   });
 
   test('haproxy.cfg: TCP mode, one checked server per Valkey pod, AUTH + INFO replication expecting role:master', () => {
@@ -216,7 +225,7 @@ describe('Synapse Redis proxy (HAProxy)', () => {
     expect(cfg).not.toMatch(/requirepass|AUTH [^$]/);
   });
 
-  test('haproxy -c accepts the generated config', () => {
+  test('haproxy -c accepts the generated config after the password file', () => {
     if (!existsSync(HAPROXY)) {
       reportSkip('haproxy -c on the Redis proxy config', `${HAPROXY} not found (apt-get install haproxy)`);
       return;
@@ -225,11 +234,9 @@ describe('Synapse Redis proxy (HAProxy)', () => {
       const dir = mkdtempSync(path.join(tmpdir(), 'redis-proxy-'));
       const file = path.join(dir, 'haproxy.cfg');
       writeFileSync(file, forLocalHaproxy(buildRedisProxyConfig(valkeyNodeHosts(VALKEY_SYNAPSE, replicas), VALKEY_SYNAPSE.port, SYNAPSE_REDIS_PROXY.port)));
-      const output = execFileSync(HAPROXY, ['-c', '-f', file], {
-        encoding: 'utf8',
-        env: { ...process.env, [HAPROXY_PASSWORD_ENV]: 'not-a-secret' },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
+      const auth = path.join(dir, VALKEY_SYNAPSE.proxyAuthKey);
+      writeFileSync(auth, proxyAuthTemplate('not-a-secret').replace('{{not-a-secret}}', 'not-a-secret'));
+      const output = execFileSync(HAPROXY, ['-c', '-f', auth, '-f', file], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
       expect(output).toMatch(/Configuration file is valid/);
     }
   });

@@ -16,7 +16,7 @@ import {
 } from './platform';
 import { credentialProblems } from './guards';
 import { dnsName, ipToBigInt, isIpRange, parseCidr } from './primitives';
-import { nodesSchema, secretsSchema } from './security';
+import { imagesSchema, networkSchema, nodesSchema, secretsSchema } from './security';
 import { adminUiSchema, elementWebSchema, synapseSchema } from './synapse';
 
 /**
@@ -44,6 +44,8 @@ export const configSchema = z
     monitoring: monitoringSchema,
     secrets: secretsSchema,
     nodes: nodesSchema,
+    network: networkSchema,
+    images: imagesSchema,
   })
   .superRefine((config, ctx) => {
     const require = (condition: boolean, pathTo: (string | number)[], message: string) => {

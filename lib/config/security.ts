@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { cpuQuantity, k8sName, labelKey, labelValue, memoryQuantity, storageSize } from './primitives';
+import { cidr, cpuQuantity, k8sName, labelKey, labelValue, memoryQuantity, port, storageSize } from './primitives';
 
 export const secretsSchema = z
   .strictObject({
@@ -39,3 +39,42 @@ export const nodesSchema = z
   })
   .optional()
   .describe('The node pools `npm run plan` places pods on. Default: the original design\u2019s 21 nodes.');
+
+export const networkSchema = z
+  .strictObject({
+    apiServer: z
+      .strictObject({
+        cidrs: z
+          .array(cidr)
+          .min(1)
+          .default(['0.0.0.0/0', '::/0'])
+          .describe('Addresses of the Kubernetes API server endpoints (the `kubernetes` Service forwards to them). Narrow this to the control-plane addresses.'),
+        ports: z.array(port).min(1).default([443, 6443]).describe('Ports the API server endpoints listen on.'),
+      })
+      .prefault({})
+      .describe('Egress to the Kubernetes API, for the pods of guarded namespaces that call it (CloudNativePG instances, MinIO servers).'),
+    dns: z
+      .strictObject({
+        namespace: k8sName.default('kube-system'),
+        podLabels: z.record(labelKey, labelValue).default({ 'k8s-app': 'kube-dns' }).describe('Labels of the cluster DNS pods (CoreDNS keeps k8s-app: kube-dns).'),
+      })
+      .prefault({})
+      .describe('The cluster DNS every pod of a guarded namespace may query on port 53.'),
+  })
+  .prefault({})
+  .describe('Facts about the cluster the egress NetworkPolicies need (docs/security.md).');
+
+const imageDigest = z.string().regex(/^sha256:[0-9a-f]{64}$/, 'a digest such as sha256:<64 hex digits>');
+
+export const imagesSchema = z
+  .strictObject({
+    digests: z
+      .record(
+        z.string().regex(/^[^\s@]+:[^\s@/:]+$/, 'an image reference repository:tag as rendered, such as docker.io/library/haproxy:3.4.3-alpine'),
+        imageDigest,
+      )
+      .default({})
+      .describe('Digests you resolved for the images we render, keyed by `repository:tag`: the image becomes `repository:tag@digest`. An entry for another tag matches nothing.'),
+  })
+  .prefault({})
+  .describe('Image pinning beyond the tags of lib/versions.ts.');

@@ -326,13 +326,20 @@ export function callHostPorts(config: PlatformConfig): HostPortClaim[] {
 /** Files and environment inside the LiveKit pod. */
 const LIVEKIT_CONFIG_DIR = '/etc/livekit';
 const LIVEKIT_TURN_SECRET_DIR = '/secrets/turn';
+const LIVEKIT_KEYS_DIR = '/secrets/livekit-keys';
 
 export const LIVEKIT_PATHS = {
   configDir: LIVEKIT_CONFIG_DIR,
   config: `${LIVEKIT_CONFIG_DIR}/config.yaml`,
   turnSecretDir: LIVEKIT_TURN_SECRET_DIR,
   turnSecret: `${LIVEKIT_TURN_SECRET_DIR}/secret`,
+  keysDir: LIVEKIT_KEYS_DIR,
+  /** `<api key>: <api secret>` (YAML), the livekit-api-keys Secret's derived `keys.yaml` key. */
+  keyFile: `${LIVEKIT_KEYS_DIR}/keys.yaml`,
 } as const;
+
+/** Key of the livekit-api-keys Secret (LiveKit's namespace) holding the key pair as LiveKit's key_file. */
+export const LIVEKIT_KEY_FILE_KEY = 'keys.yaml';
 
 /** lk-jwt-service receives LiveKit's webhooks (delegated MatrixRTC leave, lk-jwt-service 0.6.0). */
 export function lkJwtWebhookUrl(): string {
@@ -340,7 +347,7 @@ export function lkJwtWebhookUrl(): string {
 }
 
 /**
- * LiveKit config.yaml. No secret is in it: API keys come from LIVEKIT_KEYS, the Redis password
+ * LiveKit config.yaml. No secret is in it: API keys come from key_file (a mounted Secret key), the Redis password
  * from LIVEKIT_REDIS_PASSWORD, the webhook key from LIVEKIT_WEBHOOK_API_KEY (generated env flags of
  * livekit-server, applied after the YAML is parsed) and the TURN secret from a mounted file.
  * Every key is checked against livekit-server v1.13.11 (test/calls.test.ts LIVEKIT_KNOWN_KEYS).
@@ -374,6 +381,8 @@ export function livekitConfig(platform: Platform): Record<string, unknown> {
     // lk-jwt-service creates rooms for authorised MatrixRTC sessions; no client may create one directly.
     room: { auto_create: false },
     webhook: { urls: [lkJwtWebhookUrl()] },
+    // Must have no "others" permission bit (ValidateKeys); preferred over LIVEKIT_KEYS.
+    key_file: LIVEKIT_PATHS.keyFile,
   };
 }
 

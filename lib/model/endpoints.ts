@@ -34,6 +34,18 @@ export interface ValkeyClusterEndpoints {
    * gets NOAUTH (test/livekit-run.test.ts).
    */
   readonly passwordSecret: string;
+  /**
+   * Key of the same Secret (Valkey namespace copy) with redis_exporter's password file: a JSON map
+   * from target URI to password (redis_exporter exporter/pwd_file.go), for the sidecars'
+   * REDIS_PASSWORD_FILE. Its URIs are exporterTarget(port) of the data and Sentinel ports.
+   */
+  readonly exporterPasswordsKey: string;
+  /**
+   * Key of the same Secret with the master proxy's password as an HAProxy config file: a `global`
+   * section whose `setenv` HAProxy applies while parsing, so the health check's "${VAR}" in the next
+   * file finds it (proxyAuthTemplate). HAProxy has no other file source for tcp-check data.
+   */
+  readonly proxyAuthKey: string;
   /** Headless Service of the data pods and of the sentinels. */
   readonly headlessService: string;
   readonly sentinelService: string;
@@ -47,9 +59,30 @@ function valkeyCluster(namespace: string): ValkeyClusterEndpoints {
     port: 6379,
     sentinelPort: 26379,
     passwordSecret: 'valkey-auth',
+    exporterPasswordsKey: 'redis-exporter-passwords.json',
+    proxyAuthKey: 'haproxy-auth.cfg',
     headlessService: 'valkey-headless',
     sentinelService: 'valkey-sentinel',
   };
+}
+
+/** The address a redis_exporter sidecar scrapes: its own pod's Valkey data node or Sentinel. */
+export function exporterTarget(port: number): string {
+  return `redis://localhost:${port}`;
+}
+
+/** redis_exporter's password file for one cluster, as a Secret template over the cluster's password value. */
+export function exporterPasswordsTemplate(cluster: ValkeyClusterEndpoints, passwordValueId: string): string {
+  const entries = [cluster.port, cluster.sentinelPort].map((port) => `  ${JSON.stringify(exporterTarget(port))}: "{{${passwordValueId}}}"`);
+  return `{\n${entries.join(',\n')}\n}\n`;
+}
+
+/** Name of the HAProxy variable the master proxy's AUTH health check expands (never in a ConfigMap). */
+export const HAPROXY_PASSWORD_ENV = 'VALKEY_PASSWORD';
+
+/** The master proxy's password file (ValkeyClusterEndpoints.proxyAuthKey), as a Secret template. */
+export function proxyAuthTemplate(passwordValueId: string): string {
+  return `global\n    setenv ${HAPROXY_PASSWORD_ENV} "{{${passwordValueId}}}"\n`;
 }
 
 export const VALKEY_SYNAPSE = valkeyCluster(NAMESPACES.redisSynapse.name);
@@ -132,6 +165,12 @@ export interface ObjectStorage {
   readonly accessKeyIdKey: string;
   readonly secretAccessKeyKey: string;
   /**
+   * Key of the matrix namespace's copy holding both keys as an AWS shared credentials file
+   * (`[default]` profile), which boto3 reads from AWS_SHARED_CREDENTIALS_FILE: Synapse's S3 clients
+   * get their keys from a file rather than from environment variables.
+   */
+  readonly credentialsFileKey: string;
+  /**
    * The CA that signed the endpoint's certificate, when it is not a public one: the MinIO operator
    * signs the tenant certificate with the cluster CA. Pods read it from the ConfigMap Kubernetes
    * publishes in every namespace (`clusterCaConfigMap`, nothing to create); the Barman Cloud plugin
@@ -149,6 +188,7 @@ export function objectStorage(config: PlatformConfig): ObjectStorage {
     credentialsSecret: 'object-storage-credentials',
     accessKeyIdKey: 'AWS_ACCESS_KEY_ID',
     secretAccessKeyKey: 'AWS_SECRET_ACCESS_KEY',
+    credentialsFileKey: 'credentials',
   };
   if (config.objectStorage.provider === 'external' && config.objectStorage.external) {
     const external = config.objectStorage.external;

@@ -1,11 +1,11 @@
 import type { PlatformConfig } from '../config';
 import { callHostPorts, COTURN, type InternalPortClient } from './calls';
-import { ADMIN_UI, ELEMENT_WEB, LIVEKIT_REDIS_PROXY, LK_JWT, MINIO_TENANT, POSTGRES, SYNAPSE_REDIS_PROXY, SYNAPSE_ROUTER, VALKEY_LIVEKIT, VALKEY_SYNAPSE } from './endpoints';
+import { ADMIN_UI, CERT_MANAGER, ELEMENT_WEB, LIVEKIT_REDIS_PROXY, LK_JWT, MINIO_TENANT, POSTGRES, SYNAPSE_REDIS_PROXY, SYNAPSE_ROUTER, VALKEY_LIVEKIT, VALKEY_SYNAPSE } from './endpoints';
 import { publicCertificates } from './edge-routes';
 import { buildPlatform } from './index';
 import { METRICS_PORTS } from './metrics';
 import { activeNamespaces, NAMESPACES } from './platform';
-import { SYNAPSE_NAMESPACE, SYNAPSE_PORTS } from './workers';
+import { SYNAPSE_NAMESPACE, SYNAPSE_PORTS, workerType, type WorkerTypeId } from './workers';
 
 /**
  * Who may open a connection to whom, as a typed table. charts/network-policies.ts turns it into
@@ -24,6 +24,8 @@ export interface PodRef {
   readonly namespace?: string;
   /** Pod labels to match; empty = every pod of the namespace. */
   readonly pods: Labels;
+  /** Additionally: the pod's app.kubernetes.io/component is one of these. */
+  readonly componentIn?: readonly string[];
 }
 
 export interface Flow {
@@ -230,10 +232,197 @@ function valkeyInternalFlows(id: string, namespace: string): Flow[] {
   ];
 }
 
+/**
+ * Namespaces that get default-deny egress: the guarded ones, and cert-manager, whose every outbound
+ * connection is known (the API server, Let's Encrypt, its HTTP-01 self-check). Its ingress stays
+ * open: the API server calls its webhook from addresses no selector matches (docs/security.md).
+ */
+export function egressGuardedNamespaces(config: PlatformConfig): string[] {
+  return [...guardedNamespaces(config), CERT_MANAGER.namespace];
+}
+
+/** cert-manager's controller pods (chart labels: release instance + component). */
+export const CERT_MANAGER_CONTROLLER: Labels = { 'app.kubernetes.io/instance': CERT_MANAGER.releaseName, 'app.kubernetes.io/component': 'controller' };
+
 /** All flows whose destination namespace is guarded (others would be dead policies). */
 export function guardedFlows(config: PlatformConfig): Flow[] {
   const guarded = new Set(guardedNamespaces(config));
   const all = flows(config).filter((flow) => guarded.has(flow.to.namespace));
   if (config.calls.enabled) all.push(...valkeyInternalFlows('livekit', VALKEY_LIVEKIT.namespace).filter(() => guarded.has(VALKEY_LIVEKIT.namespace)));
   return all;
+}
+
+/** A destination outside every pod selector: an address block with the private and special ranges cut out. */
+export interface AddressBlock {
+  readonly cidr: string;
+  readonly except?: readonly string[];
+}
+
+/**
+ * One egress allowance of a guarded namespace's pods. charts/network-policies.ts renders one
+ * `allow-egress-<id>` policy per rule in the source namespace, beside `default-deny-egress`.
+ */
+export interface EgressRule {
+  readonly id: string;
+  readonly description: string;
+  readonly from: PodRef & { readonly namespace: string };
+  /** Pod destinations (in-cluster). */
+  readonly toPods?: readonly PodRef[];
+  /** Address destinations (the API server, the internet, an external S3 endpoint). */
+  readonly toAddresses?: readonly AddressBlock[];
+  /** undefined: every port of the destination. */
+  readonly ports?: readonly { readonly port: number; readonly protocol?: 'TCP' | 'UDP' }[];
+}
+
+/**
+ * The internet as Synapse's federation and push traffic sees it: every address except the private,
+ * shared, loopback, link-local (cloud metadata) and multicast ranges, so these allowances never open
+ * a path into the cluster or the provider's network (Synapse's own ip_range_blacklist is the second guard).
+ */
+export const PUBLIC_INTERNET: readonly AddressBlock[] = [
+  { cidr: '0.0.0.0/0', except: ['0.0.0.0/8', '10.0.0.0/8', '100.64.0.0/10', '127.0.0.0/8', '169.254.0.0/16', '172.16.0.0/12', '192.168.0.0/16', '224.0.0.0/4', '240.0.0.0/4'] },
+  { cidr: '::/0', except: ['::1/128', '::ffff:0:0/96', '64:ff9b::/96', 'fc00::/7', 'fe80::/10', 'ff00::/8'] },
+];
+
+/** Any address but link-local (cloud metadata services): for an S3 endpoint, which may sit on private addresses on premises. */
+const ANY_BUT_LINK_LOCAL: readonly AddressBlock[] = [
+  { cidr: '0.0.0.0/0', except: ['169.254.0.0/16'] },
+  { cidr: '::/0', except: ['fe80::/10'] },
+];
+
+/** Component label of the media upload CronJobs' pods (charts/synapse.ts). */
+export const MEDIA_UPLOAD_COMPONENT = 'media-upload';
+
+/** Server-server API (federation to port 8448 or a delegated 443) and HTTPS (push gateways, .well-known lookups, remote media). */
+export const FEDERATION_PORTS = [{ port: 443 }, { port: 8448 }] as const;
+
+/**
+ * Synapse process types that open connections to other homeservers or web services, and why. The
+ * others (sync, event persisters, the stream writers for typing, to-device, account data, receipts,
+ * presence, the user directory) only talk to PostgreSQL, Redis and other Synapse processes: what
+ * they produce for other servers is sent by the federation senders.
+ */
+export const SYNAPSE_OUTBOUND: Readonly<Partial<Record<WorkerTypeId | 'main', string>>> = {
+  main: 'everything no worker takes: joins, invites, key queries, admin API lookups',
+  generic: 'client requests that reach other servers: joins, profile and directory queries, E2EE key claims',
+  federationReader: 'signing keys of remote servers, missing events and state while accepting transactions',
+  federationSender: 'sends every event and EDU to other servers',
+  mediaRepository: 'downloads remote media',
+  pusher: 'posts notifications to push gateways',
+  background: 'application-service transactions',
+};
+
+function synapseOutboundPods(): PodRef {
+  const pools = Object.keys(SYNAPSE_OUTBOUND).map((id) => (id === 'main' ? 'main' : workerType(id as WorkerTypeId).pool));
+  return { namespace: SYNAPSE_NAMESPACE, pods: POD_LABELS.synapse, componentIn: pools };
+}
+
+function endpointPort(url: string): number {
+  const parsed = new URL(url);
+  if (parsed.port) return Number(parsed.port);
+  return parsed.protocol === 'http:' ? 80 : 443;
+}
+
+/**
+ * Every egress a guarded namespace's pods need. Derived: each flow of the ingress table whose source
+ * is in a guarded namespace is allowed at its source too, so both ends agree. Added: DNS for every
+ * pod; the API server for the pods that call it; the internet on 443/8448 for the Synapse processes
+ * of SYNAPSE_OUTBOUND; an external S3 endpoint; lk-jwt-service to LiveKit and to homeservers.
+ */
+export function egressRules(config: PlatformConfig): EgressRule[] {
+  const guarded = new Set(guardedNamespaces(config));
+  const rules: EgressRule[] = [];
+  for (const flow of guardedFlows(config)) {
+    (flow.from ?? []).forEach((source, index) => {
+      if (source.namespace === undefined || !guarded.has(source.namespace)) return;
+      rules.push({
+        id: flow.from!.length > 1 ? `${flow.id}-${index + 1}` : flow.id,
+        description: flow.description,
+        from: { ...source, namespace: source.namespace },
+        toPods: [flow.to],
+        ports: flow.ports,
+      });
+    });
+  }
+  const dns: PodRef = { namespace: config.network.dns.namespace, pods: config.network.dns.podLabels };
+  for (const namespace of egressGuardedNamespaces(config)) {
+    rules.push({ id: 'dns', description: 'every pod -> cluster DNS', from: { namespace, pods: {} }, toPods: [dns], ports: [{ port: 53, protocol: 'UDP' }, { port: 53, protocol: 'TCP' }] });
+  }
+  const apiServer = (namespace: string, pods: Labels, who: string): EgressRule => ({
+    id: 'api-server',
+    description: `${who} -> Kubernetes API`,
+    from: { namespace, pods },
+    toAddresses: config.network.apiServer.cidrs.map((cidr) => ({ cidr })),
+    ports: config.network.apiServer.ports.map((port) => ({ port })),
+  });
+  rules.push(apiServer(POSTGRES.namespace, POD_LABELS.postgres, 'CloudNativePG instance managers (status, leader election, backups)'));
+  rules.push(apiServer(CERT_MANAGER.namespace, {}, 'cert-manager controller, webhook, cainjector and start-up check'));
+  rules.push(
+    {
+      id: 'acme',
+      description: "cert-manager controller -> Let's Encrypt (ACME over HTTPS)",
+      from: { namespace: CERT_MANAGER.namespace, pods: CERT_MANAGER_CONTROLLER },
+      toAddresses: PUBLIC_INTERNET,
+      ports: [{ port: 443 }],
+    },
+    {
+      // Before it asks Let's Encrypt to validate, the controller fetches the challenge itself from
+      // http://<host>/.well-known/acme-challenge/: our hosts resolve to the edge's LoadBalancer address,
+      // which may be private (MetalLB pools often are) or be forwarded to the edge pods by kube-proxy.
+      id: 'acme-http01-self-check',
+      description: 'cert-manager controller -> our hosts on port 80 (HTTP-01 self-check), by address or through the edge pods',
+      from: { namespace: CERT_MANAGER.namespace, pods: CERT_MANAGER_CONTROLLER },
+      toAddresses: ANY_BUT_LINK_LOCAL,
+      ports: [{ port: 80 }],
+    },
+    {
+      id: 'acme-http01-self-check-edge',
+      description: 'cert-manager controller -> the edge pods (HTTP-01 self-check after kube-proxy forwards the LoadBalancer address)',
+      from: { namespace: CERT_MANAGER.namespace, pods: CERT_MANAGER_CONTROLLER },
+      toPods: [{ namespace: edgeNamespace(config), pods: {} }],
+    },
+  );
+  if (config.objectStorage.provider === 'minio' && guarded.has(MINIO_TENANT.namespace)) {
+    rules.push(apiServer(MINIO_TENANT.namespace, POD_LABELS.minio, 'MinIO servers (the operator sidecar reads the Tenant)'));
+  }
+  rules.push({
+    id: 'synapse-federation',
+    description: `Synapse processes that reach other servers (${Object.keys(SYNAPSE_OUTBOUND).join(', ')}) -> the internet`,
+    from: { ...synapseOutboundPods(), namespace: SYNAPSE_NAMESPACE },
+    toAddresses: PUBLIC_INTERNET,
+    ports: FEDERATION_PORTS,
+  });
+  if (config.objectStorage.provider === 'external' && config.objectStorage.external) {
+    const s3 = { toAddresses: ANY_BUT_LINK_LOCAL, ports: [{ port: endpointPort(config.objectStorage.external.endpoint) }] };
+    rules.push(
+      {
+        id: 'external-s3-media',
+        description: 'Synapse media repository and its upload jobs -> the external S3 endpoint (any address: it may be on premises)',
+        from: { namespace: SYNAPSE_NAMESPACE, pods: POD_LABELS.synapse, componentIn: [workerType('mediaRepository').pool, MEDIA_UPLOAD_COMPONENT] },
+        ...s3,
+      },
+      { id: 'external-s3-backups', description: 'PostgreSQL backups (Barman Cloud plugin) -> the external S3 endpoint', from: { namespace: POSTGRES.namespace, pods: POD_LABELS.postgres }, ...s3 },
+    );
+  }
+  if (config.calls.enabled) {
+    const lkJwt = { namespace: SYNAPSE_NAMESPACE, pods: POD_LABELS.lkJwt };
+    rules.push(
+      {
+        // Our public host names resolve to the edge's LoadBalancer address, which kube-proxy forwards
+        // to the edge pods themselves: the policy sees an edge pod on its container port.
+        id: 'lk-jwt-to-edge',
+        description: 'lk-jwt-service -> the LiveKit API and our homeserver (OpenID token checks) through the edge',
+        from: lkJwt,
+        toPods: [{ namespace: edgeNamespace(config), pods: {} }],
+      },
+      {
+        id: 'lk-jwt-federation',
+        description: 'lk-jwt-service -> other homeservers (OpenID token checks of their users) and the LiveKit API by its public address',
+        from: lkJwt,
+        toAddresses: PUBLIC_INTERNET,
+        ports: FEDERATION_PORTS,
+      },
+    );
+  }
+  return rules;
 }

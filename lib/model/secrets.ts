@@ -1,5 +1,6 @@
 import type { PlatformConfig } from '../config';
-import { objectStorage, POSTGRES, VALKEY_LIVEKIT, VALKEY_SYNAPSE } from './endpoints';
+import { LIVEKIT_KEY_FILE_KEY } from './calls';
+import { exporterPasswordsTemplate, objectStorage, proxyAuthTemplate, POSTGRES, VALKEY_LIVEKIT, VALKEY_SYNAPSE } from './endpoints';
 import { NAMESPACES } from './platform';
 
 /**
@@ -147,9 +148,25 @@ export function secretCatalogue(config: PlatformConfig): SecretSpec[] {
       name: VALKEY_SYNAPSE.passwordSecret,
       namespace: VALKEY_SYNAPSE.namespace,
       data: { password: SECRET_VALUES.valkeySynapsePassword.id },
+      templates: {
+        [VALKEY_SYNAPSE.exporterPasswordsKey]: exporterPasswordsTemplate(VALKEY_SYNAPSE, SECRET_VALUES.valkeySynapsePassword.id),
+        [VALKEY_SYNAPSE.proxyAuthKey]: proxyAuthTemplate(SECRET_VALUES.valkeySynapsePassword.id),
+      },
     },
     // Synapse media (S3 provider, upload CronJob) and CNPG backups (Barman Cloud) run in the matrix namespace.
-    { name: storage.credentialsSecret, namespace: POSTGRES.namespace, data: s3Data },
+    {
+      name: storage.credentialsSecret,
+      namespace: POSTGRES.namespace,
+      data: s3Data,
+      templates: {
+        [storage.credentialsFileKey]: [
+          '[default]',
+          `aws_access_key_id = {{${SECRET_VALUES.objectStorageAccessKey.id}}}`,
+          `aws_secret_access_key = {{${SECRET_VALUES.objectStorageSecretKey.id}}}`,
+          '',
+        ].join('\n'),
+      },
+    },
     { name: storage.credentialsSecret, namespace: NAMESPACES.monitoring.name, data: s3Data },
     {
       name: SECRET_NAMES.grafanaAdmin,
@@ -182,6 +199,8 @@ export function secretCatalogue(config: PlatformConfig): SecretSpec[] {
         name: SECRET_NAMES.livekitKeys,
         namespace: NAMESPACES.livekit.name,
         data: { 'api-key': SECRET_VALUES.livekitApiKey.id, 'api-secret': SECRET_VALUES.livekitApiSecret.id },
+        // LiveKit's key_file: YAML `<key>: <secret>` (both generated URL-safe, so plain scalars).
+        templates: { [LIVEKIT_KEY_FILE_KEY]: `{{${SECRET_VALUES.livekitApiKey.id}}}: {{${SECRET_VALUES.livekitApiSecret.id}}}\n` },
       },
       {
         name: SECRET_NAMES.livekitKeys,
@@ -199,6 +218,10 @@ export function secretCatalogue(config: PlatformConfig): SecretSpec[] {
         name: VALKEY_LIVEKIT.passwordSecret,
         namespace: VALKEY_LIVEKIT.namespace,
         data: { password: SECRET_VALUES.valkeyLivekitPassword.id },
+        templates: {
+          [VALKEY_LIVEKIT.exporterPasswordsKey]: exporterPasswordsTemplate(VALKEY_LIVEKIT, SECRET_VALUES.valkeyLivekitPassword.id),
+          [VALKEY_LIVEKIT.proxyAuthKey]: proxyAuthTemplate(SECRET_VALUES.valkeyLivekitPassword.id),
+        },
       },
     );
   }

@@ -366,13 +366,19 @@ class Stack:
         elif name == "synapse-signing-key":
             key = base64.b64encode(secrets.token_bytes(32)).decode().rstrip("=")
             value = {"signing.key": f"ed25519 a_{secrets.token_hex(2)} {key}\n"}
-        elif name in ("synapse-redis-password", "valkey-auth"):
+        elif name == "synapse-redis-password":
             value = {"password": valkey_password}
+        elif name == "valkey-auth":  # with the derived keys of the catalogue (lib/model/secrets.ts)
+            value = {"password": valkey_password,
+                     "haproxy-auth.cfg": f'global\n    setenv VALKEY_PASSWORD "{valkey_password}"\n',
+                     "redis-exporter-passwords.json": json.dumps({"redis://localhost:6379": valkey_password, "redis://localhost:26379": valkey_password})}
         elif name == "coturn-shared-secret":
             value = {"secret": self._shared("turn", token), "shared-secret": self._shared("turn", token)}
         elif name == "object-storage-credentials":
-            value = {"AWS_ACCESS_KEY_ID": self._shared("s3-id", lambda: "it" + secrets.token_hex(8)),
-                     "AWS_SECRET_ACCESS_KEY": self._shared("s3-secret", token)}
+            access_key, secret_key = self._shared("s3-id", lambda: "it" + secrets.token_hex(8)), self._shared("s3-secret", token)
+            # `credentials`: the AWS shared credentials file the catalogue derives for boto3 (lib/model/secrets.ts).
+            value = {"AWS_ACCESS_KEY_ID": access_key, "AWS_SECRET_ACCESS_KEY": secret_key,
+                     "credentials": f"[default]\naws_access_key_id = {access_key}\naws_secret_access_key = {secret_key}\n"}
         elif name == "coturn-tls":  # self-signed certificate for the TLS listener (the suite tests plain TURN)
             key_file = self.work / "coturn-tls.key"
             pem = subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",

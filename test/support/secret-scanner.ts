@@ -61,8 +61,11 @@ export function shannonEntropy(text: string): number {
   return entropy;
 }
 
+/** A checkov exception annotation value starts with the check id and `=` (`CKV_K8S_15=reason`): the id is a name. */
+const CHECK_ID_PREFIX = /^CKV2?_K8S_[0-9]+=/;
+
 export function looksRandom(token: string): boolean {
-  const core = token.replace(/=+$/, '');
+  const core = token.replace(CHECK_ID_PREFIX, '').replace(/=+$/, '');
   if (core.length < 20) return false;
   // URL paths (/_matrix/client/v3/...) are path segments, not tokens.
   if (core.startsWith('/') || core.includes('/_')) return false;
@@ -149,7 +152,10 @@ function scanFields(node: unknown, where: string, options: ScanOptions, embedded
       for (const [childKey, child] of Object.entries(record)) visit(child, `${at}.${childKey}`, childKey);
       return;
     }
-    if (key !== undefined && isPasswordishKey(key) && isLiteralSecretValue(value, options)) {
+    // A multi-line template (External Secrets target.template data: a credentials or password file built
+    // from `{{ ... }}` placeholders) is a file, not a value: its lines are checked by scanEmbeddedFile below.
+    const fileTemplate = typeof value === 'string' && value.includes('\n') && /\{\{[^}]+\}\}/.test(value);
+    if (key !== undefined && isPasswordishKey(key) && !fileTemplate && isLiteralSecretValue(value, options)) {
       findings.push({ where: at, rule: 'password-literal', hint: `${key} = <${redact(String(value))}>` });
     }
     // Multi-line strings are files (ConfigMap data, Helm valuesContent, inline configs).
