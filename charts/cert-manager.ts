@@ -12,13 +12,7 @@
  * RuntimeDefault, no privilege escalation, drop ALL, read-only root filesystem.
  */
 import type { Construct } from 'constructs';
-import {
-  Certificate,
-  CertificateSpecPrivateKeyAlgorithm,
-  CertificateSpecPrivateKeyRotationPolicy,
-  ClusterIssuer,
-  type ClusterIssuerSpecAcmeSolversHttp01,
-} from '../imports/cert-manager.io';
+import { certificate as certificateObject, clusterIssuer, type Http01Solver } from '../constructs/cert-manager';
 import { ComponentChart } from '../constructs/component-chart';
 import { HelmReleaseWrapper } from '../constructs/helm-release';
 import { CERT_MANAGER, NAMESPACES, type Platform } from '../lib/model';
@@ -95,10 +89,10 @@ export class CertManagerChart extends ComponentChart {
 }
 
 /** HTTP-01 through whichever edge is in use: an HTTPRoute on the Gateway's port-80 listener, or an nginx Ingress. */
-function http01Solver(platform: Platform): ClusterIssuerSpecAcmeSolversHttp01 {
+function http01Solver(platform: Platform): Http01Solver {
   if (platform.config.edge.controller === 'envoy-gateway') {
     return {
-      gatewayHttpRoute: {
+      gatewayHTTPRoute: {
         parentRefs: [
           {
             group: 'gateway.networking.k8s.io',
@@ -119,8 +113,8 @@ export class CertificatesChart extends ComponentChart {
   constructor(scope: Construct, platform: Platform) {
     super(scope, 'certificates', { platform, stage: '20-platform' });
     for (const [name, server] of Object.entries(CLUSTER_ISSUERS)) {
-      new ClusterIssuer(this, name, {
-        metadata: { name },
+      clusterIssuer(this, name, {
+        name,
         spec: {
           acme: {
             email: platform.config.tls.acmeEmail,
@@ -132,16 +126,17 @@ export class CertificatesChart extends ComponentChart {
       });
     }
     for (const certificate of publicCertificates(platform)) {
-      new Certificate(this, `${certificate.namespace}-${certificate.name}`, {
-        metadata: { name: certificate.name, namespace: certificate.namespace },
+      certificateObject(this, `${certificate.namespace}-${certificate.name}`, {
+        name: certificate.name,
+        namespace: certificate.namespace,
         spec: {
           secretName: certificate.secretName,
           dnsNames: [...certificate.dnsNames],
           issuerRef: { group: 'cert-manager.io', kind: 'ClusterIssuer', name: platform.config.tls.issuer },
           privateKey: {
-            algorithm: CertificateSpecPrivateKeyAlgorithm.ECDSA,
+            algorithm: 'ECDSA',
             size: 256,
-            rotationPolicy: CertificateSpecPrivateKeyRotationPolicy.ALWAYS,
+            rotationPolicy: 'Always',
           },
         },
       });
