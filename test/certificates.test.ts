@@ -3,15 +3,10 @@ import { CLUSTER_ISSUERS } from '../charts/cert-manager';
 import { certificate as certificateObject, clusterIssuer } from '../constructs/cert-manager';
 import { INTERNAL_CA, internalCertificates, MINIO_SERVER_TLS_SECRET, MINIO_TENANT, objectStorage } from '../lib/model';
 import type { KubeObject } from '../lib/synth';
-import { find, findOne, render } from './helpers';
+import { find, findOne, publicCertificates, render } from './helpers';
 
 type Any = Record<string, any>;
 const spec = (object: KubeObject): Any => (object as Any).spec;
-
-/** Certificates for the public hosts: those an ACME ClusterIssuer (tls.issuer) signs. */
-function publicCertificates(objects: KubeObject[]): KubeObject[] {
-  return find(objects, 'Certificate').filter((certificate) => spec(certificate).issuerRef.name !== INTERNAL_CA.issuer && spec(certificate).issuerRef.name !== INTERNAL_CA.bootstrapIssuer);
-}
 
 describe('cert-manager', () => {
   test('the chart installs its CRDs with two replicas and PDBs per component', () => {
