@@ -12,17 +12,7 @@
  * RuntimeDefault, no privilege escalation, drop ALL, read-only root filesystem.
  */
 import type { Construct } from 'constructs';
-import {
-  Certificate,
-  CertificateSpecPrivateKeyAlgorithm,
-  CertificateSpecPrivateKeyRotationPolicy,
-  ClusterIssuer,
-  type ClusterIssuerSpecAcmeSolvers,
-  type ClusterIssuerSpecAcmeSolversDns01,
-  type ClusterIssuerSpecAcmeSolversDns01AzureDnsEnvironment,
-  type ClusterIssuerSpecAcmeSolversDns01Rfc2136Protocol,
-  type ClusterIssuerSpecAcmeSolversHttp01,
-} from '../imports/cert-manager.io';
+import { type AcmeSolver, certificate as certificateObject, clusterIssuer, type Dns01Solver, type Http01Solver } from '../constructs/cert-manager';
 import { ComponentChart } from '../constructs/component-chart';
 import { HelmReleaseWrapper } from '../constructs/helm-release';
 import { CERT_MANAGER, NAMESPACES, type Platform } from '../lib/model';
@@ -60,6 +50,35 @@ function highlyAvailable(component: string, resources: Record<string, unknown>):
 }
 
 /** The cert-manager operator and its CRDs (stage 10). */
+type Dns01Config = NonNullable<PlatformConfig['tls']['dns01']>;
+
+/**
+ * tls.dns01 as cert-manager's solver: the config uses cert-manager's own field names, so each
+ * provider block is passed on as it is. The Secrets are read from the cert-manager namespace (the
+ * cluster resource namespace of ClusterIssuers).
+ */
+function dns01Solver(dns01: Dns01Config): Dns01Solver {
+  if (dns01.cloudflare) return { cloudflare: { apiTokenSecretRef: dns01.cloudflare.apiTokenSecretRef } };
+  if (dns01.route53) return { route53: { ...dns01.route53 } };
+  if (dns01.rfc2136) return { rfc2136: { ...dns01.rfc2136 } };
+  if (dns01.cloudDNS) return { cloudDNS: { ...dns01.cloudDNS } };
+  if (dns01.azureDNS) return { azureDNS: { ...dns01.azureDNS } as NonNullable<Dns01Solver['azureDNS']> };
+  if (dns01.digitalocean) return { digitalocean: { tokenSecretRef: dns01.digitalocean.tokenSecretRef } };
+  if (dns01.acmeDNS) return { acmeDNS: { host: dns01.acmeDNS.host, accountSecretRef: dns01.acmeDNS.accountSecretRef } };
+  throw new Error('tls.dns01 names no provider (config validation enforces exactly one)');
+}
+
+function acmeSolvers(platform: Platform): AcmeSolver[] {
+  const solvers: AcmeSolver[] = [{ http01: http01Solver(platform) }];
+  const names = dns01Names(platform);
+  const dns01 = platform.config.tls.dns01;
+  if (names.length > 0) {
+    if (!dns01) throw new Error('a certificate needs DNS-01 but tls.dns01 is not set');
+    solvers.push({ dns01: dns01Solver(dns01), selector: { dnsNames: names } });
+  }
+  return solvers;
+}
+
 export class CertManagerChart extends ComponentChart {
   constructor(scope: Construct, platform: Platform) {
     super(scope, 'cert-manager', { platform, stage: '10-operators', namespace: NAMESPACES.certManager.name });
@@ -100,10 +119,10 @@ export class CertManagerChart extends ComponentChart {
 }
 
 /** HTTP-01 through whichever edge is in use: an HTTPRoute on the Gateway's port-80 listener, or an nginx Ingress. */
-function http01Solver(platform: Platform): ClusterIssuerSpecAcmeSolversHttp01 {
+function http01Solver(platform: Platform): Http01Solver {
   if (platform.config.edge.controller === 'envoy-gateway') {
     return {
-      gatewayHttpRoute: {
+      gatewayHTTPRoute: {
         parentRefs: [
           {
             group: 'gateway.networking.k8s.io',
@@ -119,66 +138,13 @@ function http01Solver(platform: Platform): ClusterIssuerSpecAcmeSolversHttp01 {
   return { ingress: { ingressClassName: INGRESS_NGINX.className } };
 }
 
-type Dns01Config = NonNullable<PlatformConfig['tls']['dns01']>;
-
-/**
- * tls.dns01 as cert-manager's solver. The config uses cert-manager's own field names; the imported
- * types spell the `ID`/`DNS` suffixes in camel case and convert back when rendered. The Secrets are
- * read from the cert-manager namespace (the cluster resource namespace of ClusterIssuers).
- */
-function dns01Solver(dns01: Dns01Config): ClusterIssuerSpecAcmeSolversDns01 {
-  if (dns01.cloudflare) return { cloudflare: { apiTokenSecretRef: dns01.cloudflare.apiTokenSecretRef } };
-  if (dns01.route53) {
-    const { region, hostedZoneID, role, accessKeyID, accessKeyIDSecretRef, secretAccessKeySecretRef } = dns01.route53;
-    return { route53: { region, hostedZoneId: hostedZoneID, role, accessKeyId: accessKeyID, accessKeyIdSecretRef: accessKeyIDSecretRef, secretAccessKeySecretRef } };
-  }
-  if (dns01.rfc2136) {
-    const { nameserver, tsigKeyName, tsigAlgorithm, tsigSecretSecretRef, protocol } = dns01.rfc2136;
-    return { rfc2136: { nameserver, tsigKeyName, tsigAlgorithm, tsigSecretSecretRef, protocol: protocol as ClusterIssuerSpecAcmeSolversDns01Rfc2136Protocol | undefined } };
-  }
-  if (dns01.cloudDNS) return { cloudDns: { ...dns01.cloudDNS } };
-  if (dns01.azureDNS) {
-    const { subscriptionID, resourceGroupName, hostedZoneName, environment, clientID, tenantID, clientSecretSecretRef, managedIdentity } = dns01.azureDNS;
-    return {
-      azureDns: {
-        subscriptionId: subscriptionID,
-        resourceGroupName,
-        hostedZoneName,
-        environment: environment as ClusterIssuerSpecAcmeSolversDns01AzureDnsEnvironment | undefined,
-        clientId: clientID,
-        tenantId: tenantID,
-        clientSecretSecretRef,
-        managedIdentity: managedIdentity ? { clientId: managedIdentity.clientID } : undefined,
-      },
-    };
-  }
-  if (dns01.digitalocean) return { digitalocean: { tokenSecretRef: dns01.digitalocean.tokenSecretRef } };
-  if (dns01.acmeDNS) return { acmeDns: { host: dns01.acmeDNS.host, accountSecretRef: dns01.acmeDNS.accountSecretRef } };
-  throw new Error('tls.dns01 names no provider (config validation enforces exactly one)');
-}
-
-/**
- * HTTP-01 through the edge for every name; DNS-01 for the names whose certificates need it
- * (dns01Names): cert-manager picks the solver whose selector names the domain over the unselected one.
- */
-function acmeSolvers(platform: Platform): ClusterIssuerSpecAcmeSolvers[] {
-  const solvers: ClusterIssuerSpecAcmeSolvers[] = [{ http01: http01Solver(platform) }];
-  const names = dns01Names(platform);
-  const dns01 = platform.config.tls.dns01;
-  if (names.length > 0) {
-    if (!dns01) throw new Error('a certificate needs DNS-01 but tls.dns01 is not set');
-    solvers.push({ dns01: dns01Solver(dns01), selector: { dnsNames: names } });
-  }
-  return solvers;
-}
-
 /** ClusterIssuers (staging and production) and one Certificate per public host (stage 20). */
 export class CertificatesChart extends ComponentChart {
   constructor(scope: Construct, platform: Platform) {
     super(scope, 'certificates', { platform, stage: '20-platform' });
     for (const [name, server] of Object.entries(CLUSTER_ISSUERS)) {
-      new ClusterIssuer(this, name, {
-        metadata: { name },
+      clusterIssuer(this, name, {
+        name,
         spec: {
           acme: {
             email: platform.config.tls.acmeEmail,
@@ -190,16 +156,17 @@ export class CertificatesChart extends ComponentChart {
       });
     }
     for (const certificate of publicCertificates(platform)) {
-      new Certificate(this, `${certificate.namespace}-${certificate.name}`, {
-        metadata: { name: certificate.name, namespace: certificate.namespace },
+      certificateObject(this, `${certificate.namespace}-${certificate.name}`, {
+        name: certificate.name,
+        namespace: certificate.namespace,
         spec: {
           secretName: certificate.secretName,
           dnsNames: [...certificate.dnsNames],
           issuerRef: { group: 'cert-manager.io', kind: 'ClusterIssuer', name: platform.config.tls.issuer },
           privateKey: {
-            algorithm: CertificateSpecPrivateKeyAlgorithm.ECDSA,
+            algorithm: 'ECDSA',
             size: 256,
-            rotationPolicy: CertificateSpecPrivateKeyRotationPolicy.ALWAYS,
+            rotationPolicy: 'Always',
           },
         },
       });

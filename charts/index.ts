@@ -2,6 +2,7 @@ import type { App } from 'cdk8s';
 import type { Platform } from '../lib/model';
 import { NamespacesChart } from './namespaces';
 import { CertificatesChart, CertManagerChart } from './cert-manager';
+import { addInternalCaChart } from './internal-ca';
 import { MetallbChart, MetallbPoolChart } from './metallb';
 import { EdgeChart, EdgeOperatorChart, EdgeRoutesChart } from './edge';
 import { SynapseChart } from './synapse';
@@ -29,6 +30,7 @@ export function addCharts(app: App, platform: Platform): void {
   new MetallbPoolChart(app, platform);
   new EdgeChart(app, platform);
   new CertificatesChart(app, platform);
+  addInternalCaChart(app, platform);
   new EdgeRoutesChart(app, platform);
   new SecretsChart(app, platform);
   new NetworkPoliciesChart(app, platform);

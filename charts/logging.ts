@@ -2,7 +2,8 @@
  * Loki (grafana-community chart `loki` 18.11.0, Monolithic) and Grafana Alloy (grafana chart `alloy`
  * 1.11.1, DaemonSet). Values keys used, verified in the charts' values.yaml/templates at those versions
  * (/tmp/research/charts-data-obs.md):
- *   loki: deploymentMode, singleBinary.{replicas, resources, persistence.{size, storageClass}, extraEnvFrom},
+ *   loki: deploymentMode, singleBinary.{replicas, resources, persistence.{size, storageClass}, extraEnvFrom,
+ *     extraVolumes, extraVolumeMounts (templates/_pod.tpl)},
  *     backend/read/write.replicas (default 3: must be 0 with a single binary, templates/validate.yaml),
  *     loki.{auth_enabled, commonConfig.replication_factor, schemaConfig, limits_config, compactor,
  *     storage.{type, bucketNames.{chunks, ruler}, s3.{endpoint, region, accessKeyId, secretAccessKey,
@@ -19,8 +20,8 @@ import { LOKI, objectStorage, type Platform } from '../lib/model';
 import { SIZING } from '../lib/model/sizing';
 import { charts } from '../lib/versions';
 
-/** The Kubernetes root CA every pod sees: the MinIO operator's certificates are signed by it. */
-const SERVICE_ACCOUNT_CA = '/var/run/secrets/kubernetes.io/serviceaccount/ca.crt';
+/** Where Loki reads the object store's CA (the Secret cert-manager writes in its namespace). */
+const OBJECT_STORAGE_CA_DIR = '/etc/loki/object-storage-ca';
 
 /** Quorum writes need three copies; fewer replicas keep one copy (the objects are in S3 anyway). */
 export function lokiReplicationFactor(replicas: number): number {
@@ -32,7 +33,7 @@ export function lokiValues(platform: Platform): Record<string, unknown> {
   const loki = config.monitoring.loki;
   const storage = objectStorage(config);
   const url = new URL(storage.endpoint.includes('://') ? storage.endpoint : `https://${storage.endpoint}`);
-  const inClusterMinio = config.objectStorage.provider === 'minio';
+  const ca = storage.ca;
   return {
     deploymentMode: 'Monolithic',
     loki: {
@@ -66,7 +67,7 @@ export function lokiValues(platform: Platform): Record<string, unknown> {
           // Expanded by Loki at start from the object-storage Secret (extraEnvFrom below).
           accessKeyId: `\${${storage.accessKeyIdKey}}`,
           secretAccessKey: `\${${storage.secretAccessKeyKey}}`,
-          ...(inClusterMinio ? { http_config: { ca_file: SERVICE_ACCOUNT_CA } } : {}),
+          ...(ca ? { http_config: { ca_file: `${OBJECT_STORAGE_CA_DIR}/ca.crt` } } : {}),
         },
       },
     },
@@ -75,6 +76,12 @@ export function lokiValues(platform: Platform): Record<string, unknown> {
       resources: SIZING.loki,
       persistence: { size: loki.storageSize, storageClass: config.storageClasses.general },
       extraEnvFrom: [{ secretRef: { name: storage.credentialsSecret } }],
+      ...(ca
+        ? {
+            extraVolumes: [{ name: 'object-storage-ca', secret: { secretName: ca.secret, items: [{ key: ca.key, path: 'ca.crt' }] } }],
+            extraVolumeMounts: [{ name: 'object-storage-ca', mountPath: OBJECT_STORAGE_CA_DIR, readOnly: true }],
+          }
+        : {}),
     },
     backend: { replicas: 0 },
     read: { replicas: 0 },

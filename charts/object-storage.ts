@@ -25,7 +25,7 @@ import { ComponentChart } from '../constructs/component-chart';
 import { HelmReleaseWrapper } from '../constructs/helm-release';
 import type { Resources } from '../lib/config/primitives';
 import { SIZING } from '../lib/model/sizing';
-import { MINIO_TENANT, NAMESPACES, objectStorage, type Platform, SECRET_NAMES } from '../lib/model';
+import { MINIO_SERVER_TLS_SECRET, MINIO_TENANT, NAMESPACES, objectStorage, type Platform, SECRET_NAMES } from '../lib/model';
 import { charts, imageRef, images } from '../lib/versions';
 
 const OPERATOR_RELEASE = 'minio-operator';
@@ -89,8 +89,11 @@ export class MinioTenantChart extends ComponentChart {
           { name: 'MINIO_PROMETHEUS_AUTH_TYPE', value: 'public' },
           { name: 'MINIO_BROWSER', value: 'off' },
         ],
-        // TLS from the operator (certificate signed through the Kubernetes CSR API by the cluster CA).
-        requestAutoCert: true,
+        // TLS with the internal CA's certificate (cert-manager, stage 20) instead of the operator's own,
+        // which the Kubernetes CSR API signs with a CA the clients cannot read from a Secret. The
+        // cert-manager type makes the operator mount the Secret's ca.crt as MinIO's trusted CA too.
+        requestAutoCert: false,
+        externalCertSecret: [{ name: MINIO_SERVER_TLS_SECRET, type: 'cert-manager.io/v1' }],
         prometheusOperator: true,
         features: { bucketDns: false, enableSftp: false },
         exposeServices: { minio: false, console: false },

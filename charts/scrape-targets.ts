@@ -12,9 +12,6 @@ import {
 import type { Platform } from '../lib/model';
 import { PROCESS_POD_LABEL, type ScrapeTarget, scrapeTargets } from '../lib/model/metrics';
 
-/** Every namespace has this ConfigMap with the cluster CA (Kubernetes root CA publisher). */
-const CLUSTER_CA = { name: 'kube-root-ca.crt', key: 'ca.crt' };
-
 interface Relabeling {
   readonly sourceLabels?: string[];
   /** Without a match (here: an empty source label) a replace rule leaves the target label alone. */
@@ -64,11 +61,10 @@ export class ScrapeTargetsChart extends ComponentChart {
               {
                 ...portOf(target),
                 path: target.path,
-                ...(target.tlsServerName
+                ...(target.tls
                   ? {
                       scheme: PodMonitorSpecPodMetricsEndpointsScheme.HTTPS,
-                      // The MinIO operator's certificate is signed through the Kubernetes CSR API: trust the cluster CA.
-                      tlsConfig: { ca: { configMap: CLUSTER_CA }, serverName: target.tlsServerName },
+                      tlsConfig: { ca: { secret: target.tls.caSecret }, serverName: target.tls.serverName },
                     }
                   : {}),
                 ...(relabelings.length > 0
@@ -89,10 +85,10 @@ export class ScrapeTargetsChart extends ComponentChart {
                   ? { targetPort: ServiceMonitorSpecEndpointsTargetPort.fromNumber(target.port) }
                   : { port: target.port }),
                 path: target.path,
-                ...(target.tlsServerName
+                ...(target.tls
                   ? {
                       scheme: ServiceMonitorSpecEndpointsScheme.HTTPS,
-                      tlsConfig: { ca: { configMap: CLUSTER_CA }, serverName: target.tlsServerName },
+                      tlsConfig: { ca: { secret: target.tls.caSecret }, serverName: target.tls.serverName },
                     }
                   : {}),
                 ...(relabelings.length > 0

@@ -187,14 +187,14 @@ function s3CredentialsVolume(platform: Platform): k8s.Volume {
 const S3_CREDENTIALS_MOUNT: k8s.VolumeMount = { name: S3_CREDENTIALS_VOLUME, mountPath: S3_CREDENTIALS_DIR, readOnly: true };
 
 /**
- * The object store's CA, mounted where boto3 runs (aws.conf names it as ca_bundle): the cluster CA from
- * the ConfigMap every namespace has, so media workers and the upload job start without a manual step.
+ * The object store's CA, mounted where boto3 runs (aws.conf names it as ca_bundle), from the Secret
+ * cert-manager writes in this namespace (lib/model/internal-ca.ts): nothing to create by hand.
  */
 function objectStorageCaFiles(platform: Platform): PodFiles {
   const ca = objectStorage(platform.config).ca;
   if (!ca) return { volumes: [], mounts: [] };
   return {
-    volumes: [{ name: 'object-storage-ca', configMap: { name: ca.clusterCaConfigMap, items: [{ key: 'ca.crt', path: 'ca.crt' }] } }],
+    volumes: [{ name: 'object-storage-ca', secret: { secretName: ca.secret, items: [{ key: ca.key, path: 'ca.crt' }] } }],
     mounts: [{ name: 'object-storage-ca', mountPath: SYNAPSE_PATHS.objectStorageCaDir, readOnly: true }],
   };
 }

@@ -20,8 +20,6 @@ sources=(
   "flux-kustomize-controller/kustomize.toolkit.fluxcd.io_kustomizations.yaml"
   "argo-cd/application-crd.yaml"
   "k3s-helm-controller/helm.cattle.io_helmcharts.yaml"
-  "cert-manager/cert-manager.io_clusterissuers.yaml"
-  "cert-manager/cert-manager.io_certificates.yaml"
   "metallb/metallb.io_ipaddresspools.yaml"
   "metallb/metallb.io_l2advertisements.yaml"
   "metallb/metallb.io_bgppeers.yaml"

@@ -1,7 +1,7 @@
 import { parseConfig } from '../lib/config';
 import type { KubeObject } from '../lib/synth';
 import { renderDist } from '../lib/synth';
-import { exampleInput, find, findOne, objectsOf, render } from './helpers';
+import { exampleInput, find, findOne, objectsOf, publicCertificates, render } from './helpers';
 
 type Controller = 'envoy-gateway' | 'ingress-nginx';
 const CONTROLLERS: Controller[] = ['envoy-gateway', 'ingress-nginx'];
@@ -147,7 +147,7 @@ describe.each(CONTROLLERS)('edge %s', (controller) => {
   );
 
   test('every TLS host has a Certificate for exactly that host in the namespace the edge reads it from', () => {
-    const certificates = find(objects, 'Certificate');
+    const certificates = publicCertificates(objects);
     const certificateFor = (secret: string, namespace: string) =>
       certificates.find((certificate) => spec(certificate).secretName === secret && certificate.metadata.namespace === namespace);
     const served = new Set<string>();
@@ -229,7 +229,7 @@ describe('well-known documents', () => {
     expect(client).toEqual({ 'm.homeserver': { base_url: 'https://matrix.chat.test' } });
     const routes = servedRoutes(objects, 'envoy-gateway');
     expect(routes.filter((route) => route.host === 'chat.test').map((route) => route.path)).toEqual(['/.well-known/matrix']);
-    expect(find(objects, 'Certificate').flatMap((c) => spec(c).dnsNames).sort()).toEqual(
+    expect(publicCertificates(objects).flatMap((c) => spec(c).dnsNames).sort()).toEqual(
       ['admin.chat.test', 'chat.chat.test', 'chat.test', 'matrix.chat.test'].sort(),
     );
   });
@@ -239,7 +239,7 @@ describe('well-known documents', () => {
     const routes = servedRoutes(objects, controller).filter((route) => route.host === 'example.org' && !route.federation);
     expect(routes.map((route) => route.path)).toEqual(['/_matrix', '/_synapse/client', '/.well-known/matrix', '/_synapse/admin'].filter((path) => routes.some((route) => route.path === path)));
     expect(new Set(routes.map((route) => route.path))).toEqual(new Set(['/_matrix', '/_synapse/client', '/_synapse/admin', '/.well-known/matrix']));
-    expect(find(objects, 'Certificate').filter((c) => spec(c).dnsNames.includes('example.org'))).toHaveLength(1);
+    expect(publicCertificates(objects).filter((c) => spec(c).dnsNames.includes('example.org'))).toHaveLength(1);
     expect(documentsOf(objects).server).toEqual({ 'm.server': 'example.org:443' });
   });
 

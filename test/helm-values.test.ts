@@ -72,6 +72,7 @@ const VERIFIED: Record<string, { version: string; paths: string[] }> = {
       'loki.storage.type', 'loki.storage.bucketNames', 'loki.storage.s3.endpoint', 'loki.storage.s3.region', 'loki.storage.s3.insecure',
       'loki.storage.s3.s3ForcePathStyle', 'loki.storage.s3.accessKeyId', 'loki.storage.s3.secretAccessKey', 'loki.storage.s3.http_config',
       'singleBinary.replicas', 'singleBinary.resources', 'singleBinary.persistence.size', 'singleBinary.persistence.storageClass', 'singleBinary.extraEnvFrom',
+      'singleBinary.extraVolumes', 'singleBinary.extraVolumeMounts',
       'backend.replicas', 'read.replicas', 'write.replicas', 'chunksCache.enabled', 'resultsCache.enabled', 'gateway.enabled',
       'lokiCanary.enabled', 'test.enabled', 'minio.enabled', 'sidecar.rules.enabled',
     ],

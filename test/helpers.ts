@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import * as yaml from 'js-yaml';
 import { parseConfig, type PlatformConfig } from '../lib/config';
+import { INTERNAL_CA } from '../lib/model';
 import { type DistFiles, isManifestFile, type KubeObject, renderDist } from '../lib/synth';
 
 export const ROOT = path.resolve(__dirname, '..');
@@ -63,6 +64,12 @@ export function find(objects: KubeObject[], kind: string, name?: string, namespa
       (name === undefined || object.metadata?.name === name) &&
       (namespace === undefined || object.metadata?.namespace === namespace),
   );
+}
+
+/** Certificates for public hosts: every one but the internal CA's own and those it signs (lib/model/internal-ca.ts). */
+export function publicCertificates(objects: KubeObject[]): KubeObject[] {
+  const internalIssuers: string[] = [INTERNAL_CA.issuer, INTERNAL_CA.bootstrapIssuer];
+  return find(objects, 'Certificate').filter((certificate) => !internalIssuers.includes((certificate as unknown as { spec: { issuerRef: { name: string } } }).spec.issuerRef.name));
 }
 
 export function findOne(objects: KubeObject[], kind: string, name: string, namespace?: string): KubeObject {

@@ -148,6 +148,15 @@ describe.each(Object.entries(VARIANTS))('observability (%s)', (_name, overrides)
     expect(values.loki.commonConfig.replication_factor).toBeLessThanOrEqual(config.monitoring.loki.replicas);
     expect(values.loki.limits_config.retention_period).toBe(config.monitoring.loki.retention);
     expect(values.loki.compactor).toEqual({ retention_enabled: true, delete_request_store: 's3' });
+    if (storage.ca) {
+      // In-cluster MinIO: Loki verifies it with the CA file from the Secret cert-manager writes in its namespace.
+      const mount = values.singleBinary.extraVolumeMounts[0];
+      expect(values.loki.storage.s3.http_config.ca_file).toBe(`${mount.mountPath}/ca.crt`);
+      expect(values.singleBinary.extraVolumes).toEqual([{ name: mount.name, secret: { secretName: storage.ca.secret, items: [{ key: 'ca.crt', path: 'ca.crt' }] } }]);
+    } else {
+      expect(values.loki.storage.s3.http_config).toBeUndefined();
+      expect(values.singleBinary.extraVolumes).toBeUndefined();
+    }
     const alloy = releaseValues(objects as Obj[], 'alloy');
     expect(alloy.controller.type).toBe('daemonset');
     expect(alloy.alloy.configMap.content).toContain(`"${LOKI.url}/loki/api/v1/push"`);

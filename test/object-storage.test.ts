@@ -1,4 +1,4 @@
-import { MINIO_TENANT, NAMESPACES, SECRET_NAMES } from '../lib/model';
+import { MINIO_SERVER_TLS_SECRET, MINIO_TENANT, NAMESPACES, SECRET_NAMES } from '../lib/model';
 import { charts, imageRef, images } from '../lib/versions';
 import { find, findOne, render } from './helpers';
 
@@ -38,7 +38,9 @@ describe('MinIO (provider minio, the default)', () => {
     const object = tenant({ objectStorage: { buckets: { media: 'm1', backups: 'b1', logs: 'l1' } } });
     expect(object.spec.configuration).toEqual({ name: SECRET_NAMES.minioConfig });
     expect(object.spec.image).toBe(imageRef(images.minio));
-    expect(object.spec.requestAutoCert).toBe(true);
+    // TLS from the internal CA's certificate (test/certificates.test.ts), not the operator's CSR-API one.
+    expect(object.spec.requestAutoCert).toBe(false);
+    expect(object.spec.externalCertSecret).toEqual([{ name: MINIO_SERVER_TLS_SECRET, type: 'cert-manager.io/v1' }]);
     expect(object.spec.prometheusOperator).toBe(true);
     expect(envValue(object.spec, 'MINIO_PROMETHEUS_AUTH_TYPE')).toBe('public');
     expect(object.spec.buckets.map((bucket: Any) => bucket.name)).toEqual(['m1', 'b1', 'l1']);
@@ -67,5 +69,6 @@ describe('provider external', () => {
     expect(find(objects, 'Tenant')).toHaveLength(0);
     expect(find(objects, 'HelmRelease', 'minio-operator')).toHaveLength(0);
     expect(objects.filter((object) => object.metadata?.namespace === NAMESPACES.minio.name)).toHaveLength(0);
+    expect(objects.filter((object) => object.metadata?.namespace === NAMESPACES.minioOperator.name)).toHaveLength(0);
   });
 });

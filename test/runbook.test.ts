@@ -176,11 +176,13 @@ describe('example config (Envoy Gateway, Flux, calls)', () => {
       ),
     ).toBe(true);
     expect(commands(runbook).some((command) => command.includes('dist/argocd'))).toBe(false);
-    expect(commands(runbook).some((command) => command.startsWith('kubectl -n matrix create secret generic object-storage-ca'))).toBe(true);
+    // No hand-made Secret: cert-manager writes the object store CA for its clients.
+    expect(commands(runbook).some((command) => command.includes('create secret'))).toBe(false);
   });
 
-  test('no cautions but the known TURN certificate conflict', () => {
+  test('one caution: without tls.dns01 TURN over TLS is not served', () => {
     expect(runbook.cautions).toHaveLength(1);
+    expect(runbook.cautions[0]).toContain('TURN over TLS is not served (tls.dns01 is not set)');
     expect(runbook.cautions[0]).toContain('turn.example.org');
   });
 });

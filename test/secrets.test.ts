@@ -297,7 +297,12 @@ describe('values issued elsewhere (external S3 keys, Git credentials)', () => {
     expect(existsSync(dir)).toBe(false);
     const provided = providedValues(externalValueSources(config).values(), { MATRIX_S3_SECRET_ACCESS_KEY: 'from-env' }, 'MATRIX_S3_ACCESS_KEY_ID=AKIDFROMFILE\nMATRIX_S3_SECRET_ACCESS_KEY="from-file"\n');
     writeSecrets({ outDir: dir, config, rotate: [], bundle: false, provided, log: quiet });
-    expect(decoded(dir, POSTGRES.namespace, 'object-storage-credentials').data).toEqual({ AWS_ACCESS_KEY_ID: 'AKIDFROMFILE', AWS_SECRET_ACCESS_KEY: 'from-env' });
+    expect(decoded(dir, POSTGRES.namespace, 'object-storage-credentials').data).toEqual({
+      AWS_ACCESS_KEY_ID: 'AKIDFROMFILE',
+      AWS_SECRET_ACCESS_KEY: 'from-env',
+      // The shared credentials file Synapse's S3 clients read is derived from the same two values.
+      credentials: '[default]\naws_access_key_id = AKIDFROMFILE\naws_secret_access_key = from-env\n',
+    });
     expect(decoded(dir, 'monitoring', 'object-storage-credentials').data.AWS_ACCESS_KEY_ID).toBe('AKIDFROMFILE');
     // A re-run without them keeps them; rotating one is refused (it is not ours to generate).
     writeSecrets({ outDir: dir, config, rotate: [], bundle: false, log: quiet });

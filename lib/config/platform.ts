@@ -90,7 +90,7 @@ const dns01Providers = {
     .describe('Cloudflare (API token).'),
   route53: z
     .strictObject({
-      region: z.string().min(1).optional(),
+      region: z.string().min(1).describe('The AWS region of the Route53 API calls (cert-manager recommends always setting it).'),
       hostedZoneID: z.string().min(1).optional().describe('Manage only this hosted zone (skips ListHostedZonesByName).'),
       role: z.string().regex(/^arn:/, 'an IAM role ARN').optional().describe('Role to assume.'),
       accessKeyID: z.string().min(1).optional().describe('Access key id (not secret); or accessKeyIDSecretRef.'),

@@ -171,13 +171,11 @@ export interface ObjectStorage {
    */
   readonly credentialsFileKey: string;
   /**
-   * The CA that signed the endpoint's certificate, when it is not a public one: the MinIO operator
-   * signs the tenant certificate with the cluster CA. Pods read it from the ConfigMap Kubernetes
-   * publishes in every namespace (`clusterCaConfigMap`, nothing to create); the Barman Cloud plugin
-   * takes only a Secret reference (ObjectStore endpointCA), so backups also need `secret`, created
-   * once from that ConfigMap (docs/data-layer.md).
+   * The CA that signed the endpoint's certificate, when it is not a public one: the in-cluster MinIO
+   * serves a certificate of the platform's internal CA (lib/model/internal-ca.ts), and cert-manager
+   * writes that CA as `key` of the Secret `secret` in every client namespace.
    */
-  readonly ca?: { readonly secret: string; readonly key: string; readonly clusterCaConfigMap: string };
+  readonly ca?: { readonly secret: string; readonly key: string };
 }
 
 export const MINIO_TENANT = { name: 'matrix-storage', namespace: NAMESPACES.minio.name } as const;
@@ -194,12 +192,12 @@ export function objectStorage(config: PlatformConfig): ObjectStorage {
     const external = config.objectStorage.external;
     return { ...common, endpoint: external.endpoint, region: external.region, forcePathStyle: external.forcePathStyle };
   }
-  // The MinIO operator always names the tenant's S3 Service `minio`; TLS on 443 by the operator's certificate.
+  // The MinIO operator always names the tenant's S3 Service `minio`; TLS on 443 with the internal CA's certificate.
   return {
     ...common,
     endpoint: `https://${serviceHost('minio', MINIO_TENANT.namespace)}`,
     region: config.objectStorage.region,
     forcePathStyle: true,
-    ca: { secret: 'object-storage-ca', key: 'ca.crt', clusterCaConfigMap: 'kube-root-ca.crt' },
+    ca: { secret: 'object-storage-ca', key: 'ca.crt' },
   };
 }

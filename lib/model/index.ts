@@ -6,6 +6,7 @@ export * from './platform';
 export * from './stages';
 export * from './endpoints';
 export * from './secrets';
+export * from './internal-ca';
 
 /** Everything a chart needs: the validated config and the values derived from it. */
 export interface Platform {

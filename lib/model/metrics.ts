@@ -13,6 +13,7 @@ import {
   type ValkeyMasterProxy,
 } from './endpoints';
 import type { Platform } from './index';
+import { INTERNAL_CA, MINIO_SERVER_TLS_SECRET } from './internal-ca';
 import { NAMESPACES, serviceHost } from './platform';
 import { activeWorkerTypes, SYNAPSE_NAMESPACE, SYNAPSE_PORTS, type WorkerType } from './workers';
 
@@ -33,8 +34,8 @@ export interface ScrapeTarget {
   readonly port: string | number;
   readonly path: string;
   readonly kind: 'PodMonitor' | 'ServiceMonitor';
-  /** Scrape over HTTPS, verifying the certificate for this name against the cluster CA. */
-  readonly tlsServerName?: string;
+  /** Scrape over HTTPS, verifying the certificate for `serverName` against the CA in a Secret of the target's namespace. */
+  readonly tls?: { readonly serverName: string; readonly caSecret: { readonly name: string; readonly key: string } };
   /** Value of the `job` label on every series (Synapse's dashboard filters on it). */
   readonly jobLabel?: string;
   /** Fixed labels added to every series. */
@@ -161,7 +162,8 @@ export function dataScrapeTargets(config: PlatformConfig): ScrapeTarget[] {
       port: METRICS_PORTS.minio,
       // Needs MINIO_PROMETHEUS_AUTH_TYPE=public on the tenant (no bearer token in dist/).
       path: '/minio/v2/metrics/cluster',
-      tlsServerName: serviceHost('minio', MINIO_TENANT.namespace),
+      // The tenant's own certificate Secret carries the internal CA beside it.
+      tls: { serverName: serviceHost('minio', MINIO_TENANT.namespace), caSecret: { name: MINIO_SERVER_TLS_SECRET, key: INTERNAL_CA.caKey } },
       kind: 'PodMonitor',
     });
   }

@@ -3,7 +3,7 @@ import { imageRef, images } from '../versions';
 import { callHostPorts, requireCoturn, turnTlsEnabled } from './calls';
 import { defaultNodes, helmReleaseOf, type Obj } from './capacity';
 import { EDGE_GATEWAY, type EdgeHost, edgeHosts, edgePublicPorts, INGRESS_NGINX, separateFederationPort } from './edge-routes';
-import { LIVEKIT, objectStorage, POSTGRES } from './endpoints';
+import { LIVEKIT } from './endpoints';
 import type { Platform } from './index';
 import { catalogueValueIds, SECRET_NAMES, SECRET_VALUES, secretCatalogue } from './secrets';
 import { STAGES, type StageId } from './stages';
@@ -414,17 +414,6 @@ function secretSteps(platform: Platform): BootstrapStep[] {
       title: 'Generate and apply the Secrets',
       why: `${catalogue.length} Secrets in namespaces ${namespaces.join(', ')}; secrets/ is git-ignored, keep a copy in a vault`,
       commands: ['npm run secrets -- --out secrets/', 'kubectl apply -f secrets/'],
-    });
-  }
-  const ca = objectStorage(config).ca;
-  if (ca) {
-    const jsonKey = ca.key.replace(/\./g, '\\.');
-    steps.push({
-      title: `Create the Secret ${POSTGRES.namespace}/${ca.secret} from the cluster CA`,
-      why: 'the Barman Cloud backup plugin takes the object store CA only from a Secret (docs/data-layer.md)',
-      commands: [
-        `kubectl -n ${POSTGRES.namespace} create secret generic ${ca.secret} --from-literal=${ca.key}="$(kubectl -n ${POSTGRES.namespace} get configmap ${ca.clusterCaConfigMap} -o jsonpath='{.data.${jsonKey}}')"`,
-      ],
     });
   }
   return steps;

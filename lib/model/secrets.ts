@@ -253,3 +253,15 @@ export function catalogueValueIds(specs: readonly SecretSpec[]): string[] {
   }
   return [...ids].sort();
 }
+
+/** A Secret an operator creates from an object in dist/: neither in the catalogue nor made by hand. */
+export interface OperatorSecret {
+  readonly name: string;
+  readonly namespace: string;
+  readonly createdBy: string;
+}
+
+/** Secrets operators create; cert-manager's are read from the Certificates in dist/ themselves. */
+export function operatorCreatedSecrets(): OperatorSecret[] {
+  return [{ name: POSTGRES.appSecret, namespace: POSTGRES.namespace, createdBy: 'CloudNativePG, for the owner of the bootstrap database' }];
+}

@@ -273,10 +273,7 @@ class Pod:
             target.mkdir(parents=True, exist_ok=True)
             if volume is None or "persistentVolumeClaim" in volume:  # volumeClaimTemplate: a per-pod persistent directory
                 continue
-            if "configMap" in volume and volume["configMap"]["name"] == "kube-root-ca.crt":
-                # Published by Kubernetes in every namespace (the cluster CA), never in dist/: the run's throw-away CA.
-                (target / "ca.crt").write_text(self.stack.secret("object-storage-ca")["ca.crt"])
-            elif "configMap" in volume:
+            if "configMap" in volume:
                 data = self.stack.dist.config_map(volume["configMap"]["name"], self.namespace)
                 for key, text in data.items():
                     text = self.rewrite(text)
@@ -385,7 +382,7 @@ class Stack:
                                   "-subj", "/CN=turn.example.org", "-days", "1", "-keyout", str(key_file)], capture_output=True, text=True, check=True).stdout
             value = {"tls.crt": pem, "tls.key": key_file.read_text()}
             key_file.unlink()
-        elif name == "object-storage-ca":  # the local S3 server speaks plain HTTP; a valid throw-away CA keeps boto3's ca_bundle loadable
+        elif name == "object-storage-ca":  # written by cert-manager in the cluster; the local S3 server speaks plain HTTP, a valid throw-away CA keeps boto3's ca_bundle loadable
             pem = subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
                                   "-subj", "/CN=matrix-it-ca", "-days", "1", "-keyout", "/dev/null"], capture_output=True, text=True, check=True).stdout
             value = {"ca.crt": pem}
