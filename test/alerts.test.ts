@@ -46,6 +46,10 @@ describe('alert rules', () => {
       'synapse_event_processing_lag',
       'haproxy_backend_active_servers',
       'redis_up',
+      'cnpg_pg_stat_archiver_failed_count',
+      'cnpg_pg_stat_archiver_seconds_since_last_archival',
+      'barman_cloud_cloudnative_pg_io_last_available_backup_timestamp',
+      'cnpg_pg_replication_slots_pg_wal_lsn_diff',
     ]) {
       expect(exprs).toContain(metric);
     }
@@ -57,6 +61,19 @@ describe('alert rules', () => {
       .flatMap((group) => group.rules)
       .find((rule) => rule.alert === 'SynapseProcessesMissing')?.expr;
     expect(expr).toContain('job="sync"}) or vector(0)) < 5');
+  });
+
+  test('backup and slot thresholds follow the config: backup schedule and WAL volume', () => {
+    const exprOf = (overrides: Record<string, unknown>, alert: string) =>
+      alertRuleGroups(buildPlatform(render(overrides).config))
+        .flatMap((group) => group.rules)
+        .find((rule) => rule.alert === alert)?.expr ?? '';
+    // Daily at 03:00: 24 h between backups plus 6 h for the backup itself; weekly: 7 days plus 6 h.
+    expect(exprOf({}, 'PostgresBaseBackupTooOld')).toContain(`> ${30 * 3600})`);
+    expect(exprOf({ database: { backup: { schedule: '0 0 2 * * sun' } } }, 'PostgresBaseBackupTooOld')).toContain(`> ${(7 * 24 + 6) * 3600})`);
+    // 100Gi WAL volume: slots may keep 50 GiB, the alert fires at half of that.
+    expect(exprOf({}, 'PostgresReplicationSlotLagHigh')).toMatch(new RegExp(`> ${25 * 2 ** 30}$`));
+    expect(exprOf({ database: { walStorageSize: '20Gi' } }, 'PostgresReplicationSlotLagHigh')).toMatch(new RegExp(`> ${5 * 2 ** 30}$`));
   });
 
   const promtool = promtoolAvailable();

@@ -2,7 +2,9 @@ import type { Platform } from './index';
 import { activeNamespaces, NAMESPACES } from './platform';
 import { synapseScrapeTargets } from './metrics';
 import { activeWorkerTypes, SYNAPSE_NAMESPACE, workerCount } from './workers';
-import { LIVEKIT_REDIS_PROXY, SYNAPSE_REDIS_PROXY, VALKEY_LIVEKIT, VALKEY_SYNAPSE } from './endpoints';
+import { LIVEKIT_REDIS_PROXY, POSTGRES, SYNAPSE_REDIS_PROXY, VALKEY_LIVEKIT, VALKEY_SYNAPSE } from './endpoints';
+import { longestScheduleGapSeconds } from './cron-schedule';
+import { ARCHIVE_TIMEOUT_SECONDS, walBudget } from './postgres-sizing';
 
 /**
  * The platform's alerts as typed data. There is no Alertmanager (spec): alerts show in Prometheus
@@ -155,6 +157,71 @@ function dataRules(platform: Platform): AlertRule[] {
   ];
 }
 
+/** WAL archiving may lag this many archive_timeout periods before it counts as stalled. */
+const ARCHIVE_STALL_PERIODS = 3;
+/** A base backup of the whole data volume takes hours; its timestamp is taken when it completes. */
+const BASE_BACKUP_GRACE_SECONDS = 6 * 3600;
+
+/** Metrics of the Barman Cloud plugin, exported by each instance manager (plugin-barman-cloud docs/observability.md). */
+export const LAST_BACKUP_METRIC = 'barman_cloud_cloudnative_pg_io_last_available_backup_timestamp';
+
+/** Seconds after which the newest base backup is too old: the longest gap of the schedule plus the time a backup takes. */
+export function baseBackupMaxAgeSeconds(platform: Platform): number {
+  return longestScheduleGapSeconds(platform.config.database.backup.schedule) + BASE_BACKUP_GRACE_SECONDS;
+}
+
+/** Recoverability: WAL archiving, base backups and the WAL replication slots hold back (thresholds derived from the config). */
+function backupRules(platform: Platform): AlertRule[] {
+  const postgres = `namespace="${POSTGRES.namespace}"`;
+  const wal = walBudget(platform.config);
+  const maxAge = baseBackupMaxAgeSeconds(platform);
+  const stalledAfter = ARCHIVE_STALL_PERIODS * ARCHIVE_TIMEOUT_SECONDS;
+  const gib = (bytes: number) => `${Math.round((bytes / 2 ** 30) * 10) / 10} GiB`;
+  return [
+    {
+      alert: 'PostgresWalArchivingFailing',
+      expr: `max by (namespace, pod) (increase(cnpg_pg_stat_archiver_failed_count{${postgres}}[5m])) > 0`,
+      for: '15m',
+      severity: 'warning',
+      summary: 'PostgreSQL {{ $labels.pod }} fails to archive WAL to the object store',
+      description:
+        'Point-in-time recovery stops at the last archived segment and unarchived WAL accumulates on the WAL volume. ' +
+        'Check the barman-cloud plugin sidecar logs, the object store and its credentials.',
+    },
+    {
+      alert: 'PostgresWalArchivingStalled',
+      expr: `max by (namespace, pod) (cnpg_pg_stat_archiver_seconds_since_last_archival{${postgres}}) > ${stalledAfter}`,
+      for: '5m',
+      severity: 'critical',
+      summary: 'PostgreSQL {{ $labels.pod }} has archived no WAL for a while',
+      description:
+        `archive_timeout (${ARCHIVE_TIMEOUT_SECONDS} s) switches segments at least that often while Synapse writes, so nothing archived for ` +
+        `${stalledAfter} s means archiving is stuck: recent transactions are not recoverable from the object store.`,
+    },
+    {
+      alert: 'PostgresBaseBackupTooOld',
+      expr: `(time() - max by (namespace) (${LAST_BACKUP_METRIC}{${postgres}}) > ${maxAge})\nor\nabsent(${LAST_BACKUP_METRIC}{${postgres}})`,
+      for: '1h',
+      severity: 'warning',
+      summary: 'No successful PostgreSQL base backup in {{ $labels.namespace }} within the schedule',
+      description:
+        `The newest base backup is older than the longest gap of the schedule (${platform.config.database.backup.schedule}) plus ` +
+        `${BASE_BACKUP_GRACE_SECONDS / 3600} h, or none is reported. Recovery replays ever more WAL and retention may drop the last good backup. ` +
+        'Check the ScheduledBackup and Backup objects.',
+    },
+    {
+      alert: 'PostgresReplicationSlotLagHigh',
+      expr: `max by (namespace, pod, slot_name) (cnpg_pg_replication_slots_pg_wal_lsn_diff{${postgres}}) > ${wal.slotLagAlertBytes}`,
+      for: '5m',
+      severity: 'warning',
+      summary: 'Replication slot {{ $labels.slot_name }} on {{ $labels.pod }} holds back a lot of WAL',
+      description:
+        `The slot's standby is down or far behind. At ${gib(wal.maxSlotWalKeepBytes)} (max_slot_wal_keep_size, half the WAL volume) ` +
+        'PostgreSQL invalidates the slot and the standby must be re-cloned; fix or remove the standby before that.',
+    },
+  ];
+}
+
 function synapseRules(platform: Platform): AlertRule[] {
   const synapse = `namespace="${SYNAPSE_NAMESPACE}"`;
   const jobs = synapseScrapeTargets(platform.config).map((target) => target.jobLabel ?? target.name);
@@ -228,6 +295,7 @@ export function alertRuleGroups(platform: Platform): AlertGroup[] {
   return [
     { name: 'platform.kubernetes', rules: kubernetesRules(platform) },
     { name: 'platform.data', rules: dataRules(platform) },
+    { name: 'platform.backups', rules: backupRules(platform) },
     { name: 'synapse', rules: synapseRules(platform) },
   ];
 }
