@@ -1,8 +1,9 @@
 /*
  * Loki (grafana-community chart `loki` 18.11.0, Monolithic) and Grafana Alloy (grafana chart `alloy`
  * 1.11.1, DaemonSet). Values keys used, verified in the charts' values.yaml/templates at those versions
- * (/tmp/research/charts-data-obs.md):
- *   loki: deploymentMode, singleBinary.{replicas, resources, persistence.{size, storageClass}, extraEnvFrom},
+ * (grafana-community/helm-charts tag loki-18.11.0, grafana/helm-charts tag alloy-1.11.1):
+ *   loki: deploymentMode, singleBinary.{replicas, resources, persistence.{size, storageClass}, extraEnvFrom,
+ *     podDisruptionBudget.{enabled, maxUnavailable}},
  *     backend/read/write.replicas (default 3: must be 0 with a single binary, templates/validate.yaml),
  *     loki.{auth_enabled, commonConfig.replication_factor, schemaConfig, limits_config, compactor,
  *     storage.{type, bucketNames.{chunks, ruler}, s3.{endpoint, region, accessKeyId, secretAccessKey,
@@ -75,6 +76,9 @@ export function lokiValues(platform: Platform): Record<string, unknown> {
       resources: SIZING.loki,
       persistence: { size: loki.storageSize, storageClass: config.storageClasses.general },
       extraEnvFrom: [{ secretRef: { name: storage.credentialsSecret } }],
+      // templates/_pdb.tpl renders the PDB only with minAvailable or maxUnavailable set (both null by
+      // default). One at a time: quorum writes (replication factor 3) still reach two of three.
+      podDisruptionBudget: { enabled: true, maxUnavailable: 1 },
     },
     backend: { replicas: 0 },
     read: { replicas: 0 },

@@ -1,13 +1,15 @@
 /*
  * kube-prometheus-stack values keys used below, verified in the chart's values.yaml at the pinned version
  * (prometheus-community/helm-charts tag kube-prometheus-stack-88.5.3, grafana subchart 12.11.1 from
- * grafana-community/helm-charts; see /tmp/research/charts-data-obs.md):
+ * grafana-community/helm-charts tag grafana-12.11.1):
  *   crds.enabled, defaultRules.create, defaultRules.rules.alertmanager, alertmanager.enabled,
+ *   prometheus.podDisruptionBudget.{enabled, minAvailable} (templates/prometheus/podDisruptionBudget.yaml copies every
+ *     key but `enabled` into the PDB spec: setting maxUnavailable as well would leave the default minAvailable 1 beside it),
  *   prometheus.prometheusSpec.{replicas, retention, storageSpec.volumeClaimTemplate.spec, resources,
  *     serviceMonitorSelectorNilUsesHelmValues, podMonitorSelectorNilUsesHelmValues, ruleSelectorNilUsesHelmValues,
  *     probeSelectorNilUsesHelmValues, scrapeConfigSelectorNilUsesHelmValues, walCompression},
  *   prometheusOperator.{resources, prometheusConfigReloader.resources},
- *   grafana.{enabled, replicas, resources, admin.existingSecret, admin.userKey, admin.passwordKey,
+ *   grafana.{enabled, replicas, podDisruptionBudget (the PDB renders when the map is non-empty), resources, admin.existingSecret, admin.userKey, admin.passwordKey,
  *     persistence.{enabled, type, size, accessModes, storageClassName}, additionalDataSources,
  *     dashboardProviders, dashboards, defaultDashboardsEnabled, sidecar.resources},
  *   kube-state-metrics.resources (subchart kube-state-metrics 8.4.0, values.yaml `resources: {}`).
@@ -59,6 +61,7 @@ export function kubePrometheusStackValues(platform: Platform): Record<string, un
       prometheusConfigReloader: { resources: RELOADER_RESOURCES },
     },
     prometheus: {
+      podDisruptionBudget: { enabled: true, minAvailable: 1 },
       prometheusSpec: {
         replicas: monitoring.prometheus.replicas,
         retention: monitoring.prometheus.retention,
@@ -85,6 +88,7 @@ export function kubePrometheusStackValues(platform: Platform): Record<string, un
     grafana: {
       enabled: true,
       replicas: monitoring.grafana.replicas,
+      podDisruptionBudget: { maxUnavailable: 1 },
       resources: GRAFANA_RESOURCES,
       admin: { existingSecret: SECRET_NAMES.grafanaAdmin, userKey: 'admin-user', passwordKey: 'admin-password' },
       persistence: grafanaPersistence,

@@ -60,6 +60,9 @@ const VERIFIED: Record<string, { version: string; paths: string[] }> = {
       'prometheus.prometheusSpec.serviceMonitorSelectorNilUsesHelmValues', 'prometheus.prometheusSpec.podMonitorSelectorNilUsesHelmValues',
       'prometheus.prometheusSpec.ruleSelectorNilUsesHelmValues', 'prometheus.prometheusSpec.probeSelectorNilUsesHelmValues',
       'prometheus.prometheusSpec.scrapeConfigSelectorNilUsesHelmValues',
+      'prometheus.podDisruptionBudget.enabled', 'prometheus.podDisruptionBudget.minAvailable',
+      // grafana 12.11.1 templates/poddisruptionbudget.yaml: rendered when the map is non-empty.
+      'grafana.podDisruptionBudget',
       'grafana.enabled', 'grafana.replicas', 'grafana.resources', 'grafana.admin.existingSecret', 'grafana.admin.userKey', 'grafana.admin.passwordKey',
       'grafana.persistence.enabled', 'grafana.persistence.type', 'grafana.persistence.size', 'grafana.persistence.accessModes',
       'grafana.persistence.storageClassName', 'grafana.sidecar.resources', 'grafana.additionalDataSources', 'grafana.dashboardProviders', 'grafana.dashboards',
@@ -72,6 +75,7 @@ const VERIFIED: Record<string, { version: string; paths: string[] }> = {
       'loki.storage.type', 'loki.storage.bucketNames', 'loki.storage.s3.endpoint', 'loki.storage.s3.region', 'loki.storage.s3.insecure',
       'loki.storage.s3.s3ForcePathStyle', 'loki.storage.s3.accessKeyId', 'loki.storage.s3.secretAccessKey', 'loki.storage.s3.http_config',
       'singleBinary.replicas', 'singleBinary.resources', 'singleBinary.persistence.size', 'singleBinary.persistence.storageClass', 'singleBinary.extraEnvFrom',
+      'singleBinary.podDisruptionBudget.enabled', 'singleBinary.podDisruptionBudget.maxUnavailable',
       'backend.replicas', 'read.replicas', 'write.replicas', 'chunksCache.enabled', 'resultsCache.enabled', 'gateway.enabled',
       'lokiCanary.enabled', 'test.enabled', 'minio.enabled', 'sidecar.rules.enabled',
     ],
