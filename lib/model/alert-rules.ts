@@ -12,6 +12,8 @@ import { ARCHIVE_TIMEOUT_SECONDS, walBudget } from './postgres-sizing';
  * a quiet promtool unit test (test/promtool/cases.ts), run by scripts/promtool-check.ts.
  *
  * Annotations only template `{{ $labels.x }}` (never $value) so unit tests can state them exactly.
+ * Long expressions are written over several lines (one label matcher per line where a selector is
+ * long): dist/ holds them as YAML block scalars, so a diff shows which part changed.
  */
 
 export type Severity = 'warning' | 'critical';
@@ -36,14 +38,20 @@ function anyOf(values: readonly string[]): string {
   return [...new Set(values)].sort().join('|');
 }
 
+/** `metric{...}` with one matcher per line: PromQL allows line breaks between matchers. */
+function selector(metric: string, matchers: readonly string[]): string {
+  return `${metric}{\n${matchers.map((matcher) => `  ${matcher}`).join(',\n')}\n}`;
+}
+
 function kubernetesRules(platform: Platform): AlertRule[] {
   const namespaces = anyOf(activeNamespaces(platform.config).map((namespace) => namespace.name));
-  const ns = `namespace=~"${namespaces}"`;
-  const byContainer = 'namespace, pod, container';
+  const inPlatform = (metric: string, ...matchers: string[]) => selector(metric, [`namespace=~"${namespaces}"`, ...matchers]);
+  const sumByContainer = 'sum by (namespace, pod, container)';
+  const volumeFree = `${inPlatform('kubelet_volume_stats_available_bytes')}\n/\n${inPlatform('kubelet_volume_stats_capacity_bytes')}`;
   return [
     {
       alert: 'PlatformPodRestarting',
-      expr: `increase(kube_pod_container_status_restarts_total{${ns}}[30m]) > 2`,
+      expr: `increase(${inPlatform('kube_pod_container_status_restarts_total')}[30m]) > 2`,
       for: '5m',
       severity: 'warning',
       summary: 'Container {{ $labels.namespace }}/{{ $labels.pod }}/{{ $labels.container }} keeps restarting',
@@ -52,8 +60,8 @@ function kubernetesRules(platform: Platform): AlertRule[] {
     {
       alert: 'PlatformContainerHighCpu',
       expr:
-        `sum by (${byContainer}) (rate(container_cpu_usage_seconds_total{${ns}, container!=""}[5m]))` +
-        ` / sum by (${byContainer}) (kube_pod_container_resource_limits{${ns}, resource="cpu"}) > 0.9`,
+        `${sumByContainer} (rate(${inPlatform('container_cpu_usage_seconds_total', 'container!=""')}[5m]))\n/\n` +
+        `${sumByContainer} (${inPlatform('kube_pod_container_resource_limits', 'resource="cpu"')})\n> 0.9`,
       for: '15m',
       severity: 'warning',
       summary: 'Container {{ $labels.namespace }}/{{ $labels.pod }}/{{ $labels.container }} uses over 90% of its CPU limit',
@@ -62,8 +70,8 @@ function kubernetesRules(platform: Platform): AlertRule[] {
     {
       alert: 'PlatformContainerHighMemory',
       expr:
-        `sum by (${byContainer}) (container_memory_working_set_bytes{${ns}, container!=""})` +
-        ` / sum by (${byContainer}) (kube_pod_container_resource_limits{${ns}, resource="memory"}) > 0.9`,
+        `${sumByContainer} (${inPlatform('container_memory_working_set_bytes', 'container!=""')})\n/\n` +
+        `${sumByContainer} (${inPlatform('kube_pod_container_resource_limits', 'resource="memory"')})\n> 0.9`,
       for: '15m',
       severity: 'warning',
       summary: 'Container {{ $labels.namespace }}/{{ $labels.pod }}/{{ $labels.container }} uses over 90% of its memory limit',
@@ -71,7 +79,7 @@ function kubernetesRules(platform: Platform): AlertRule[] {
     },
     {
       alert: 'PlatformVolumeFillingUp',
-      expr: `kubelet_volume_stats_available_bytes{${ns}} / kubelet_volume_stats_capacity_bytes{${ns}} < 0.15`,
+      expr: `${volumeFree}\n< 0.15`,
       for: '10m',
       severity: 'warning',
       summary: 'Volume {{ $labels.namespace }}/{{ $labels.persistentvolumeclaim }} has less than 15% free space',
@@ -79,7 +87,7 @@ function kubernetesRules(platform: Platform): AlertRule[] {
     },
     {
       alert: 'PlatformVolumeAlmostFull',
-      expr: `kubelet_volume_stats_available_bytes{${ns}} / kubelet_volume_stats_capacity_bytes{${ns}} < 0.05`,
+      expr: `${volumeFree}\n< 0.05`,
       for: '5m',
       severity: 'critical',
       summary: 'Volume {{ $labels.namespace }}/{{ $labels.persistentvolumeclaim }} has less than 5% free space',
@@ -200,7 +208,7 @@ function backupRules(platform: Platform): AlertRule[] {
     },
     {
       alert: 'PostgresBaseBackupTooOld',
-      expr: `(time() - max by (namespace) (${LAST_BACKUP_METRIC}{${postgres}}) > ${maxAge})\nor\nabsent(${LAST_BACKUP_METRIC}{${postgres}})`,
+      expr: `time() - max by (namespace) (\n  ${LAST_BACKUP_METRIC}{${postgres}}\n) > ${maxAge}\nor\nabsent(${LAST_BACKUP_METRIC}{${postgres}})`,
       for: '1h',
       severity: 'warning',
       summary: 'No successful PostgreSQL base backup in {{ $labels.namespace }} within the schedule',
@@ -222,6 +230,8 @@ function backupRules(platform: Platform): AlertRule[] {
   ];
 }
 
+const RESPONSE_TIME_BUCKETS = 'synapse_http_server_response_time_seconds_bucket';
+
 function synapseRules(platform: Platform): AlertRule[] {
   const synapse = `namespace="${SYNAPSE_NAMESPACE}"`;
   const jobs = synapseScrapeTargets(platform.config).map((target) => target.jobLabel ?? target.name);
@@ -232,12 +242,12 @@ function synapseRules(platform: Platform): AlertRule[] {
   ];
   const missingTerms = expected.map(
     ({ job, count }) =>
-      `label_replace((sum(up{${synapse}, job="${job}"}) or vector(0)) < ${count}, "job", "${job}", "", "")`,
+      `label_replace(\n  (sum(up{${synapse}, job="${job}"}) or vector(0)) < ${count},\n  "job", "${job}", "", ""\n)`,
   );
   return [
     {
       alert: 'SynapseProcessDown',
-      expr: `up{${synapse}, job=~"${anyOf(jobs)}"} == 0`,
+      expr: `${selector('up', [synapse, `job=~"${anyOf(jobs)}"`])} == 0`,
       for: '3m',
       severity: 'critical',
       summary: 'Synapse {{ $labels.job }} process {{ $labels.index }} is down',
@@ -245,7 +255,7 @@ function synapseRules(platform: Platform): AlertRule[] {
     },
     {
       alert: 'SynapseProcessesMissing',
-      expr: missingTerms.join(' or '),
+      expr: missingTerms.join('\nor\n'),
       for: '5m',
       severity: 'warning',
       summary: 'Fewer healthy Synapse {{ $labels.job }} processes than configured',
@@ -261,9 +271,7 @@ function synapseRules(platform: Platform): AlertRule[] {
     },
     {
       alert: 'SynapseEventPersistenceSlow',
-      expr:
-        'histogram_quantile(0.95, sum by (le) (rate(synapse_http_server_response_time_seconds_bucket' +
-        `{${synapse}, servlet="RoomSendEventRestServlet"}[5m]))) > 5`,
+      expr: `histogram_quantile(0.95, sum by (le) (rate(${selector(RESPONSE_TIME_BUCKETS, [synapse, 'servlet="RoomSendEventRestServlet"'])}[5m])))\n> 5`,
       for: '10m',
       severity: 'warning',
       summary: 'Sending a message takes more than 5 s (95th percentile)',
@@ -280,9 +288,7 @@ function synapseRules(platform: Platform): AlertRule[] {
     {
       alert: 'SynapseSyncLatencyHigh',
       // Clients long-poll /sync for 30 s; a median above 35 s means the server itself is slow.
-      expr:
-        'histogram_quantile(0.5, sum by (le) (rate(synapse_http_server_response_time_seconds_bucket' +
-        `{${synapse}, servlet="SyncRestServlet"}[5m]))) > 35`,
+      expr: `histogram_quantile(0.5, sum by (le) (rate(${selector(RESPONSE_TIME_BUCKETS, [synapse, 'servlet="SyncRestServlet"'])}[5m])))\n> 35`,
       for: '15m',
       severity: 'warning',
       summary: 'Median /sync response time is above 35 s',
