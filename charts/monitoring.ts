@@ -3,6 +3,10 @@
  * (prometheus-community/helm-charts tag kube-prometheus-stack-88.5.3, grafana subchart 12.11.1 from
  * grafana-community/helm-charts tag grafana-12.11.1):
  *   crds.enabled, defaultRules.create, defaultRules.rules.alertmanager, alertmanager.enabled,
+ *   alertmanager.config (the chart renders it into the alertmanager-<name> Secret; with the chart's default config
+ *     merged underneath, list values replaced), alertmanager.podDisruptionBudget.{enabled, minAvailable},
+ *   alertmanager.alertmanagerSpec.{replicas, resources, secrets (mounted at /etc/alertmanager/secrets/<name>/),
+ *     storage.volumeClaimTemplate.spec} (Alertmanager image quay.io/prometheus/alertmanager v0.34.0 from the chart),
  *   prometheus.podDisruptionBudget.{enabled, minAvailable} (templates/prometheus/podDisruptionBudget.yaml copies every
  *     key but `enabled` into the PDB spec: setting maxUnavailable as well would leave the default minAvailable 1 beside it),
  *   prometheus.prometheusSpec.{replicas, retention, storageSpec.volumeClaimTemplate.spec, resources,
@@ -22,6 +26,7 @@ import type { Construct } from 'constructs';
 import { ComponentChart } from '../constructs/component-chart';
 import { HelmReleaseWrapper } from '../constructs/helm-release';
 import { LOKI, type Platform, PROMETHEUS_STACK, SECRET_NAMES } from '../lib/model';
+import { alertmanagerConfig } from '../lib/model/alert-routing';
 import { SIZING } from '../lib/model/sizing';
 import { charts } from '../lib/versions';
 import { upstreamDashboardValues } from './dashboards';
@@ -50,12 +55,34 @@ export function kubePrometheusStackValues(platform: Platform): Record<string, un
           storageClassName: storageClasses.general,
         }
       : { enabled: false };
+  const alertmanager = monitoring.alertmanager;
   return {
     crds: { enabled: true },
-    // The spec runs without Alertmanager: alerts are visible in Prometheus and Grafana.
-    alertmanager: { enabled: false },
+    // Opt-in: without it alerts are visible in Prometheus and Grafana only (lib/model/alert-routing.ts says why not Grafana).
+    alertmanager: alertmanager.enabled
+      ? {
+          enabled: true,
+          config: alertmanagerConfig(platform.config),
+          podDisruptionBudget: { enabled: true, minAvailable: 1 },
+          alertmanagerSpec: {
+            replicas: alertmanager.replicas,
+            resources: SIZING.alertmanager,
+            secrets: [SECRET_NAMES.alertReceivers],
+            storage: {
+              volumeClaimTemplate: {
+                spec: {
+                  storageClassName: storageClasses.general,
+                  accessModes: ['ReadWriteOnce'],
+                  resources: { requests: { storage: alertmanager.storageSize } },
+                },
+              },
+            },
+          },
+        }
+      : { enabled: false },
     'kube-state-metrics': { resources: SIZING.kubeStateMetrics },
-    defaultRules: { create: true, rules: { alertmanager: false } },
+    // The upstream rules about Alertmanager itself only where one runs.
+    defaultRules: { create: true, rules: { alertmanager: alertmanager.enabled } },
     prometheusOperator: {
       resources: OPERATOR_RESOURCES,
       prometheusConfigReloader: { resources: RELOADER_RESOURCES },

@@ -57,6 +57,8 @@ export function generateValue(generator: SecretGenerator): string {
       return synapseSigningKey();
     case 'admin-user':
       return 'admin';
+    case 'supplied':
+      throw new Error('a supplied secret value cannot be generated');
   }
 }
 
@@ -137,10 +139,20 @@ export function planValues(specs: readonly SecretSpec[], existing: ReadonlyMap<s
   }
   const values = new Map<string, string>();
   const actions = new Map<string, ValueAction>();
+  const missingSupplied: string[] = [];
   for (const id of ids) {
     const generator = GENERATORS.get(id);
     if (!generator) throw new Error(`no generator for secret value ${id} (add it to SECRET_VALUES)`);
     const current = existing.get(id);
+    if (generator === 'supplied') {
+      if (rotate.includes(id)) throw new Error(`--rotate ${id}: a supplied value is replaced by editing its Secret in the folder`);
+      if (current === undefined) missingSupplied.push(id);
+      else {
+        values.set(id, current);
+        actions.set(id, 'kept');
+      }
+      continue;
+    }
     if (current !== undefined && !rotate.includes(id)) {
       values.set(id, current);
       actions.set(id, 'kept');
@@ -148,6 +160,16 @@ export function planValues(specs: readonly SecretSpec[], existing: ReadonlyMap<s
       values.set(id, generateValue(generator));
       actions.set(id, current === undefined ? 'generated' : 'rotated');
     }
+  }
+  if (missingSupplied.length > 0) {
+    const where = specs.flatMap((spec) =>
+      Object.entries(spec.data)
+        .filter(([, id]) => missingSupplied.includes(id))
+        .map(([key, id]) => `key ${key} of Secret ${spec.namespace}/${spec.name} (${id})`),
+    );
+    throw new Error(
+      `values only you can supply are missing: ${where.join('; ')}. Put them into a Secret manifest (stringData) in the folder and run again.`,
+    );
   }
   return { values, actions };
 }
@@ -218,6 +240,9 @@ export function readme(files: readonly string[], config: PlatformConfig, folder:
       const value = Object.values(SECRET_VALUES).find((candidate) => candidate.id === id);
       return `- \`${id}\`: ${value?.description ?? ''}`;
     }),
+    '',
+    'Values only you have (alert receiver credentials: SMTP password, webhook URL) are never generated: put them',
+    'into a Secret manifest with `stringData` in this folder and run again; they are kept from then on.',
     '',
     'Rotating `synapse-signing-key` makes remote servers distrust old signatures until they fetch the',
     'new key; keep the old key in `old_signing_keys` if you rotate it.',

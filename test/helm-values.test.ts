@@ -53,7 +53,10 @@ const VERIFIED: Record<string, { version: string; paths: string[] }> = {
   'kube-prometheus-stack': {
     version: '88.5.3', // values.yaml at tag kube-prometheus-stack-88.5.3; grafana.* also in grafana chart 12.11.1
     paths: [
-      'crds.enabled', 'alertmanager.enabled', 'defaultRules.create', 'defaultRules.rules.alertmanager', 'kube-state-metrics.resources',
+      'crds.enabled', 'alertmanager.enabled', 'defaultRules.create',
+      'alertmanager.config', 'alertmanager.podDisruptionBudget.enabled', 'alertmanager.podDisruptionBudget.minAvailable',
+      'alertmanager.alertmanagerSpec.replicas', 'alertmanager.alertmanagerSpec.resources', 'alertmanager.alertmanagerSpec.secrets',
+      'alertmanager.alertmanagerSpec.storage.volumeClaimTemplate.spec', 'defaultRules.rules.alertmanager', 'kube-state-metrics.resources',
       'prometheusOperator.resources', 'prometheusOperator.prometheusConfigReloader.resources',
       'prometheus.prometheusSpec.replicas', 'prometheus.prometheusSpec.retention', 'prometheus.prometheusSpec.walCompression',
       'prometheus.prometheusSpec.resources', 'prometheus.prometheusSpec.storageSpec',
@@ -110,6 +113,9 @@ const VARIANTS: Record<string, Record<string, unknown>> = {
     monitoring: { grafana: { replicas: 1 }, loki: { replicas: 1 } },
     objectStorage: { provider: 'external', external: { endpoint: 'https://s3.example.org' } },
     calls: { enabled: false },
+  },
+  'Alertmanager with e-mail and webhook receivers': {
+    monitoring: { alertmanager: { enabled: true, email: { to: 'ops@example.org', from: 'alerts@example.org', smarthost: 'smtp.example.org:587', username: 'alerts' }, webhook: {} } },
   },
 };
 

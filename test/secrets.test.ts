@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { createPrivateKey, createPublicKey } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import * as yaml from 'js-yaml';
@@ -130,6 +130,27 @@ describe('npm run secrets', () => {
     expect(readFileSync(path.join(dir, 'README.md'), 'utf8')).toContain('kubectl apply -f');
   });
 
+  test('values only the operator has (alert receivers) are never generated: missing ones are named, supplied ones kept', () => {
+    const alerting = configWith({
+      monitoring: { alertmanager: { enabled: true, email: { to: 'ops@example.org', from: 'alerts@example.org', smarthost: 'smtp.example.org:587', username: 'alerts' }, webhook: {} } },
+    });
+    const dir = path.join(mkdtempSync(path.join(tmpdir(), 'secrets-')), 'out');
+    expect(() => writeSecrets({ outDir: dir, config: alerting, rotate: [], bundle: false, log: quiet })).toThrow(
+      /key smtp-password of Secret monitoring\/alertmanager-receivers \(alertmanager-smtp-password\); key webhook-url of Secret monitoring\/alertmanager-receivers/,
+    );
+    expect(existsSync(path.join(dir, 'monitoring.yaml'))).toBe(false);
+    const supplied = { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'alertmanager-receivers', namespace: 'monitoring' }, stringData: { 'smtp-password': 'smtp-pass', 'webhook-url': 'https://hooks.example.org/T0KEN' } };
+    writeFileSync(path.join(dir, 'supplied.yaml'), yaml.dump(supplied));
+    const plan = writeSecrets({ outDir: dir, config: alerting, rotate: [], bundle: false, log: quiet });
+    expect(plan.actions.get(SECRET_VALUES.alertSmtpPassword.id)).toBe('kept');
+    // The hand-written file can go: the values now live in the generated monitoring.yaml and are kept from there.
+    rmSync(path.join(dir, 'supplied.yaml'));
+    expect(decodedSecrets(dir).get('monitoring/alertmanager-receivers')).toEqual({ 'smtp-password': 'smtp-pass', 'webhook-url': 'https://hooks.example.org/T0KEN' });
+    expect(writeSecrets({ outDir: dir, config: alerting, rotate: [], bundle: false, log: quiet }).actions.get(SECRET_VALUES.alertWebhookUrl.id)).toBe('kept');
+    expect(() => writeSecrets({ outDir: dir, config: alerting, rotate: [SECRET_VALUES.alertWebhookUrl.id], bundle: false, log: quiet })).toThrow(/supplied value/);
+    expect(() => generateValue('supplied')).toThrow();
+  });
+
   test('re-running keeps every value; --rotate replaces exactly one value in every Secret carrying it; unknown ids fail', () => {
     const dir = path.join(mkdtempSync(path.join(tmpdir(), 'secrets-')), 'out');
     writeSecrets({ outDir: dir, config, rotate: [], bundle: true, log: quiet });
@@ -203,6 +224,10 @@ describe('no secret value in dist/ or synth logs', () => {
     ['the example config', {}],
     ['external-secrets, calls off, external S3, argocd', { ...EXTERNAL, calls: { enabled: false }, gitops: { engine: 'argocd' }, objectStorage: { provider: 'external', external: { endpoint: 'https://s3.example.org', region: 'eu-1' } } }],
     ['helm-controller and ingress-nginx', { gitops: { engine: 'helm-controller' }, edge: { controller: 'ingress-nginx' } }],
+    [
+      'Alertmanager with e-mail and webhook receivers, external-secrets',
+      { ...EXTERNAL, monitoring: { alertmanager: { enabled: true, email: { to: 'ops@example.org', from: 'alerts@example.org', smarthost: 'smtp.example.org:587', username: 'alerts' }, webhook: {} } } },
+    ],
   ])('%s', (_, overrides) => {
     const { files } = render(overrides);
     expect(scanRendered(objectsOf(files) as unknown as ScannedObject[], catalogueNames(overrides))).toEqual([]);

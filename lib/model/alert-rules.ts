@@ -7,8 +7,8 @@ import { longestScheduleGapSeconds } from './cron-schedule';
 import { ARCHIVE_TIMEOUT_SECONDS, walBudget } from './postgres-sizing';
 
 /**
- * The platform's alerts as typed data. There is no Alertmanager (spec): alerts show in Prometheus
- * and Grafana only (docs/observability.md says how to add a receiver). Every alert has a firing and
+ * The platform's alerts as typed data. They show in Prometheus and Grafana, and reach a human through
+ * the opt-in Alertmanager (lib/model/alert-routing.ts, monitoring.alertmanager). Every alert has a firing and
  * a quiet promtool unit test (test/promtool/cases.ts), run by scripts/promtool-check.ts.
  *
  * Annotations only template `{{ $labels.x }}` (never $value) so unit tests can state them exactly.

@@ -1,4 +1,5 @@
 import type { PlatformConfig } from '../config';
+import { ALERT_RECEIVERS_SECRET } from '../config/monitoring';
 import { objectStorage, POSTGRES, VALKEY_LIVEKIT, VALKEY_SYNAPSE } from './endpoints';
 import { NAMESPACES } from './platform';
 
@@ -17,7 +18,9 @@ export type SecretGenerator =
   /** A Synapse signing key line: `ed25519 a_XXXX <base64 seed>`. */
   | 'synapse-signing-key'
   /** A fixed user name chosen at generation time. */
-  | 'admin-user';
+  | 'admin-user'
+  /** Issued by someone else (an SMTP password, a webhook URL with its token): the operator supplies it. */
+  | 'supplied';
 
 export interface SecretValue {
   readonly id: string;
@@ -49,6 +52,8 @@ export const SECRET_VALUES = {
   livekitApiSecret: { id: 'livekit-api-secret', generator: 'random', description: 'LiveKit API secret' },
   grafanaAdminUser: { id: 'grafana-admin-user', generator: 'admin-user', description: 'Grafana admin user name' },
   grafanaAdminPassword: { id: 'grafana-admin-password', generator: 'random', description: 'Grafana admin password' },
+  alertSmtpPassword: { id: 'alertmanager-smtp-password', generator: 'supplied', description: 'Password of monitoring.alertmanager.email.username at the SMTP server' },
+  alertWebhookUrl: { id: 'alertmanager-webhook-url', generator: 'supplied', description: 'URL (with any token) of the generic alert webhook' },
 } as const satisfies Record<string, SecretValue>;
 
 /** Secret names consumed by the charts. */
@@ -60,8 +65,12 @@ export const SECRET_NAMES = {
   livekitKeys: 'livekit-api-keys',
   livekitRedis: 'livekit-redis-password',
   grafanaAdmin: 'grafana-admin',
+  alertReceivers: ALERT_RECEIVERS_SECRET,
   minioConfig: 'minio-config-env',
 } as const;
+
+/** Keys of the alert receivers' Secret (named in the config field descriptions). */
+export const ALERT_RECEIVER_KEYS = { smtpPassword: 'smtp-password', webhookUrl: 'webhook-url' } as const;
 
 export function secretCatalogue(config: PlatformConfig): SecretSpec[] {
   const matrix = NAMESPACES.matrix.name;
@@ -97,6 +106,18 @@ export function secretCatalogue(config: PlatformConfig): SecretSpec[] {
       data: { 'admin-user': SECRET_VALUES.grafanaAdminUser.id, 'admin-password': SECRET_VALUES.grafanaAdminPassword.id },
     },
   ];
+  const alertmanager = config.monitoring.alertmanager;
+  if (alertmanager.enabled) {
+    // Mounted into the Alertmanager pods; its config names the files (charts/monitoring.ts).
+    specs.push({
+      name: SECRET_NAMES.alertReceivers,
+      namespace: NAMESPACES.monitoring.name,
+      data: {
+        ...(alertmanager.email?.username ? { [ALERT_RECEIVER_KEYS.smtpPassword]: SECRET_VALUES.alertSmtpPassword.id } : {}),
+        ...(alertmanager.webhook ? { [ALERT_RECEIVER_KEYS.webhookUrl]: SECRET_VALUES.alertWebhookUrl.id } : {}),
+      },
+    });
+  }
   if (config.objectStorage.provider === 'minio') {
     specs.push({
       name: SECRET_NAMES.minioConfig,
