@@ -25,7 +25,7 @@
 import type { Construct } from 'constructs';
 import { ComponentChart } from '../constructs/component-chart';
 import { HelmReleaseWrapper } from '../constructs/helm-release';
-import { LOKI, type Platform, PROMETHEUS_STACK, SECRET_NAMES } from '../lib/model';
+import { alertReceiverSecretData, LOKI, type Platform, PROMETHEUS_STACK, SECRET_NAMES } from '../lib/model';
 import { alertmanagerConfig } from '../lib/model/alert-routing';
 import { SIZING } from '../lib/model/sizing';
 import { charts } from '../lib/versions';
@@ -67,7 +67,8 @@ export function kubePrometheusStackValues(platform: Platform): Record<string, un
           alertmanagerSpec: {
             replicas: alertmanager.replicas,
             resources: SIZING.alertmanager,
-            secrets: [SECRET_NAMES.alertReceivers],
+            // An SMTP relay without authentication and no webhook need no credentials: nothing to mount.
+            secrets: Object.keys(alertReceiverSecretData(platform.config)).length > 0 ? [SECRET_NAMES.alertReceivers] : [],
             storage: {
               volumeClaimTemplate: {
                 spec: {

@@ -228,6 +228,15 @@ describe('alert delivery (opt-in Alertmanager)', () => {
     expect(find(objects, 'Secret')).toEqual([]);
   });
 
+  test('an SMTP relay without authentication needs no credentials: no Secret to supply, none mounted', () => {
+    const relay = { monitoring: { alertmanager: { enabled: true, email: { to: 'ops@example.org', from: 'alerts@example.org', smarthost: 'relay.example.org:25', requireTls: false } } } };
+    const { objects, config } = render(relay);
+    const values = releaseValues(objects as Obj[], 'prometheus').alertmanager;
+    expect(values.alertmanagerSpec.secrets).toEqual([]);
+    expect(values.config.receivers[1].email_configs[0]).not.toHaveProperty('auth_password_file');
+    expect(secretCatalogue(config).map((spec) => spec.name)).not.toContain(SECRET_NAMES.alertReceivers);
+  });
+
   test('two replicas with a PodDisruptionBudget; the plan counts their pods', () => {
     const { objects } = render(receivers);
     const values = releaseValues(objects as Obj[], 'prometheus');

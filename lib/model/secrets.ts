@@ -72,6 +72,16 @@ export const SECRET_NAMES = {
 /** Keys of the alert receivers' Secret (named in the config field descriptions). */
 export const ALERT_RECEIVER_KEYS = { smtpPassword: 'smtp-password', webhookUrl: 'webhook-url' } as const;
 
+/** Keys of the alert receivers' Secret this config needs (none: no Secret, nothing mounted). */
+export function alertReceiverSecretData(config: PlatformConfig): Record<string, string> {
+  const alertmanager = config.monitoring.alertmanager;
+  if (!alertmanager.enabled) return {};
+  return {
+    ...(alertmanager.email?.username ? { [ALERT_RECEIVER_KEYS.smtpPassword]: SECRET_VALUES.alertSmtpPassword.id } : {}),
+    ...(alertmanager.webhook ? { [ALERT_RECEIVER_KEYS.webhookUrl]: SECRET_VALUES.alertWebhookUrl.id } : {}),
+  };
+}
+
 export function secretCatalogue(config: PlatformConfig): SecretSpec[] {
   const matrix = NAMESPACES.matrix.name;
   const storage = objectStorage(config);
@@ -106,17 +116,10 @@ export function secretCatalogue(config: PlatformConfig): SecretSpec[] {
       data: { 'admin-user': SECRET_VALUES.grafanaAdminUser.id, 'admin-password': SECRET_VALUES.grafanaAdminPassword.id },
     },
   ];
-  const alertmanager = config.monitoring.alertmanager;
-  if (alertmanager.enabled) {
-    // Mounted into the Alertmanager pods; its config names the files (charts/monitoring.ts).
-    specs.push({
-      name: SECRET_NAMES.alertReceivers,
-      namespace: NAMESPACES.monitoring.name,
-      data: {
-        ...(alertmanager.email?.username ? { [ALERT_RECEIVER_KEYS.smtpPassword]: SECRET_VALUES.alertSmtpPassword.id } : {}),
-        ...(alertmanager.webhook ? { [ALERT_RECEIVER_KEYS.webhookUrl]: SECRET_VALUES.alertWebhookUrl.id } : {}),
-      },
-    });
+  const receiverData = alertReceiverSecretData(config);
+  if (Object.keys(receiverData).length > 0) {
+    // Mounted into the Alertmanager pods; its config names the files (lib/model/alert-routing.ts).
+    specs.push({ name: SECRET_NAMES.alertReceivers, namespace: NAMESPACES.monitoring.name, data: receiverData });
   }
   if (config.objectStorage.provider === 'minio') {
     specs.push({
