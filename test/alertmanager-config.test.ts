@@ -18,8 +18,13 @@ const RECEIVER_VARIANTS: Record<string, Record<string, unknown>> = {
     email: { to: 'ops@example.org', from: 'alerts@example.org', smarthost: 'smtp.example.org:587', username: 'alerts' },
     webhook: {},
   },
-  'unauthenticated relay only': { enabled: true, email: { to: 'ops@example.org', from: 'alerts@example.org', smarthost: 'relay.example.org:25', requireTls: false } },
-  'webhook only': { enabled: true, webhook: { sendResolved: false } },
+  // undefined removes what the example config sets.
+  'unauthenticated relay only': {
+    enabled: true,
+    email: { to: 'ops@example.org', from: 'alerts@example.org', smarthost: 'relay.example.org:25', username: undefined, requireTls: false },
+    webhook: undefined,
+  },
+  'webhook only': { enabled: true, email: undefined, webhook: { sendResolved: false } },
 };
 
 function checkConfig(document: Record<string, unknown>): { ok: boolean; output: string } {

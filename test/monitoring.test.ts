@@ -1,4 +1,5 @@
 import { buildPlatform, LOKI, objectStorage, SECRET_NAMES, secretCatalogue } from '../lib/model';
+import { monitoringSchema } from '../lib/config/monitoring';
 import { demandsOf } from '../lib/model/capacity';
 import { scrapeTargets } from '../lib/model/metrics';
 import { synapseProcesses } from '../lib/model/workers';
@@ -99,11 +100,11 @@ describe.each(Object.entries(VARIANTS))('observability (%s)', (_name, overrides)
     expect(names.some((name) => name.startsWith('minio/'))).toBe(config.objectStorage.provider === 'minio');
   });
 
-  test('kube-prometheus-stack: Alertmanager off by default, config-driven Prometheus, selectors across namespaces, Grafana from Secret', () => {
+  test('kube-prometheus-stack: Alertmanager as configured, config-driven Prometheus, selectors across namespaces, Grafana from Secret', () => {
     const release = findOne(objects, 'HelmRelease', 'prometheus', 'monitoring') as Obj;
     expect(release.spec.chart.spec.version).toBe(charts.kubePrometheusStack.version);
     const values = releaseValues(objects as Obj[], 'prometheus');
-    expect(values.alertmanager.enabled).toBe(false);
+    expect(values.alertmanager.enabled).toBe(config.monitoring.alertmanager.enabled);
     const spec = values.prometheus.prometheusSpec;
     expect(spec.replicas).toBe(config.monitoring.prometheus.replicas);
     expect(spec.retention).toBe(config.monitoring.prometheus.retention);
@@ -191,8 +192,9 @@ describe('alert delivery (opt-in Alertmanager)', () => {
     },
   };
 
-  test('off by default: no Alertmanager, no receiver Secret in the catalogue', () => {
-    const { objects, config } = render();
+  test('opt-in (off unless enabled): switched off, no Alertmanager and no receiver Secret in the catalogue', () => {
+    expect(monitoringSchema.parse({}).alertmanager.enabled).toBe(false);
+    const { objects, config } = render({ monitoring: { alertmanager: { enabled: false } } });
     expect(releaseValues(objects as Obj[], 'prometheus').alertmanager).toEqual({ enabled: false });
     expect(secretCatalogue(config).map((spec) => spec.name)).not.toContain(SECRET_NAMES.alertReceivers);
   });
@@ -229,7 +231,11 @@ describe('alert delivery (opt-in Alertmanager)', () => {
   });
 
   test('an SMTP relay without authentication needs no credentials: no Secret to supply, none mounted', () => {
-    const relay = { monitoring: { alertmanager: { enabled: true, email: { to: 'ops@example.org', from: 'alerts@example.org', smarthost: 'relay.example.org:25', requireTls: false } } } };
+    const relay = {
+      monitoring: {
+        alertmanager: { enabled: true, email: { to: 'ops@example.org', from: 'alerts@example.org', smarthost: 'relay.example.org:25', username: undefined, requireTls: false }, webhook: undefined },
+      },
+    };
     const { objects, config } = render(relay);
     const values = releaseValues(objects as Obj[], 'prometheus').alertmanager;
     expect(values.alertmanagerSpec.secrets).toEqual([]);
@@ -247,7 +253,7 @@ describe('alert delivery (opt-in Alertmanager)', () => {
   });
 
   test('an enabled Alertmanager without a receiver is a config error naming the field', () => {
-    expect(() => configWith({ monitoring: { alertmanager: { enabled: true } } })).toThrow(/monitoring\.alertmanager\.enabled: found true; expected email, webhook or both set beside it/);
+    expect(() => configWith({ monitoring: { alertmanager: { enabled: true, email: undefined, webhook: undefined } } })).toThrow(/monitoring\.alertmanager\.enabled: found true; expected email, webhook or both set beside it/);
     expect(() => configWith({ monitoring: { alertmanager: { enabled: true, webhook: { url: 'https://x' } } } })).toThrow(/monitoring\.alertmanager\.webhook\.url: unknown key/);
   });
 });

@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { createPrivateKey, createPublicKey } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import * as yaml from 'js-yaml';
@@ -83,6 +83,22 @@ describe('ExternalSecret objects (secrets.provider: external-secrets)', () => {
   });
 });
 
+/** What an operator does before `npm run secrets`: the values only they have, as stringData manifests in the folder. */
+function seedSupplied(dir: string, config: ReturnType<typeof configWith>): void {
+  const supplied = new Set(Object.values(SECRET_VALUES).filter((value) => value.generator === 'supplied').map((value) => value.id as string));
+  const manifests = secretCatalogue(config)
+    .map((spec) => ({ spec, keys: Object.entries(spec.data).filter(([, id]) => supplied.has(id)) }))
+    .filter(({ keys }) => keys.length > 0)
+    .map(({ spec, keys }) => ({
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: spec.name, namespace: spec.namespace },
+      stringData: Object.fromEntries(keys.map(([key, id]) => [key, `supplied-${id}-Zx81`])),
+    }));
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(path.join(dir, 'supplied.yaml'), manifests.map((manifest) => yaml.dump(manifest)).join('---\n'));
+}
+
 describe('npm run secrets', () => {
   const config = configWith();
   const quiet = () => undefined;
@@ -111,7 +127,9 @@ describe('npm run secrets', () => {
 
   test('writes one file per namespace with every catalogue Secret; shared values are identical; files are private', () => {
     const dir = path.join(mkdtempSync(path.join(tmpdir(), 'secrets-')), 'out');
+    seedSupplied(dir, config);
     writeSecrets({ outDir: dir, config, rotate: [], bundle: false, log: quiet });
+    rmSync(path.join(dir, 'supplied.yaml'));
     const catalogue = secretCatalogue(config);
     const secrets = decodedSecrets(dir);
     expect(secrets.size).toBe(catalogue.length);
@@ -153,7 +171,9 @@ describe('npm run secrets', () => {
 
   test('re-running keeps every value; --rotate replaces exactly one value in every Secret carrying it; unknown ids fail', () => {
     const dir = path.join(mkdtempSync(path.join(tmpdir(), 'secrets-')), 'out');
+    seedSupplied(dir, config);
     writeSecrets({ outDir: dir, config, rotate: [], bundle: true, log: quiet });
+    rmSync(path.join(dir, 'supplied.yaml'));
     const first = decodedSecrets(dir);
     const plan = writeSecrets({ outDir: dir, config, rotate: [], bundle: true, log: quiet });
     expect([...plan.actions.values()].every((action) => action === 'kept')).toBe(true);
@@ -170,7 +190,9 @@ describe('npm run secrets', () => {
 
   test('adds values missing after a config change (calls enabled later) and refuses copies that disagree', () => {
     const dir = path.join(mkdtempSync(path.join(tmpdir(), 'secrets-')), 'out');
+    seedSupplied(dir, config);
     writeSecrets({ outDir: dir, config: configWith({ calls: { enabled: false } }), rotate: [], bundle: false, log: quiet });
+    rmSync(path.join(dir, 'supplied.yaml'));
     const before = decodedSecrets(dir);
     const plan = writeSecrets({ outDir: dir, config, rotate: [], bundle: false, log: quiet });
     expect(plan.actions.get(SECRET_VALUES.livekitApiSecret.id)).toBe('generated');
@@ -189,8 +211,13 @@ describe('npm run secrets', () => {
   test('the CLI never prints a value and refuses a folder Git would track', () => {
     const work = mkdtempSync(path.join(tmpdir(), 'secrets-cli-'));
     const out = path.join(work, 'out');
+    const refused = runTsx('scripts/secrets.ts', ['--out', out]);
+    expect(refused.status).toBe(2);
+    expect(refused.stderr).toMatch(/values only you can supply are missing: key smtp-password of Secret monitoring\/alertmanager-receivers/);
+    seedSupplied(out, configWith());
     const result = runTsx('scripts/secrets.ts', ['--out', out]);
     expect(result.status).toBe(0);
+    rmSync(path.join(out, 'supplied.yaml'));
     const values = [...decodedSecrets(out).values()].flatMap((data) => Object.values(data)).filter((value) => value !== 'admin');
     expect(values.length).toBeGreaterThan(10);
     for (const value of values) {
