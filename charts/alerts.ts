@@ -9,7 +9,8 @@ export const ALERT_RULES_NAME = 'matrix-platform-alerts';
 /**
  * The platform's alert rules (lib/model/alert-rules.ts) as one PrometheusRule. Prometheus selects
  * rules from every namespace (ruleSelectorNilUsesHelmValues: false in charts/monitoring.ts).
- * No Alertmanager: firing alerts show in Prometheus (/alerts) and Grafana (Alerting > Alert rules).
+ * Firing alerts show in Prometheus (/alerts) and Grafana (Alerting > Alert rules), and go to the
+ * receivers when monitoring.alertmanager is enabled (charts/monitoring.ts).
  */
 export class AlertsChart extends ComponentChart {
   constructor(scope: Construct, platform: Platform) {

@@ -1,4 +1,5 @@
 import { App, Chart } from 'cdk8s';
+import { ARGOCD_CASCADE_FINALIZER } from '../constructs/helm-release';
 import { Application } from '../imports/argoproj.io';
 import { Kustomization, KustomizationSpecSourceRefKind } from '../imports/kustomize.toolkit.fluxcd.io';
 import { GitRepository } from '../imports/source.toolkit.fluxcd.io';
@@ -58,7 +59,7 @@ export function addGitopsEntryPoints(app: App, platform: Platform, stages: Stage
           name,
           namespace,
           ...(wave !== undefined ? { annotations: { 'argocd.argoproj.io/sync-wave': String(wave) } } : {}),
-          finalizers: ['resources-finalizer.argocd.argoproj.io'],
+          finalizers: [ARGOCD_CASCADE_FINALIZER],
         },
         spec: {
           project: gitops.argocd.project,

@@ -1,9 +1,9 @@
 /*
  * Loki (grafana-community chart `loki` 18.11.0, Monolithic) and Grafana Alloy (grafana chart `alloy`
  * 1.11.1, DaemonSet). Values keys used, verified in the charts' values.yaml/templates at those versions
- * (/tmp/research/charts-data-obs.md):
+ * (grafana-community/helm-charts tag loki-18.11.0, grafana/helm-charts tag alloy-1.11.1):
  *   loki: deploymentMode, singleBinary.{replicas, resources, persistence.{size, storageClass}, extraEnvFrom,
- *     extraVolumes, extraVolumeMounts (templates/_pod.tpl)},
+ *     extraVolumes, extraVolumeMounts (templates/_pod.tpl), podDisruptionBudget.{enabled, maxUnavailable}},
  *     backend/read/write.replicas (default 3: must be 0 with a single binary, templates/validate.yaml),
  *     loki.{auth_enabled, commonConfig.replication_factor, schemaConfig, limits_config, compactor,
  *     storage.{type, bucketNames.{chunks, ruler}, s3.{endpoint, region, accessKeyId, secretAccessKey,
@@ -82,6 +82,9 @@ export function lokiValues(platform: Platform): Record<string, unknown> {
             extraVolumeMounts: [{ name: 'object-storage-ca', mountPath: OBJECT_STORAGE_CA_DIR, readOnly: true }],
           }
         : {}),
+      // templates/_pdb.tpl renders the PDB only with minAvailable or maxUnavailable set (both null by
+      // default). One at a time: quorum writes (replication factor 3) still reach two of three.
+      podDisruptionBudget: { enabled: true, maxUnavailable: 1 },
     },
     backend: { replicas: 0 },
     read: { replicas: 0 },

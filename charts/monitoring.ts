@@ -1,13 +1,19 @@
 /*
  * kube-prometheus-stack values keys used below, verified in the chart's values.yaml at the pinned version
  * (prometheus-community/helm-charts tag kube-prometheus-stack-88.5.3, grafana subchart 12.11.1 from
- * grafana-community/helm-charts; see /tmp/research/charts-data-obs.md):
+ * grafana-community/helm-charts tag grafana-12.11.1):
  *   crds.enabled, defaultRules.create, defaultRules.rules.alertmanager, alertmanager.enabled,
+ *   alertmanager.config (the chart renders it into the alertmanager-<name> Secret; with the chart's default config
+ *     merged underneath, list values replaced), alertmanager.podDisruptionBudget.{enabled, minAvailable},
+ *   alertmanager.alertmanagerSpec.{replicas, resources, secrets (mounted at /etc/alertmanager/secrets/<name>/),
+ *     storage.volumeClaimTemplate.spec} (Alertmanager image quay.io/prometheus/alertmanager v0.34.0 from the chart),
+ *   prometheus.podDisruptionBudget.{enabled, minAvailable} (templates/prometheus/podDisruptionBudget.yaml copies every
+ *     key but `enabled` into the PDB spec: setting maxUnavailable as well would leave the default minAvailable 1 beside it),
  *   prometheus.prometheusSpec.{replicas, retention, storageSpec.volumeClaimTemplate.spec, resources,
  *     serviceMonitorSelectorNilUsesHelmValues, podMonitorSelectorNilUsesHelmValues, ruleSelectorNilUsesHelmValues,
  *     probeSelectorNilUsesHelmValues, scrapeConfigSelectorNilUsesHelmValues, walCompression},
  *   prometheusOperator.{resources, prometheusConfigReloader.resources},
- *   grafana.{enabled, replicas, resources, admin.existingSecret, admin.userKey, admin.passwordKey,
+ *   grafana.{enabled, replicas, podDisruptionBudget (the PDB renders when the map is non-empty), resources, admin.existingSecret, admin.userKey, admin.passwordKey,
  *     persistence.{enabled, type, size, accessModes, storageClassName}, additionalDataSources,
  *     dashboardProviders, dashboards, defaultDashboardsEnabled, sidecar.resources},
  *   kube-state-metrics.resources (subchart kube-state-metrics 8.4.0, values.yaml `resources: {}`).
@@ -19,7 +25,8 @@
 import type { Construct } from 'constructs';
 import { ComponentChart } from '../constructs/component-chart';
 import { HelmReleaseWrapper } from '../constructs/helm-release';
-import { LOKI, type Platform, PROMETHEUS_STACK, SECRET_NAMES } from '../lib/model';
+import { alertReceiverSecretData, LOKI, type Platform, PROMETHEUS_STACK, SECRET_NAMES } from '../lib/model';
+import { alertmanagerConfig } from '../lib/model/alert-routing';
 import { SIZING } from '../lib/model/sizing';
 import { charts } from '../lib/versions';
 import { upstreamDashboardValues } from './dashboards';
@@ -48,17 +55,41 @@ export function kubePrometheusStackValues(platform: Platform): Record<string, un
           storageClassName: storageClasses.general,
         }
       : { enabled: false };
+  const alertmanager = monitoring.alertmanager;
   return {
     crds: { enabled: true },
-    // The spec runs without Alertmanager: alerts are visible in Prometheus and Grafana.
-    alertmanager: { enabled: false },
+    // Opt-in: without it alerts are visible in Prometheus and Grafana only (lib/model/alert-routing.ts says why not Grafana).
+    alertmanager: alertmanager.enabled
+      ? {
+          enabled: true,
+          config: alertmanagerConfig(platform.config),
+          podDisruptionBudget: { enabled: true, minAvailable: 1 },
+          alertmanagerSpec: {
+            replicas: alertmanager.replicas,
+            resources: SIZING.alertmanager,
+            // An SMTP relay without authentication and no webhook need no credentials: nothing to mount.
+            secrets: Object.keys(alertReceiverSecretData(platform.config)).length > 0 ? [SECRET_NAMES.alertReceivers] : [],
+            storage: {
+              volumeClaimTemplate: {
+                spec: {
+                  storageClassName: storageClasses.general,
+                  accessModes: ['ReadWriteOnce'],
+                  resources: { requests: { storage: alertmanager.storageSize } },
+                },
+              },
+            },
+          },
+        }
+      : { enabled: false },
     'kube-state-metrics': { resources: SIZING.kubeStateMetrics },
-    defaultRules: { create: true, rules: { alertmanager: false } },
+    // The upstream rules about Alertmanager itself only where one runs.
+    defaultRules: { create: true, rules: { alertmanager: alertmanager.enabled } },
     prometheusOperator: {
       resources: OPERATOR_RESOURCES,
       prometheusConfigReloader: { resources: RELOADER_RESOURCES },
     },
     prometheus: {
+      podDisruptionBudget: { enabled: true, minAvailable: 1 },
       prometheusSpec: {
         replicas: monitoring.prometheus.replicas,
         retention: monitoring.prometheus.retention,
@@ -85,6 +116,7 @@ export function kubePrometheusStackValues(platform: Platform): Record<string, un
     grafana: {
       enabled: true,
       replicas: monitoring.grafana.replicas,
+      podDisruptionBudget: { maxUnavailable: 1 },
       resources: GRAFANA_RESOURCES,
       admin: { existingSecret: SECRET_NAMES.grafanaAdmin, userKey: 'admin-user', passwordKey: 'admin-password' },
       persistence: grafanaPersistence,

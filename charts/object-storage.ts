@@ -34,6 +34,7 @@ const OPERATOR_RESOURCES = {
   limits: { cpu: '1', memory: '512Mi', 'ephemeral-storage': '1Gi' },
 };
 const MINIO_UID = RUN_AS.minio;
+const POOL_NAME = 'pool-0';
 
 /** Default MinIO server size (config.objectStorage.minio.resources overrides it). */
 export const MINIO_SIZING: Resources = SIZING.minio;
@@ -77,6 +78,8 @@ export class MinioTenantChart extends ComponentChart {
     const storage = objectStorage(platform.config);
     const resources = minio.resources ?? MINIO_SIZING;
     const tenantSelector = { 'v1.min.io/tenant': MINIO_TENANT.name };
+    // Labels the MinIO operator puts on every server pod of the pool (pkg/apis/minio.min.io/v2 TenantLabel, PoolLabel).
+    const poolSelector = { ...tenantSelector, 'v1.min.io/pool': POOL_NAME };
     new Tenant(this, 'tenant', {
       metadata: { name: MINIO_TENANT.name, namespace: MINIO_TENANT.namespace },
       spec: {
@@ -102,7 +105,7 @@ export class MinioTenantChart extends ComponentChart {
         mountPath: '/export',
         pools: [
           {
-            name: 'pool-0',
+            name: POOL_NAME,
             servers: minio.servers,
             volumesPerServer: minio.volumesPerServer,
             volumeClaimTemplate: {
@@ -150,6 +153,12 @@ export class MinioTenantChart extends ComponentChart {
           },
         ],
       },
+    });
+    // The operator (7.1.1) creates no PodDisruptionBudget for a pool: a drain takes one server at a
+    // time, as a node loss does, which the erasure-code parity tolerates.
+    new k8s.KubePodDisruptionBudget(this, 'pool-pdb', {
+      metadata: { name: `${MINIO_TENANT.name}-${POOL_NAME}`, namespace: MINIO_TENANT.namespace },
+      spec: { maxUnavailable: k8s.IntOrString.fromNumber(1), selector: { matchLabels: poolSelector } },
     });
   }
 }

@@ -15,6 +15,14 @@ import type { HelmChartPin } from '../lib/versions';
 
 export type GitopsEngine = PlatformConfig['gitops']['engine'];
 
+/**
+ * Deleting an Application deletes what it deployed (foreground cascading deletion). Argo CD reads
+ * `resources-finalizer.argocd.argoproj.io/foreground` exactly like the bare name (v3.5.1
+ * pkg/apis/application/v1alpha1/application_defaults.go, docs/user-guide/app_deletion.md); the bare
+ * name draws the API server's warning to prefer a domain-qualified finalizer with a path on every apply.
+ */
+export const ARGOCD_CASCADE_FINALIZER = 'resources-finalizer.argocd.argoproj.io/foreground';
+
 /** Names another release, for ordering inside a stage. */
 export interface HelmReleaseRef {
   readonly releaseName: string;
@@ -125,7 +133,7 @@ export class HelmReleaseWrapper extends Construct {
         name: props.releaseName,
         namespace: props.gitops.argocd.namespace,
         annotations: { 'argocd.argoproj.io/sync-wave': String(argoSyncWave(props)) },
-        finalizers: ['resources-finalizer.argocd.argoproj.io'],
+        finalizers: [ARGOCD_CASCADE_FINALIZER],
       },
       spec: {
         project: props.gitops.argocd.project,

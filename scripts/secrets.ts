@@ -287,6 +287,9 @@ export function readme(files: readonly string[], config: PlatformConfig, folder:
       return `- \`${id}\`: ${value?.description ?? ''}`;
     }),
     '',
+    'Values only you have (alert receiver credentials: SMTP password, webhook URL) are never generated: put them',
+    'into a Secret manifest with `stringData` in this folder and run again; they are kept from then on.',
+    '',
     'Rotating `synapse-signing-key` makes remote servers distrust old signatures until they fetch the',
     'new key; keep the old key in `old_signing_keys` if you rotate it.',
     '',
@@ -350,6 +353,8 @@ export const SECRETS_COMMAND: CommandSpec = {
     '  objectStorage.provider: external      MATRIX_S3_ACCESS_KEY_ID, MATRIX_S3_SECRET_ACCESS_KEY',
     '  gitops.repository.credentials (https) MATRIX_GIT_USERNAME, MATRIX_GIT_PASSWORD',
     '  gitops.repository.credentials (ssh)   MATRIX_GIT_SSH_PRIVATE_KEY, MATRIX_GIT_SSH_KNOWN_HOSTS',
+    '  monitoring.alertmanager.email.username MATRIX_ALERT_SMTP_PASSWORD',
+    '  monitoring.alertmanager.webhook        MATRIX_ALERT_WEBHOOK_URL',
   ].join('\n'),
 };
 

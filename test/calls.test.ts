@@ -445,6 +445,14 @@ describe('calls config rules', () => {
       expect(denied).toContain(`denied-peer-ip=${range}`);
     }
     expect(denied.some((line) => line.includes('fc00:0:0:0:0:0:0:0-fdff:'))).toBe(true);
+    // IPv6 prefixes that carry an IPv4 address (NAT64 local use, Teredo, 6to4) would reach the IPv4 ranges above.
+    for (const range of [
+      '64:ff9b:1:0:0:0:0:0-64:ff9b:1:ffff:ffff:ffff:ffff:ffff',
+      '2001:0:0:0:0:0:0:0-2001:0:ffff:ffff:ffff:ffff:ffff:ffff',
+      '2002:0:0:0:0:0:0:0-2002:ffff:ffff:ffff:ffff:ffff:ffff:ffff',
+    ]) {
+      expect(denied).toContain(`denied-peer-ip=${range}`);
+    }
   });
 });
 

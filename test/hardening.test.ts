@@ -1,4 +1,4 @@
-import { type ContainerView, type Obj, type RenderedWorkload, renderedWorkloads } from '../lib/model/capacity';
+import { type ContainerView, demandsOf, disruptionBudgetGaps, type Obj, type RenderedWorkload, renderedWorkloads } from '../lib/model/capacity';
 import { activeNamespaces } from '../lib/model';
 import { ENDPOINT_DRAIN_SECONDS } from '../constructs/workload';
 import { render } from './helpers';
@@ -209,6 +209,10 @@ describe.each(VARIANTS)('hardening of every workload: %s', (_, overrides) => {
     expect(quorumViolations(rendered)).toEqual([]);
   });
 
+  test('every multi-replica workload has a PodDisruptionBudget: ours, operator-created and chart-installed', () => {
+    expect(disruptionBudgetGaps(demandsOf(rendered))).toEqual([]);
+  });
+
   test('multi-replica Deployments behind a Service drain before they stop', () => {
     expect(drainViolations(rendered)).toEqual([]);
   });
@@ -307,6 +311,42 @@ describe('the walker catches planted mistakes', () => {
     const copy = mutate((c) => delete c.spec.template.spec.topologySpreadConstraints);
     expect(resilienceViolations([copy[0]]).join('\n')).toMatch(/no PodDisruptionBudget/);
     expect(resilienceViolations(copy).join('\n')).toMatch(/no hostname spreading/);
+  });
+
+  test('a chart or operator workload with replicas but no PodDisruptionBudget is reported', () => {
+    const release = (chart: string, values: Record<string, unknown>, namespace = 'monitoring') => ({
+      apiVersion: 'helm.toolkit.fluxcd.io/v2',
+      kind: 'HelmRelease',
+      metadata: { name: chart, namespace },
+      spec: { releaseName: chart, chart: { spec: { chart } }, values },
+    });
+    const gaps = (objects: Record<string, unknown>[]) => disruptionBudgetGaps(demandsOf(objects as Obj[])).join('\n');
+    // Grafana: the chart renders its PDB only for a non-empty podDisruptionBudget map.
+    expect(gaps([release('kube-prometheus-stack', { grafana: { replicas: 2 } })])).toMatch(/grafana.*2 replicas but no PodDisruptionBudget/);
+    expect(gaps([release('kube-prometheus-stack', { grafana: { replicas: 2, podDisruptionBudget: {} } })])).toMatch(/grafana/);
+    expect(gaps([release('kube-prometheus-stack', { grafana: { replicas: 2, podDisruptionBudget: { maxUnavailable: 1 } } })])).not.toMatch(/grafana/);
+    // Loki: enabled alone renders nothing without minAvailable or maxUnavailable.
+    const loki = (podDisruptionBudget: Record<string, unknown>) => release('loki', { singleBinary: { replicas: 3, podDisruptionBudget } });
+    expect(gaps([loki({ enabled: true })])).toMatch(/loki.*3 replicas/);
+    expect(gaps([loki({ enabled: true, maxUnavailable: 1 })])).toBe('');
+    // A chart without a PDB value needs ours, selecting the chart's pod labels in the release namespace.
+    const operator = release('cloudnative-pg', { replicaCount: 2 }, 'cnpg-system');
+    const ours = (namespace: string) => ({
+      apiVersion: 'policy/v1',
+      kind: 'PodDisruptionBudget',
+      metadata: { name: 'cloudnative-pg', namespace },
+      spec: { maxUnavailable: 1, selector: { matchLabels: { 'app.kubernetes.io/name': 'cloudnative-pg', 'app.kubernetes.io/instance': 'cloudnative-pg' } } },
+    });
+    expect(gaps([operator])).toMatch(/cloudnative-pg-operator.*2 replicas/);
+    expect(gaps([operator, ours('elsewhere')])).toMatch(/cloudnative-pg-operator/);
+    expect(gaps([operator, ours('cnpg-system')])).toBe('');
+    // A MinIO pool: the operator creates no PDB.
+    const tenant = { apiVersion: 'minio.min.io/v2', kind: 'Tenant', metadata: { name: 't', namespace: 'minio' }, spec: { pools: [{ name: 'pool-0', servers: 4 }] } };
+    expect(gaps([tenant])).toMatch(/MinIO Tenant minio\/t pool pool-0: 4 replicas/);
+    // CloudNativePG keeps its own PDBs unless enablePDB is false.
+    const cluster = (spec: Record<string, unknown>) => ({ apiVersion: 'postgresql.cnpg.io/v1', kind: 'Cluster', metadata: { name: 'pg', namespace: 'matrix' }, spec: { instances: 3, ...spec } });
+    expect(gaps([cluster({})])).toBe('');
+    expect(gaps([cluster({ enablePDB: false })])).toMatch(/CNPG Cluster matrix\/pg: 3 replicas/);
   });
 
   test('a quorum member with preferred spreading only is reported', () => {

@@ -53,13 +53,19 @@ const VERIFIED: Record<string, { version: string; paths: string[] }> = {
   'kube-prometheus-stack': {
     version: '88.5.3', // values.yaml at tag kube-prometheus-stack-88.5.3; grafana.* also in grafana chart 12.11.1
     paths: [
-      'crds.enabled', 'alertmanager.enabled', 'defaultRules.create', 'defaultRules.rules.alertmanager', 'kube-state-metrics.resources',
+      'crds.enabled', 'alertmanager.enabled', 'defaultRules.create',
+      'alertmanager.config', 'alertmanager.podDisruptionBudget.enabled', 'alertmanager.podDisruptionBudget.minAvailable',
+      'alertmanager.alertmanagerSpec.replicas', 'alertmanager.alertmanagerSpec.resources', 'alertmanager.alertmanagerSpec.secrets',
+      'alertmanager.alertmanagerSpec.storage.volumeClaimTemplate.spec', 'defaultRules.rules.alertmanager', 'kube-state-metrics.resources',
       'prometheusOperator.resources', 'prometheusOperator.prometheusConfigReloader.resources',
       'prometheus.prometheusSpec.replicas', 'prometheus.prometheusSpec.retention', 'prometheus.prometheusSpec.walCompression',
       'prometheus.prometheusSpec.resources', 'prometheus.prometheusSpec.storageSpec',
       'prometheus.prometheusSpec.serviceMonitorSelectorNilUsesHelmValues', 'prometheus.prometheusSpec.podMonitorSelectorNilUsesHelmValues',
       'prometheus.prometheusSpec.ruleSelectorNilUsesHelmValues', 'prometheus.prometheusSpec.probeSelectorNilUsesHelmValues',
       'prometheus.prometheusSpec.scrapeConfigSelectorNilUsesHelmValues',
+      'prometheus.podDisruptionBudget.enabled', 'prometheus.podDisruptionBudget.minAvailable',
+      // grafana 12.11.1 templates/poddisruptionbudget.yaml: rendered when the map is non-empty.
+      'grafana.podDisruptionBudget',
       'grafana.enabled', 'grafana.replicas', 'grafana.resources', 'grafana.admin.existingSecret', 'grafana.admin.userKey', 'grafana.admin.passwordKey',
       'grafana.persistence.enabled', 'grafana.persistence.type', 'grafana.persistence.size', 'grafana.persistence.accessModes',
       'grafana.persistence.storageClassName', 'grafana.sidecar.resources', 'grafana.additionalDataSources', 'grafana.dashboardProviders', 'grafana.dashboards',
@@ -73,6 +79,7 @@ const VERIFIED: Record<string, { version: string; paths: string[] }> = {
       'loki.storage.s3.s3ForcePathStyle', 'loki.storage.s3.accessKeyId', 'loki.storage.s3.secretAccessKey', 'loki.storage.s3.http_config',
       'singleBinary.replicas', 'singleBinary.resources', 'singleBinary.persistence.size', 'singleBinary.persistence.storageClass', 'singleBinary.extraEnvFrom',
       'singleBinary.extraVolumes', 'singleBinary.extraVolumeMounts',
+      'singleBinary.podDisruptionBudget.enabled', 'singleBinary.podDisruptionBudget.maxUnavailable',
       'backend.replicas', 'read.replicas', 'write.replicas', 'chunksCache.enabled', 'resultsCache.enabled', 'gateway.enabled',
       'lokiCanary.enabled', 'test.enabled', 'minio.enabled', 'sidecar.rules.enabled',
     ],
@@ -107,6 +114,9 @@ const VARIANTS: Record<string, Record<string, unknown>> = {
     monitoring: { grafana: { replicas: 1 }, loki: { replicas: 1 } },
     objectStorage: { provider: 'external', external: { endpoint: 'https://s3.example.org' } },
     calls: { enabled: false },
+  },
+  'Alertmanager with e-mail and webhook receivers': {
+    monitoring: { alertmanager: { enabled: true, email: { to: 'ops@example.org', from: 'alerts@example.org', smarthost: 'smtp.example.org:587', username: 'alerts' }, webhook: {} } },
   },
 };
 

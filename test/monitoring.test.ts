@@ -1,9 +1,11 @@
-import { buildPlatform, LOKI, objectStorage, SECRET_NAMES } from '../lib/model';
+import { buildPlatform, LOKI, objectStorage, SECRET_NAMES, secretCatalogue } from '../lib/model';
+import { monitoringSchema } from '../lib/config/monitoring';
+import { demandsOf } from '../lib/model/capacity';
 import { scrapeTargets } from '../lib/model/metrics';
 import { synapseProcesses } from '../lib/model/workers';
 import { validateFiles } from '../lib/validate';
 import { charts, SYNAPSE_VERSION } from '../lib/versions';
-import { find, findOne, render } from './helpers';
+import { configWith, find, findOne, render } from './helpers';
 
 type Obj = Record<string, any>;
 
@@ -98,11 +100,11 @@ describe.each(Object.entries(VARIANTS))('observability (%s)', (_name, overrides)
     expect(names.some((name) => name.startsWith('minio/'))).toBe(config.objectStorage.provider === 'minio');
   });
 
-  test('kube-prometheus-stack: no Alertmanager, config-driven Prometheus, selectors across namespaces, Grafana from Secret', () => {
+  test('kube-prometheus-stack: Alertmanager as configured, config-driven Prometheus, selectors across namespaces, Grafana from Secret', () => {
     const release = findOne(objects, 'HelmRelease', 'prometheus', 'monitoring') as Obj;
     expect(release.spec.chart.spec.version).toBe(charts.kubePrometheusStack.version);
     const values = releaseValues(objects as Obj[], 'prometheus');
-    expect(values.alertmanager.enabled).toBe(false);
+    expect(values.alertmanager.enabled).toBe(config.monitoring.alertmanager.enabled);
     const spec = values.prometheus.prometheusSpec;
     expect(spec.replicas).toBe(config.monitoring.prometheus.replicas);
     expect(spec.retention).toBe(config.monitoring.prometheus.retention);
@@ -174,5 +176,83 @@ describe.each(Object.entries(VARIANTS))('observability (%s)', (_name, overrides)
     const report = validateFiles(mine);
     expect(report.problems).toEqual([]);
     expect(report.checkedObjects).toBe(find(objects, 'PodMonitor').length + find(objects, 'ServiceMonitor').length + find(objects, 'PrometheusRule').length + find(objects, 'ConfigMap', 'grafana-dashboard-livekit').length);
+  });
+});
+
+describe('alert delivery (opt-in Alertmanager)', () => {
+  const receivers = {
+    monitoring: {
+      alertmanager: {
+        enabled: true,
+        replicas: 2,
+        email: { to: 'ops@example.org', from: 'alerts@example.org', smarthost: 'smtp.example.org:587', username: 'alerts' },
+        webhook: {},
+      },
+    },
+  };
+
+  test('opt-in (off unless enabled): switched off, no Alertmanager and no receiver Secret in the catalogue', () => {
+    expect(monitoringSchema.parse({}).alertmanager.enabled).toBe(false);
+    const { objects, config } = render({ monitoring: { alertmanager: { enabled: false } } });
+    expect(releaseValues(objects as Obj[], 'prometheus').alertmanager).toEqual({ enabled: false });
+    expect(secretCatalogue(config).map((spec) => spec.name)).not.toContain(SECRET_NAMES.alertReceivers);
+  });
+
+  test('e-mail and webhook receivers in dist/, credentials only as files of the mounted Secret', () => {
+    const { objects, files, config } = render(receivers);
+    const values = releaseValues(objects as Obj[], 'prometheus');
+    expect(values.alertmanager.enabled).toBe(true);
+    expect(values.defaultRules.rules.alertmanager).toBe(true);
+    expect(values.alertmanager.alertmanagerSpec.secrets).toEqual([SECRET_NAMES.alertReceivers]);
+    const amConfig = values.alertmanager.config;
+    expect(amConfig.route.receiver).toBe('platform');
+    const platform = amConfig.receivers.find((receiver: Obj) => receiver.name === 'platform');
+    const secretDir = `/etc/alertmanager/secrets/${SECRET_NAMES.alertReceivers}`;
+    expect(platform.email_configs).toEqual([
+      expect.objectContaining({
+        to: 'ops@example.org',
+        from: 'alerts@example.org',
+        smarthost: 'smtp.example.org:587',
+        auth_username: 'alerts',
+        auth_password_file: `${secretDir}/smtp-password`,
+        require_tls: true,
+      }),
+    ]);
+    expect(platform.webhook_configs).toEqual([{ url_file: `${secretDir}/webhook-url`, send_resolved: true }]);
+    // Only references: no inline password, secret or URL anywhere in the Alertmanager configuration.
+    const keys = JSON.stringify(amConfig).match(/"[a-z_]+":/g) ?? [];
+    for (const forbidden of ['"auth_password":', '"auth_secret":', '"smtp_auth_password":', '"url":', '"api_url":']) expect(keys).not.toContain(forbidden);
+    // The receiver Secret is in the catalogue (supplied values), and dist/ holds no Secret object.
+    const spec = secretCatalogue(config).find((candidate) => candidate.name === SECRET_NAMES.alertReceivers);
+    expect(spec).toMatchObject({ namespace: 'monitoring', data: { 'smtp-password': 'alertmanager-smtp-password', 'webhook-url': 'alertmanager-webhook-url' } });
+    expect([...files.values()].join('\n')).toContain('url_file: /etc/alertmanager/secrets/alertmanager-receivers/webhook-url');
+    expect(find(objects, 'Secret')).toEqual([]);
+  });
+
+  test('an SMTP relay without authentication needs no credentials: no Secret to supply, none mounted', () => {
+    const relay = {
+      monitoring: {
+        alertmanager: { enabled: true, email: { to: 'ops@example.org', from: 'alerts@example.org', smarthost: 'relay.example.org:25', username: undefined, requireTls: false }, webhook: undefined },
+      },
+    };
+    const { objects, config } = render(relay);
+    const values = releaseValues(objects as Obj[], 'prometheus').alertmanager;
+    expect(values.alertmanagerSpec.secrets).toEqual([]);
+    expect(values.config.receivers[1].email_configs[0]).not.toHaveProperty('auth_password_file');
+    expect(secretCatalogue(config).map((spec) => spec.name)).not.toContain(SECRET_NAMES.alertReceivers);
+  });
+
+  test('two replicas with a PodDisruptionBudget; the plan counts their pods', () => {
+    const { objects } = render(receivers);
+    const values = releaseValues(objects as Obj[], 'prometheus');
+    expect(values.alertmanager.alertmanagerSpec.replicas).toBe(2);
+    expect(values.alertmanager.podDisruptionBudget).toEqual({ enabled: true, minAvailable: 1 });
+    const demand = demandsOf(objects as never).find((candidate) => candidate.service === 'monitoring/prometheus-alertmanager');
+    expect(demand).toMatchObject({ replicas: 2, disruptionBudget: expect.stringContaining('alertmanager.podDisruptionBudget.enabled') });
+  });
+
+  test('an enabled Alertmanager without a receiver is a config error naming the field', () => {
+    expect(() => configWith({ monitoring: { alertmanager: { enabled: true, email: undefined, webhook: undefined } } })).toThrow(/monitoring\.alertmanager\.enabled: found true; expected email, webhook or both set beside it/);
+    expect(() => configWith({ monitoring: { alertmanager: { enabled: true, webhook: { url: 'https://x' } } } })).toThrow(/monitoring\.alertmanager\.webhook\.url: unknown key/);
   });
 });

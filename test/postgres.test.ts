@@ -106,6 +106,17 @@ describe('connection budget and parameters', () => {
     const spec = cluster({ database: { walStorageSize: '8Gi' } }).spec;
     expect(quantityBytes(spec.postgresql.parameters.max_wal_size.replace('MB', 'Mi'))).toBeLessThanOrEqual(quantityBytes('8Gi') / 2);
   });
+
+  test.each(['100Gi', '8Gi', '1Ti'])('replication slots cannot fill a %s WAL volume: max_slot_wal_keep_size is capped from its size', (walStorageSize) => {
+    const parameters = cluster({ database: { walStorageSize } }).spec.postgresql.parameters;
+    const bytes = (value: string) => quantityBytes(value.replace('MB', 'Mi'));
+    // PostgreSQL's default -1 lets a standby that stays down keep WAL until the volume is full.
+    expect(parameters.max_slot_wal_keep_size).toMatch(/^[1-9][0-9]*MB$/);
+    const volume = quantityBytes(walStorageSize);
+    // What slots may hold back plus the WAL between checkpoints still leaves room for WAL awaiting archiving.
+    expect(bytes(parameters.max_slot_wal_keep_size) + bytes(parameters.max_wal_size)).toBeLessThanOrEqual(volume * 0.8);
+    expect(bytes(parameters.max_slot_wal_keep_size)).toBeGreaterThanOrEqual(volume / 4);
+  });
 });
 
 describe('backups', () => {

@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { createPrivateKey, createPublicKey } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import * as yaml from 'js-yaml';
@@ -83,6 +83,25 @@ describe('ExternalSecret objects (secrets.provider: external-secrets)', () => {
   });
 });
 
+/**
+ * Values issued elsewhere already in the folder (as an operator may write them, or as a previous run
+ * left them): a re-run keeps them like any other value.
+ */
+function seedSupplied(dir: string, config: ReturnType<typeof configWith>): void {
+  const supplied = new Set(Object.values(SECRET_VALUES).filter((value) => value.generator === 'external').map((value) => value.id as string));
+  const manifests = secretCatalogue(config)
+    .map((spec) => ({ spec, keys: Object.entries(spec.data).filter(([, id]) => supplied.has(id)) }))
+    .filter(({ keys }) => keys.length > 0)
+    .map(({ spec, keys }) => ({
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: spec.name, namespace: spec.namespace },
+      stringData: Object.fromEntries(keys.map(([key, id]) => [key, `supplied-${id}-Zx81`])),
+    }));
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(path.join(dir, 'supplied.yaml'), manifests.map((manifest) => yaml.dump(manifest)).join('---\n'));
+}
+
 describe('npm run secrets', () => {
   const config = configWith();
   const quiet = () => undefined;
@@ -111,7 +130,9 @@ describe('npm run secrets', () => {
 
   test('writes one file per namespace with every catalogue Secret; shared values are identical; files are private', () => {
     const dir = path.join(mkdtempSync(path.join(tmpdir(), 'secrets-')), 'out');
+    seedSupplied(dir, config);
     writeSecrets({ outDir: dir, config, rotate: [], bundle: false, log: quiet });
+    rmSync(path.join(dir, 'supplied.yaml'));
     const catalogue = secretCatalogue(config);
     const secrets = decodedSecrets(dir);
     expect(secrets.size).toBe(catalogue.length);
@@ -130,9 +151,33 @@ describe('npm run secrets', () => {
     expect(readFileSync(path.join(dir, 'README.md'), 'utf8')).toContain('kubectl apply -f');
   });
 
+  test('values only the operator has (alert receivers) are never generated: missing ones are named, supplied ones kept', () => {
+    const alerting = configWith({
+      monitoring: { alertmanager: { enabled: true, email: { to: 'ops@example.org', from: 'alerts@example.org', smarthost: 'smtp.example.org:587', username: 'alerts' }, webhook: {} } },
+    });
+    const dir = path.join(mkdtempSync(path.join(tmpdir(), 'secrets-')), 'out');
+    expect(() => writeSecrets({ outDir: dir, config: alerting, rotate: [], bundle: false, log: quiet })).toThrow(
+      'values issued elsewhere are missing: alertmanager-smtp-password (MATRIX_ALERT_SMTP_PASSWORD), alertmanager-webhook-url (MATRIX_ALERT_WEBHOOK_URL)',
+    );
+    expect(existsSync(path.join(dir, 'monitoring.yaml'))).toBe(false);
+    const supplied = { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'alertmanager-receivers', namespace: 'monitoring' }, stringData: { 'smtp-password': 'smtp-pass', 'webhook-url': 'https://hooks.example.org/T0KEN' } };
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(path.join(dir, 'supplied.yaml'), yaml.dump(supplied));
+    const plan = writeSecrets({ outDir: dir, config: alerting, rotate: [], bundle: false, log: quiet });
+    expect(plan.actions.get(SECRET_VALUES.alertSmtpPassword.id)).toBe('kept');
+    // The hand-written file can go: the values now live in the generated monitoring.yaml and are kept from there.
+    rmSync(path.join(dir, 'supplied.yaml'));
+    expect(decodedSecrets(dir).get('monitoring/alertmanager-receivers')).toEqual({ 'smtp-password': 'smtp-pass', 'webhook-url': 'https://hooks.example.org/T0KEN' });
+    expect(writeSecrets({ outDir: dir, config: alerting, rotate: [], bundle: false, log: quiet }).actions.get(SECRET_VALUES.alertWebhookUrl.id)).toBe('kept');
+    expect(() => writeSecrets({ outDir: dir, config: alerting, rotate: [SECRET_VALUES.alertWebhookUrl.id], bundle: false, log: quiet })).toThrow(/issued elsewhere; give the new one as MATRIX_ALERT_WEBHOOK_URL/);
+    expect(() => generateValue('external')).toThrow();
+  });
+
   test('re-running keeps every value; --rotate replaces exactly one value in every Secret carrying it; unknown ids fail', () => {
     const dir = path.join(mkdtempSync(path.join(tmpdir(), 'secrets-')), 'out');
+    seedSupplied(dir, config);
     writeSecrets({ outDir: dir, config, rotate: [], bundle: true, log: quiet });
+    rmSync(path.join(dir, 'supplied.yaml'));
     const first = decodedSecrets(dir);
     const plan = writeSecrets({ outDir: dir, config, rotate: [], bundle: true, log: quiet });
     expect([...plan.actions.values()].every((action) => action === 'kept')).toBe(true);
@@ -149,7 +194,9 @@ describe('npm run secrets', () => {
 
   test('adds values missing after a config change (calls enabled later) and refuses copies that disagree', () => {
     const dir = path.join(mkdtempSync(path.join(tmpdir(), 'secrets-')), 'out');
+    seedSupplied(dir, config);
     writeSecrets({ outDir: dir, config: configWith({ calls: { enabled: false } }), rotate: [], bundle: false, log: quiet });
+    rmSync(path.join(dir, 'supplied.yaml'));
     const before = decodedSecrets(dir);
     const plan = writeSecrets({ outDir: dir, config, rotate: [], bundle: false, log: quiet });
     expect(plan.actions.get(SECRET_VALUES.livekitApiSecret.id)).toBe('generated');
@@ -168,8 +215,13 @@ describe('npm run secrets', () => {
   test('the CLI never prints a value and refuses a folder Git would track', () => {
     const work = mkdtempSync(path.join(tmpdir(), 'secrets-cli-'));
     const out = path.join(work, 'out');
+    const refused = runTsx('scripts/secrets.ts', ['--out', out]);
+    expect(refused.status).toBe(2);
+    expect(refused.stderr).toContain('values issued elsewhere are missing: alertmanager-smtp-password (MATRIX_ALERT_SMTP_PASSWORD)');
+    seedSupplied(out, configWith());
     const result = runTsx('scripts/secrets.ts', ['--out', out]);
     expect(result.status).toBe(0);
+    rmSync(path.join(out, 'supplied.yaml'));
     const values = [...decodedSecrets(out).values()].flatMap((data) => Object.values(data)).filter((value) => value !== 'admin');
     expect(values.length).toBeGreaterThan(10);
     for (const value of values) {
@@ -203,6 +255,10 @@ describe('no secret value in dist/ or synth logs', () => {
     ['the example config', {}],
     ['external-secrets, calls off, external S3, argocd', { ...EXTERNAL, calls: { enabled: false }, gitops: { engine: 'argocd' }, objectStorage: { provider: 'external', external: { endpoint: 'https://s3.example.org', region: 'eu-1' } } }],
     ['helm-controller and ingress-nginx', { gitops: { engine: 'helm-controller' }, edge: { controller: 'ingress-nginx' } }],
+    [
+      'Alertmanager with e-mail and webhook receivers, external-secrets',
+      { ...EXTERNAL, monitoring: { alertmanager: { enabled: true, email: { to: 'ops@example.org', from: 'alerts@example.org', smarthost: 'smtp.example.org:587', username: 'alerts' }, webhook: {} } } },
+    ],
   ])('%s', (_, overrides) => {
     const { files } = render(overrides);
     expect(scanRendered(objectsOf(files) as unknown as ScannedObject[], catalogueNames(overrides))).toEqual([]);
@@ -279,8 +335,10 @@ describe('the scanner catches planted secrets', () => {
 
 describe('values issued elsewhere (external S3 keys, Git credentials)', () => {
   const quiet = () => undefined;
-  const S3 = { objectStorage: { provider: 'external', external: { endpoint: 'https://s3.eu-central-1.amazonaws.com', region: 'eu-central-1' } } };
-  const GIT_HTTPS = { gitops: { repository: { url: 'https://gitlab.com/acme/matrix.git', credentials: { secretName: 'matrix-git' } } } };
+  // Without alert receivers, so that only the values under test come from outside.
+  const NO_RECEIVERS = { monitoring: { alertmanager: { enabled: false } } };
+  const S3 = { ...NO_RECEIVERS, objectStorage: { provider: 'external', external: { endpoint: 'https://s3.eu-central-1.amazonaws.com', region: 'eu-central-1' } } };
+  const GIT_HTTPS = { ...NO_RECEIVERS, gitops: { repository: { url: 'https://gitlab.com/acme/matrix.git', credentials: { secretName: 'matrix-git' } } } };
   const outDir = () => path.join(mkdtempSync(path.join(tmpdir(), 'secrets-')), 'out');
   const decoded = (dir: string, namespace: string, name: string) => {
     const secret = readExistingSecrets(dir).find((candidate) => candidate.metadata.namespace === namespace && candidate.metadata.name === name);
@@ -325,7 +383,7 @@ describe('values issued elsewhere (external S3 keys, Git credentials)', () => {
     const https = configWith({ ...GIT_HTTPS, gitops: { ...GIT_HTTPS.gitops, engine: 'argocd' } });
     const spec = secretCatalogue(https).find((candidate) => candidate.name === 'matrix-git');
     expect(spec).toMatchObject({ namespace: 'argocd', labels: { 'argocd.argoproj.io/secret-type': 'repository' }, templates: { type: 'git', url: 'https://gitlab.com/acme/matrix.git' } });
-    const ssh = configWith({ gitops: { engine: 'argocd', repository: { url: 'git@gitlab.com:acme/matrix.git', credentials: { type: 'ssh' } } } });
+    const ssh = configWith({ ...NO_RECEIVERS, gitops: { engine: 'argocd', repository: { url: 'git@gitlab.com:acme/matrix.git', credentials: { type: 'ssh' } } } });
     const dir = outDir();
     writeSecrets({ outDir: dir, config: ssh, rotate: [], bundle: false, provided: new Map([['MATRIX_GIT_SSH_PRIVATE_KEY', 'KEY\nLINES']]), log: quiet });
     const secret = decoded(dir, 'argocd', 'gitops-repository');

@@ -41,6 +41,11 @@ describe.each(VARIANTS)('Synapse invariants (%s)', (_name, overrides) => {
     expect(findOne(objects, 'Deployment', 'synapse-main', 'matrix')).toBeDefined();
   });
 
+  test('outbound federation requires TLS 1.2 or newer (Synapse defaults to 1.0)', () => {
+    // A string: Synapse accepts "1", "1.1", "1.2" or "1.3"; a YAML float 1.2 would be refused.
+    expect(homeserver.federation_client_minimum_tls_version).toBe('1.2');
+  });
+
   test('main and every stream writer are in instance_map, with a replication listener', () => {
     expect(Object.keys(homeserver.instance_map)).toContain('main');
     const writers = Object.values(homeserver.stream_writers as Record<string, string[]>).flat();

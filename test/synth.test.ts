@@ -119,6 +119,18 @@ describe('GitOps entry points', () => {
     expect(new Set(waves).size).toBe(waves.length);
   });
 
+  test('every finalizer is domain-qualified with a path (the API server warns about others on every apply)', () => {
+    const files = renderDist(configWith({ gitops: { engine: 'argocd' } }));
+    const finalizers = [...files.values()]
+      .flatMap((content) => yaml.loadAll(content) as { metadata?: { finalizers?: string[] } }[])
+      .flatMap((object) => object?.metadata?.finalizers ?? []);
+    expect(finalizers.length).toBeGreaterThan(0);
+    // Kubernetes' IsQualifiedName check for finalizers: a DNS subdomain prefix, then "/" and a name.
+    const qualified = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?\.[a-z]{2,}\/[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
+    expect(finalizers.filter((finalizer) => !qualified.test(finalizer))).toEqual([]);
+    expect(qualified.test('resources-finalizer.argocd.argoproj.io')).toBe(false);
+  });
+
   test('helm-controller: only the ordered stage folders', () => {
     const files = renderDist(configWith({ gitops: { engine: 'helm-controller' } }));
     expect([...manifestFiles(files).keys()].every((file) => file.startsWith('stages/'))).toBe(true);

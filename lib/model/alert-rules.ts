@@ -2,14 +2,18 @@ import type { Platform } from './index';
 import { activeNamespaces, NAMESPACES } from './platform';
 import { synapseScrapeTargets } from './metrics';
 import { activeWorkerTypes, SYNAPSE_NAMESPACE, workerCount } from './workers';
-import { LIVEKIT_REDIS_PROXY, SYNAPSE_REDIS_PROXY, VALKEY_LIVEKIT, VALKEY_SYNAPSE } from './endpoints';
+import { LIVEKIT_REDIS_PROXY, POSTGRES, SYNAPSE_REDIS_PROXY, VALKEY_LIVEKIT, VALKEY_SYNAPSE } from './endpoints';
+import { longestScheduleGapSeconds } from './cron-schedule';
+import { ARCHIVE_TIMEOUT_SECONDS, walBudget } from './postgres-sizing';
 
 /**
- * The platform's alerts as typed data. There is no Alertmanager (spec): alerts show in Prometheus
- * and Grafana only (docs/observability.md says how to add a receiver). Every alert has a firing and
+ * The platform's alerts as typed data. They show in Prometheus and Grafana, and reach a human through
+ * the opt-in Alertmanager (lib/model/alert-routing.ts, monitoring.alertmanager). Every alert has a firing and
  * a quiet promtool unit test (test/promtool/cases.ts), run by scripts/promtool-check.ts.
  *
  * Annotations only template `{{ $labels.x }}` (never $value) so unit tests can state them exactly.
+ * Long expressions are written over several lines (one label matcher per line where a selector is
+ * long): dist/ holds them as YAML block scalars, so a diff shows which part changed.
  */
 
 export type Severity = 'warning' | 'critical';
@@ -34,14 +38,20 @@ function anyOf(values: readonly string[]): string {
   return [...new Set(values)].sort().join('|');
 }
 
+/** `metric{...}` with one matcher per line: PromQL allows line breaks between matchers. */
+function selector(metric: string, matchers: readonly string[]): string {
+  return `${metric}{\n${matchers.map((matcher) => `  ${matcher}`).join(',\n')}\n}`;
+}
+
 function kubernetesRules(platform: Platform): AlertRule[] {
   const namespaces = anyOf(activeNamespaces(platform.config).map((namespace) => namespace.name));
-  const ns = `namespace=~"${namespaces}"`;
-  const byContainer = 'namespace, pod, container';
+  const inPlatform = (metric: string, ...matchers: string[]) => selector(metric, [`namespace=~"${namespaces}"`, ...matchers]);
+  const sumByContainer = 'sum by (namespace, pod, container)';
+  const volumeFree = `${inPlatform('kubelet_volume_stats_available_bytes')}\n/\n${inPlatform('kubelet_volume_stats_capacity_bytes')}`;
   return [
     {
       alert: 'PlatformPodRestarting',
-      expr: `increase(kube_pod_container_status_restarts_total{${ns}}[30m]) > 2`,
+      expr: `increase(${inPlatform('kube_pod_container_status_restarts_total')}[30m]) > 2`,
       for: '5m',
       severity: 'warning',
       summary: 'Container {{ $labels.namespace }}/{{ $labels.pod }}/{{ $labels.container }} keeps restarting',
@@ -50,8 +60,8 @@ function kubernetesRules(platform: Platform): AlertRule[] {
     {
       alert: 'PlatformContainerHighCpu',
       expr:
-        `sum by (${byContainer}) (rate(container_cpu_usage_seconds_total{${ns}, container!=""}[5m]))` +
-        ` / sum by (${byContainer}) (kube_pod_container_resource_limits{${ns}, resource="cpu"}) > 0.9`,
+        `${sumByContainer} (rate(${inPlatform('container_cpu_usage_seconds_total', 'container!=""')}[5m]))\n/\n` +
+        `${sumByContainer} (${inPlatform('kube_pod_container_resource_limits', 'resource="cpu"')})\n> 0.9`,
       for: '15m',
       severity: 'warning',
       summary: 'Container {{ $labels.namespace }}/{{ $labels.pod }}/{{ $labels.container }} uses over 90% of its CPU limit',
@@ -60,8 +70,8 @@ function kubernetesRules(platform: Platform): AlertRule[] {
     {
       alert: 'PlatformContainerHighMemory',
       expr:
-        `sum by (${byContainer}) (container_memory_working_set_bytes{${ns}, container!=""})` +
-        ` / sum by (${byContainer}) (kube_pod_container_resource_limits{${ns}, resource="memory"}) > 0.9`,
+        `${sumByContainer} (${inPlatform('container_memory_working_set_bytes', 'container!=""')})\n/\n` +
+        `${sumByContainer} (${inPlatform('kube_pod_container_resource_limits', 'resource="memory"')})\n> 0.9`,
       for: '15m',
       severity: 'warning',
       summary: 'Container {{ $labels.namespace }}/{{ $labels.pod }}/{{ $labels.container }} uses over 90% of its memory limit',
@@ -69,7 +79,7 @@ function kubernetesRules(platform: Platform): AlertRule[] {
     },
     {
       alert: 'PlatformVolumeFillingUp',
-      expr: `kubelet_volume_stats_available_bytes{${ns}} / kubelet_volume_stats_capacity_bytes{${ns}} < 0.15`,
+      expr: `${volumeFree}\n< 0.15`,
       for: '10m',
       severity: 'warning',
       summary: 'Volume {{ $labels.namespace }}/{{ $labels.persistentvolumeclaim }} has less than 15% free space',
@@ -77,7 +87,7 @@ function kubernetesRules(platform: Platform): AlertRule[] {
     },
     {
       alert: 'PlatformVolumeAlmostFull',
-      expr: `kubelet_volume_stats_available_bytes{${ns}} / kubelet_volume_stats_capacity_bytes{${ns}} < 0.05`,
+      expr: `${volumeFree}\n< 0.05`,
       for: '5m',
       severity: 'critical',
       summary: 'Volume {{ $labels.namespace }}/{{ $labels.persistentvolumeclaim }} has less than 5% free space',
@@ -155,6 +165,73 @@ function dataRules(platform: Platform): AlertRule[] {
   ];
 }
 
+/** WAL archiving may lag this many archive_timeout periods before it counts as stalled. */
+const ARCHIVE_STALL_PERIODS = 3;
+/** A base backup of the whole data volume takes hours; its timestamp is taken when it completes. */
+const BASE_BACKUP_GRACE_SECONDS = 6 * 3600;
+
+/** Metrics of the Barman Cloud plugin, exported by each instance manager (plugin-barman-cloud docs/observability.md). */
+export const LAST_BACKUP_METRIC = 'barman_cloud_cloudnative_pg_io_last_available_backup_timestamp';
+
+/** Seconds after which the newest base backup is too old: the longest gap of the schedule plus the time a backup takes. */
+export function baseBackupMaxAgeSeconds(platform: Platform): number {
+  return longestScheduleGapSeconds(platform.config.database.backup.schedule) + BASE_BACKUP_GRACE_SECONDS;
+}
+
+/** Recoverability: WAL archiving, base backups and the WAL replication slots hold back (thresholds derived from the config). */
+function backupRules(platform: Platform): AlertRule[] {
+  const postgres = `namespace="${POSTGRES.namespace}"`;
+  const wal = walBudget(platform.config);
+  const maxAge = baseBackupMaxAgeSeconds(platform);
+  const stalledAfter = ARCHIVE_STALL_PERIODS * ARCHIVE_TIMEOUT_SECONDS;
+  const gib = (bytes: number) => `${Math.round((bytes / 2 ** 30) * 10) / 10} GiB`;
+  return [
+    {
+      alert: 'PostgresWalArchivingFailing',
+      expr: `max by (namespace, pod) (increase(cnpg_pg_stat_archiver_failed_count{${postgres}}[5m])) > 0`,
+      for: '15m',
+      severity: 'warning',
+      summary: 'PostgreSQL {{ $labels.pod }} fails to archive WAL to the object store',
+      description:
+        'Point-in-time recovery stops at the last archived segment and unarchived WAL accumulates on the WAL volume. ' +
+        'Check the barman-cloud plugin sidecar logs, the object store and its credentials.',
+    },
+    {
+      alert: 'PostgresWalArchivingStalled',
+      expr: `max by (namespace, pod) (cnpg_pg_stat_archiver_seconds_since_last_archival{${postgres}}) > ${stalledAfter}`,
+      for: '5m',
+      severity: 'critical',
+      summary: 'PostgreSQL {{ $labels.pod }} has archived no WAL for a while',
+      description:
+        `archive_timeout (${ARCHIVE_TIMEOUT_SECONDS} s) switches segments at least that often while Synapse writes, so nothing archived for ` +
+        `${stalledAfter} s means archiving is stuck: recent transactions are not recoverable from the object store.`,
+    },
+    {
+      alert: 'PostgresBaseBackupTooOld',
+      expr: `time() - max by (namespace) (\n  ${LAST_BACKUP_METRIC}{${postgres}}\n) > ${maxAge}\nor\nabsent(${LAST_BACKUP_METRIC}{${postgres}})`,
+      for: '1h',
+      severity: 'warning',
+      summary: 'No successful PostgreSQL base backup in {{ $labels.namespace }} within the schedule',
+      description:
+        `The newest base backup is older than the longest gap of the schedule (${platform.config.database.backup.schedule}) plus ` +
+        `${BASE_BACKUP_GRACE_SECONDS / 3600} h, or none is reported. Recovery replays ever more WAL and retention may drop the last good backup. ` +
+        'Check the ScheduledBackup and Backup objects.',
+    },
+    {
+      alert: 'PostgresReplicationSlotLagHigh',
+      expr: `max by (namespace, pod, slot_name) (cnpg_pg_replication_slots_pg_wal_lsn_diff{${postgres}}) > ${wal.slotLagAlertBytes}`,
+      for: '5m',
+      severity: 'warning',
+      summary: 'Replication slot {{ $labels.slot_name }} on {{ $labels.pod }} holds back a lot of WAL',
+      description:
+        `The slot's standby is down or far behind. At ${gib(wal.maxSlotWalKeepBytes)} (max_slot_wal_keep_size, half the WAL volume) ` +
+        'PostgreSQL invalidates the slot and the standby must be re-cloned; fix or remove the standby before that.',
+    },
+  ];
+}
+
+const RESPONSE_TIME_BUCKETS = 'synapse_http_server_response_time_seconds_bucket';
+
 function synapseRules(platform: Platform): AlertRule[] {
   const synapse = `namespace="${SYNAPSE_NAMESPACE}"`;
   const jobs = synapseScrapeTargets(platform.config).map((target) => target.jobLabel ?? target.name);
@@ -165,12 +242,12 @@ function synapseRules(platform: Platform): AlertRule[] {
   ];
   const missingTerms = expected.map(
     ({ job, count }) =>
-      `label_replace((sum(up{${synapse}, job="${job}"}) or vector(0)) < ${count}, "job", "${job}", "", "")`,
+      `label_replace(\n  (sum(up{${synapse}, job="${job}"}) or vector(0)) < ${count},\n  "job", "${job}", "", ""\n)`,
   );
   return [
     {
       alert: 'SynapseProcessDown',
-      expr: `up{${synapse}, job=~"${anyOf(jobs)}"} == 0`,
+      expr: `${selector('up', [synapse, `job=~"${anyOf(jobs)}"`])} == 0`,
       for: '3m',
       severity: 'critical',
       summary: 'Synapse {{ $labels.job }} process {{ $labels.index }} is down',
@@ -178,7 +255,7 @@ function synapseRules(platform: Platform): AlertRule[] {
     },
     {
       alert: 'SynapseProcessesMissing',
-      expr: missingTerms.join(' or '),
+      expr: missingTerms.join('\nor\n'),
       for: '5m',
       severity: 'warning',
       summary: 'Fewer healthy Synapse {{ $labels.job }} processes than configured',
@@ -194,9 +271,7 @@ function synapseRules(platform: Platform): AlertRule[] {
     },
     {
       alert: 'SynapseEventPersistenceSlow',
-      expr:
-        'histogram_quantile(0.95, sum by (le) (rate(synapse_http_server_response_time_seconds_bucket' +
-        `{${synapse}, servlet="RoomSendEventRestServlet"}[5m]))) > 5`,
+      expr: `histogram_quantile(0.95, sum by (le) (rate(${selector(RESPONSE_TIME_BUCKETS, [synapse, 'servlet="RoomSendEventRestServlet"'])}[5m])))\n> 5`,
       for: '10m',
       severity: 'warning',
       summary: 'Sending a message takes more than 5 s (95th percentile)',
@@ -213,9 +288,7 @@ function synapseRules(platform: Platform): AlertRule[] {
     {
       alert: 'SynapseSyncLatencyHigh',
       // Clients long-poll /sync for 30 s; a median above 35 s means the server itself is slow.
-      expr:
-        'histogram_quantile(0.5, sum by (le) (rate(synapse_http_server_response_time_seconds_bucket' +
-        `{${synapse}, servlet="SyncRestServlet"}[5m]))) > 35`,
+      expr: `histogram_quantile(0.5, sum by (le) (rate(${selector(RESPONSE_TIME_BUCKETS, [synapse, 'servlet="SyncRestServlet"'])}[5m])))\n> 35`,
       for: '15m',
       severity: 'warning',
       summary: 'Median /sync response time is above 35 s',
@@ -228,6 +301,7 @@ export function alertRuleGroups(platform: Platform): AlertGroup[] {
   return [
     { name: 'platform.kubernetes', rules: kubernetesRules(platform) },
     { name: 'platform.data', rules: dataRules(platform) },
+    { name: 'platform.backups', rules: backupRules(platform) },
     { name: 'synapse', rules: synapseRules(platform) },
   ];
 }

@@ -159,6 +159,8 @@ export interface PodDemand {
   readonly toleratesControlPlane: boolean;
   /** Where the numbers come from. */
   readonly source: 'rendered' | 'cnpg' | 'minio' | 'helm-estimate';
+  /** What limits voluntary evictions of these pods (a PodDisruptionBudget and where it comes from); undefined: nothing. */
+  readonly disruptionBudget?: string;
 }
 
 function podRequests(spec: PodSpecView): { cpu: number; memory: number } {
@@ -242,11 +244,13 @@ function cnpgDemand(object: Obj): PodDemand {
     requiredHostnameSpread: spec.affinity?.enablePodAntiAffinity !== false && spec.affinity?.podAntiAffinityType === 'required',
     toleratesControlPlane: false,
     source: 'cnpg',
+    // The operator keeps a PodDisruptionBudget for the primary and one for the replicas unless enablePDB is false.
+    disruptionBudget: spec.enablePDB === false ? undefined : 'CloudNativePG operator (enablePDB)',
   };
 }
 
 /** MinIO Tenant: per pool `servers` pods with `volumesPerServer` claims; the operator spreads servers by default. */
-function minioDemands(object: Obj): PodDemand[] {
+function minioDemands(object: Obj, pdbs: readonly Obj[]): PodDemand[] {
   const spec = (object.spec ?? {}) as Record<string, any>;
   const namespace = object.metadata?.namespace ?? 'default';
   return ((spec.pools ?? []) as Record<string, any>[]).map((pool) => {
@@ -254,6 +258,7 @@ function minioDemands(object: Obj): PodDemand[] {
     const required = (pool.affinity?.podAntiAffinity?.requiredDuringSchedulingIgnoredDuringExecution ?? []).some(
       (term: PodAffinityTerm) => term.topologyKey === 'kubernetes.io/hostname',
     );
+    const labels = { 'v1.min.io/tenant': object.metadata?.name ?? '', 'v1.min.io/pool': pool.name };
     return {
       service: `${namespace}/${object.metadata?.name}-${pool.name}`,
       description: `MinIO Tenant ${namespace}/${object.metadata?.name} pool ${pool.name}`,
@@ -262,11 +267,13 @@ function minioDemands(object: Obj): PodDemand[] {
       storagePerReplica: claim * (pool.volumesPerServer ?? 1),
       replicas: pool.servers ?? 1,
       namespace,
-      labels: { 'v1.min.io/tenant': object.metadata?.name ?? '', 'v1.min.io/pool': pool.name },
+      labels,
       nodeSelector: pool.nodeSelector ?? {},
       requiredHostnameSpread: required,
       toleratesControlPlane: false,
       source: 'minio',
+      // The MinIO operator (7.1.1) creates no PodDisruptionBudget for tenant pools.
+      disruptionBudget: budgetSelecting(pdbs, namespace, labels),
     } satisfies PodDemand;
   });
 }
@@ -310,7 +317,16 @@ interface HelmPod {
   readonly storage?: string;
   readonly enabled?: string;
   readonly onControlPlane?: boolean;
+  /** Where its PodDisruptionBudget comes from (needed whenever it runs more than one replica). */
+  readonly disruptionBudget?: HelmDisruptionBudget;
 }
+
+/** How a chart-installed workload gets its PodDisruptionBudget. */
+export type HelmDisruptionBudget =
+  /** The chart renders one when each of these dotted values is set (true, a number, a non-empty object or string). */
+  | { readonly chartValues: readonly string[] }
+  /** The chart has no PDB value: ours, selecting the chart's pod labels (`{release}` stands for the release name). */
+  | { readonly ownSelecting: Readonly<Record<string, string>> };
 
 /**
  * Approximations of what each third-party chart runs, read from the values we set (replicas,
@@ -318,38 +334,101 @@ interface HelmPod {
  */
 export const HELM_ESTIMATES: Readonly<Record<string, readonly HelmPod[]>> = {
   'cert-manager': [
-    { name: 'controller', replicas: 'replicaCount', defaultReplicas: 1, resources: 'resources', fallback: { cpu: '10m', memory: '64Mi' } },
-    { name: 'webhook', replicas: 'webhook.replicaCount', defaultReplicas: 1, resources: 'webhook.resources', fallback: { cpu: '10m', memory: '32Mi' } },
-    { name: 'cainjector', replicas: 'cainjector.replicaCount', defaultReplicas: 1, resources: 'cainjector.resources', fallback: { cpu: '10m', memory: '64Mi' } },
+    { name: 'controller', replicas: 'replicaCount', defaultReplicas: 1, resources: 'resources', fallback: { cpu: '10m', memory: '64Mi' }, disruptionBudget: { chartValues: ['podDisruptionBudget.enabled'] } },
+    { name: 'webhook', replicas: 'webhook.replicaCount', defaultReplicas: 1, resources: 'webhook.resources', fallback: { cpu: '10m', memory: '32Mi' }, disruptionBudget: { chartValues: ['webhook.podDisruptionBudget.enabled'] } },
+    { name: 'cainjector', replicas: 'cainjector.replicaCount', defaultReplicas: 1, resources: 'cainjector.resources', fallback: { cpu: '10m', memory: '64Mi' }, disruptionBudget: { chartValues: ['cainjector.podDisruptionBudget.enabled'] } },
   ],
   metallb: [
     { name: 'controller', replicas: 1, resources: 'controller.resources', fallback: { cpu: '10m', memory: '64Mi' } },
     { name: 'speaker', replicas: 'daemonset', resources: 'speaker.resources', fallback: { cpu: '10m', memory: '64Mi' }, onControlPlane: true },
   ],
   'gateway-helm': [
-    { name: 'envoy-gateway', replicas: 'deployment.replicas', defaultReplicas: 1, resources: 'deployment.envoyGateway.resources', fallback: { cpu: '100m', memory: '256Mi' } },
+    // templates/envoy-gateway-poddisruptionbudget.yaml renders only for minAvailable or maxUnavailable >= 1.
+    { name: 'envoy-gateway', replicas: 'deployment.replicas', defaultReplicas: 1, resources: 'deployment.envoyGateway.resources', fallback: { cpu: '100m', memory: '256Mi' }, disruptionBudget: { chartValues: ['podDisruptionBudget.minAvailable'] } },
   ],
   'ingress-nginx': [
-    { name: 'controller', replicas: 'controller.replicaCount', defaultReplicas: 1, resources: 'controller.resources', fallback: { cpu: '100m', memory: '90Mi' } },
+    { name: 'controller', replicas: 'controller.replicaCount', defaultReplicas: 1, resources: 'controller.resources', fallback: { cpu: '100m', memory: '90Mi' }, disruptionBudget: { chartValues: ['controller.maxUnavailable'] } },
   ],
-  'cloudnative-pg': [{ name: 'operator', replicas: 'replicaCount', defaultReplicas: 1, resources: 'resources', fallback: { cpu: '100m', memory: '200Mi' } }],
-  'plugin-barman-cloud': [{ name: 'plugin', replicas: 'replicaCount', defaultReplicas: 1, resources: 'resources', fallback: { cpu: '50m', memory: '128Mi' } }],
-  operator: [{ name: 'minio-operator', replicas: 'operator.replicaCount', defaultReplicas: 2, resources: 'operator.resources', fallback: { cpu: '200m', memory: '256Mi' } }],
+  'cloudnative-pg': [
+    {
+      name: 'operator', replicas: 'replicaCount', defaultReplicas: 1, resources: 'resources', fallback: { cpu: '100m', memory: '200Mi' },
+      disruptionBudget: { ownSelecting: { 'app.kubernetes.io/name': 'cloudnative-pg', 'app.kubernetes.io/instance': '{release}' } },
+    },
+  ],
+  'plugin-barman-cloud': [
+    {
+      name: 'plugin', replicas: 'replicaCount', defaultReplicas: 1, resources: 'resources', fallback: { cpu: '50m', memory: '128Mi' },
+      disruptionBudget: { ownSelecting: { 'app.kubernetes.io/name': 'plugin-barman-cloud', 'app.kubernetes.io/instance': '{release}' } },
+    },
+  ],
+  operator: [
+    {
+      name: 'minio-operator', replicas: 'operator.replicaCount', defaultReplicas: 2, resources: 'operator.resources', fallback: { cpu: '200m', memory: '256Mi' },
+      disruptionBudget: { ownSelecting: { 'app.kubernetes.io/name': 'operator', 'app.kubernetes.io/instance': '{release}' } },
+    },
+  ],
   'kube-prometheus-stack': [
-    { name: 'prometheus', replicas: 'prometheus.prometheusSpec.replicas', defaultReplicas: 1, resources: 'prometheus.prometheusSpec.resources', fallback: { cpu: '500m', memory: '2Gi' }, storage: 'prometheus.prometheusSpec.storageSpec.volumeClaimTemplate.spec.resources.requests.storage' },
-    { name: 'grafana', replicas: 'grafana.replicas', defaultReplicas: 1, resources: 'grafana.resources', fallback: { cpu: '100m', memory: '256Mi' }, storage: 'grafana.persistence.size', enabled: 'grafana.enabled' },
+    {
+      name: 'prometheus', replicas: 'prometheus.prometheusSpec.replicas', defaultReplicas: 1, resources: 'prometheus.prometheusSpec.resources', fallback: { cpu: '500m', memory: '2Gi' },
+      storage: 'prometheus.prometheusSpec.storageSpec.volumeClaimTemplate.spec.resources.requests.storage', disruptionBudget: { chartValues: ['prometheus.podDisruptionBudget.enabled'] },
+    },
+    {
+      name: 'alertmanager', replicas: 'alertmanager.alertmanagerSpec.replicas', defaultReplicas: 1, resources: 'alertmanager.alertmanagerSpec.resources', fallback: { cpu: '50m', memory: '128Mi' },
+      storage: 'alertmanager.alertmanagerSpec.storage.volumeClaimTemplate.spec.resources.requests.storage', enabled: 'alertmanager.enabled',
+      disruptionBudget: { chartValues: ['alertmanager.podDisruptionBudget.enabled'] },
+    },
+    // The grafana chart renders its PodDisruptionBudget when `podDisruptionBudget` is a non-empty map.
+    {
+      name: 'grafana', replicas: 'grafana.replicas', defaultReplicas: 1, resources: 'grafana.resources', fallback: { cpu: '100m', memory: '256Mi' }, storage: 'grafana.persistence.size', enabled: 'grafana.enabled',
+      disruptionBudget: { chartValues: ['grafana.podDisruptionBudget'] },
+    },
     { name: 'operator', replicas: 1, resources: 'prometheusOperator.resources', fallback: { cpu: '100m', memory: '128Mi' } },
     { name: 'kube-state-metrics', replicas: 'kube-state-metrics.replicas', defaultReplicas: 1, resources: 'kube-state-metrics.resources', fallback: { cpu: '50m', memory: '128Mi' } },
     { name: 'node-exporter', replicas: 'daemonset', resources: 'prometheus-node-exporter.resources', fallback: { cpu: '50m', memory: '64Mi' }, onControlPlane: true },
   ],
   loki: [
-    { name: 'loki', replicas: 'singleBinary.replicas', defaultReplicas: 1, resources: 'singleBinary.resources', fallback: { cpu: '500m', memory: '1Gi' }, storage: 'singleBinary.persistence.size' },
+    // templates/_pdb.tpl renders the single binary's PDB only when enabled AND minAvailable or maxUnavailable is set (both null by default).
+    {
+      name: 'loki', replicas: 'singleBinary.replicas', defaultReplicas: 1, resources: 'singleBinary.resources', fallback: { cpu: '500m', memory: '1Gi' }, storage: 'singleBinary.persistence.size',
+      disruptionBudget: { chartValues: ['singleBinary.podDisruptionBudget.enabled', 'singleBinary.podDisruptionBudget.maxUnavailable'] },
+    },
     { name: 'gateway', replicas: 'gateway.replicas', defaultReplicas: 1, resources: 'gateway.resources', fallback: { cpu: '50m', memory: '64Mi' }, enabled: 'gateway.enabled' },
   ],
   alloy: [{ name: 'alloy', replicas: 'daemonset', resources: 'alloy.resources', fallback: { cpu: '100m', memory: '256Mi' }, onControlPlane: true }],
 };
 
-function helmDemands(object: Obj): PodDemand[] {
+/** A chart value that switches something on: true, a number above 0, a non-empty string or map. */
+function switchedOn(value: unknown): boolean {
+  if (typeof value === 'number') return value > 0;
+  if (typeof value === 'string') return value !== '';
+  if (value && typeof value === 'object') return Object.keys(value).length > 0;
+  return value === true;
+}
+
+function helmDisruptionBudget(
+  budget: HelmDisruptionBudget | undefined,
+  release: { release: string; namespace: string; values: Record<string, unknown> },
+  pdbs: readonly Obj[],
+): string | undefined {
+  if (!budget) return undefined;
+  if ('chartValues' in budget) {
+    return budget.chartValues.every((dotted) => switchedOn(at(release.values, dotted))) ? `chart values ${budget.chartValues.join(', ')}` : undefined;
+  }
+  const labels = Object.fromEntries(Object.entries(budget.ownSelecting).map(([key, value]) => [key, value.replace('{release}', release.release)]));
+  return budgetSelecting(pdbs, release.namespace, labels);
+}
+
+/** The PodDisruptionBudget in the namespace whose (non-empty) selector selects pods with these labels. */
+function budgetSelecting(pdbs: readonly Obj[], namespace: string, labels: Record<string, string>): string | undefined {
+  const pdb = pdbs.find((candidate) => {
+    const selector = (candidate.spec as { selector?: LabelSelector } | undefined)?.selector ?? {};
+    const empty = Object.keys(selector.matchLabels ?? {}).length === 0 && (selector.matchExpressions ?? []).length === 0;
+    return (candidate.metadata?.namespace ?? 'default') === namespace && !empty && matchesSelector(labels, selector);
+  });
+  return pdb ? `PodDisruptionBudget ${namespace}/${pdb.metadata?.name}` : undefined;
+}
+
+function helmDemands(object: Obj, pdbs: readonly Obj[]): PodDemand[] {
   const release = helmReleaseOf(object);
   if (!release) return [];
   const pods = HELM_ESTIMATES[release.chart] ?? [];
@@ -377,21 +456,36 @@ function helmDemands(object: Obj): PodDemand[] {
         requiredHostnameSpread: false,
         toleratesControlPlane: pod.onControlPlane ?? false,
         source: 'helm-estimate',
+        disruptionBudget: helmDisruptionBudget(pod.disruptionBudget, release, pdbs),
       } satisfies PodDemand;
     });
 }
 
 /** Everything that asks for capacity, in a deterministic order. */
 export function demandsOf(objects: readonly Obj[]): PodDemand[] {
+  const pdbs = objects.filter((object) => object.kind === 'PodDisruptionBudget');
   const demands: PodDemand[] = renderedWorkloads(objects)
     .filter((workload) => workload.kind !== 'Job' && workload.kind !== 'CronJob')
-    .map(demandOf);
+    .map((workload) => {
+      const demand = demandOf(workload);
+      return { ...demand, disruptionBudget: budgetSelecting(pdbs, demand.namespace, demand.labels) };
+    });
   for (const object of objects) {
     if (object.kind === 'Cluster' && object.apiVersion?.startsWith('postgresql.cnpg.io/')) demands.push(cnpgDemand(object));
-    if (object.kind === 'Tenant' && object.apiVersion?.startsWith('minio.min.io/')) demands.push(...minioDemands(object));
-    demands.push(...helmDemands(object));
+    if (object.kind === 'Tenant' && object.apiVersion?.startsWith('minio.min.io/')) demands.push(...minioDemands(object, pdbs));
+    demands.push(...helmDemands(object, pdbs));
   }
   return demands.sort((a, b) => a.service.localeCompare(b.service));
+}
+
+/**
+ * Workloads that run more than one replica with nothing limiting voluntary evictions: a node drain
+ * could take all their pods at once. Ours, operator-created and chart-installed alike.
+ */
+export function disruptionBudgetGaps(demands: readonly PodDemand[]): string[] {
+  return demands
+    .filter((demand) => (demand.replicas ?? 0) > 1 && !demand.disruptionBudget)
+    .map((demand) => `${demand.description}: ${demand.replicas} replicas but no PodDisruptionBudget`);
 }
 
 // ---------------------------------------------------------------- nodes
@@ -596,6 +690,8 @@ export interface CapacityReport {
   /** Worker node -> pods that find no node when that node's pods are placed again on the others. */
   readonly rescheduling: { node: string; unplaced: PlacedPod[] }[];
   readonly demands: PodDemand[];
+  /** Multi-replica workloads without a PodDisruptionBudget (disruptionBudgetGaps). */
+  readonly disruptionBudgetGaps: string[];
 }
 
 export interface SinglePoints {
@@ -741,6 +837,7 @@ export function capacityReport(config: PlatformConfig, objects: readonly Obj[]):
     singlePoints,
     rescheduling,
     demands,
+    disruptionBudgetGaps: disruptionBudgetGaps(demands),
   };
 }
 
@@ -811,16 +908,21 @@ export function formatReport(report: CapacityReport, configName: string): string
     'expected when the pool has no spare node: the service keeps running on its other replicas.',
     '',
   );
+  lines.push('## Disruption budgets', '', 'Every workload with more than one replica limits voluntary evictions (node drains) with a PodDisruptionBudget;', 'the Workloads table below says where each one comes from.', '');
+  const gaps = report.disruptionBudgetGaps;
+  lines.push(`**Workloads with more than one replica and no PodDisruptionBudget: ${gaps.length > 0 ? gaps.length : 'none'}.**`, '');
+  if (gaps.length > 0) lines.push(...gaps.map((gap) => `- ${gap}`), '');
   lines.push('## Nodes', '', '| node | pool | CPU requested | memory requested | pods |', '| --- | --- | --- | --- | --- |');
   for (const entry of report.nodes) {
     lines.push(
       `| ${entry.node.name} | ${entry.node.pool} | ${cpuText(entry.cpu)} of ${cpuText(entry.node.cpu)} | ${gib(entry.memory)} of ${gib(entry.node.memory)} | ${entry.pods} |`,
     );
   }
-  lines.push('', '## Workloads', '', '| workload | source | pods | CPU/pod | memory/pod | storage/pod |', '| --- | --- | --- | --- | --- | --- |');
+  lines.push('', '## Workloads', '', '| workload | source | pods | CPU/pod | memory/pod | storage/pod | disruption budget |', '| --- | --- | --- | --- | --- | --- | --- |');
   for (const demand of report.demands) {
+    const budget = demand.disruptionBudget ?? ((demand.replicas ?? 0) > 1 ? '**none**' : '-');
     lines.push(
-      `| ${demand.description} | ${demand.source} | ${demand.replicas ?? 'per node'} | ${cpuText(demand.cpu)} | ${gib(demand.memory)} | ${demand.storagePerReplica > 0 ? gib(demand.storagePerReplica) : '-'} |`,
+      `| ${demand.description} | ${demand.source} | ${demand.replicas ?? 'per node'} | ${cpuText(demand.cpu)} | ${gib(demand.memory)} | ${demand.storagePerReplica > 0 ? gib(demand.storagePerReplica) : '-'} | ${budget} |`,
     );
   }
   lines.push(
@@ -841,6 +943,9 @@ export function formatReport(report: CapacityReport, configName: string): string
     '- Single points are computed from the placement; a pod pinned by required pod affinity to an accepted single point',
     '  is reported as part of that failure domain (from the rendered affinity, not from a list).',
     '- Rescheduling: the whole placement is repeated without the lost node (DaemonSet pods of that node are gone).',
+    '- Disruption budgets: a rendered PodDisruptionBudget whose selector selects the pods (our workloads, MinIO pools,',
+    '  charts without a PDB value), CloudNativePG\'s own (enablePDB), or the chart values that make a chart render one',
+    '  (HELM_ESTIMATES disruptionBudget, verified in the chart templates).',
     '- Storage is compared with the budget in total; where PersistentVolumes live (local or network) is not modelled.',
     '',
   );

@@ -93,6 +93,39 @@ function clamp(value: number, minimum: number, maximum: number): number {
   return Math.min(maximum, Math.max(minimum, value));
 }
 
+/**
+ * archive_timeout: a WAL segment is switched and archived at least this often while anything is
+ * written (CNPG's default, set explicitly because the archiving-stalled alert is derived from it).
+ */
+export const ARCHIVE_TIMEOUT_SECONDS = 300;
+
+export interface WalBudget {
+  /** The WAL volume of each instance. */
+  readonly volumeBytes: number;
+  /** max_wal_size: WAL kept between checkpoints. */
+  readonly maxWalSizeBytes: number;
+  /**
+   * max_slot_wal_keep_size: the most WAL a replication slot may hold back. PostgreSQL's default (-1)
+   * lets a standby that stays down keep WAL until the volume is full and the primary stops; capped,
+   * the slot is invalidated instead and the standby is re-cloned by the operator.
+   */
+  readonly maxSlotWalKeepBytes: number;
+  /** Slot lag that raises PostgresReplicationSlotLagHigh: half the cap, well before invalidation. */
+  readonly slotLagAlertBytes: number;
+}
+
+/**
+ * How the WAL volume is shared: a quarter for max_wal_size (checkpoints), half at most for WAL held
+ * back by replication slots, and the last quarter for WAL not yet archived while the object store is
+ * slow or unreachable (WalArchivingFailing alerts long before it is used up).
+ */
+export function walBudget(config: PlatformConfig): WalBudget {
+  const volumeBytes = quantityBytes(config.database.walStorageSize);
+  const maxWalSizeBytes = clamp(volumeBytes / 4, 256 * MB, 16384 * MB);
+  const maxSlotWalKeepBytes = Math.floor(volumeBytes / 2 / MB) * MB;
+  return { volumeBytes, maxWalSizeBytes, maxSlotWalKeepBytes, slotLagAlertBytes: maxSlotWalKeepBytes / 2 };
+}
+
 export interface PostgresSizing {
   readonly resources: Resources;
   readonly maxConnections: number;
@@ -102,8 +135,8 @@ export interface PostgresSizing {
 /**
  * Server parameters from the pod's memory/CPU and the WAL volume, following the usual rules:
  * shared_buffers 25 % of memory, effective_cache_size 75 %, work_mem so that every connection can run
- * a few sorts without exceeding what shared_buffers leaves, max_wal_size a quarter of the WAL volume
- * (the rest absorbs archiving delays when the object store is slow), SSD planner costs (fast storage class).
+ * a few sorts without exceeding what shared_buffers leaves, the WAL volume shared as walBudget says,
+ * SSD planner costs (fast storage class).
  */
 export function postgresSizing(config: PlatformConfig, totalSynapseConnections = synapseConnectionBudget(config)): PostgresSizing {
   const resources = config.database.resources ?? POSTGRES_SIZING;
@@ -115,8 +148,7 @@ export function postgresSizing(config: PlatformConfig, totalSynapseConnections =
   // Up to three sort/hash nodes per connection out of what the buffers leave, 4 MB to 64 MB.
   const workMem = clamp((memory - sharedBuffers) / (maxConnections * 3), 4 * MB, 64 * MB);
   const maintenanceWorkMem = clamp(memory / 16, 64 * MB, 2048 * MB);
-  const walVolume = quantityBytes(config.database.walStorageSize);
-  const maxWalSize = clamp(walVolume / 4, 256 * MB, 16384 * MB);
+  const wal = walBudget(config);
   const parallelWorkers = Math.max(2, Math.min(cores, 8));
   return {
     resources,
@@ -127,8 +159,10 @@ export function postgresSizing(config: PlatformConfig, totalSynapseConnections =
       effective_cache_size: megabytes(effectiveCache),
       work_mem: megabytes(workMem),
       maintenance_work_mem: megabytes(maintenanceWorkMem),
-      max_wal_size: megabytes(maxWalSize),
-      min_wal_size: megabytes(maxWalSize / 4),
+      max_wal_size: megabytes(wal.maxWalSizeBytes),
+      min_wal_size: megabytes(wal.maxWalSizeBytes / 4),
+      max_slot_wal_keep_size: megabytes(wal.maxSlotWalKeepBytes),
+      archive_timeout: `${ARCHIVE_TIMEOUT_SECONDS}s`,
       checkpoint_completion_target: '0.9',
       wal_compression: 'on',
       random_page_cost: '1.1',

@@ -1,4 +1,5 @@
 import type { PlatformConfig } from '../config';
+import { ALERT_RECEIVERS_SECRET } from '../config/monitoring';
 import { LIVEKIT_KEY_FILE_KEY } from './calls';
 import { exporterPasswordsTemplate, objectStorage, proxyAuthTemplate, POSTGRES, VALKEY_LIVEKIT, VALKEY_SYNAPSE } from './endpoints';
 import { NAMESPACES } from './platform';
@@ -19,7 +20,7 @@ export type SecretGenerator =
   | 'synapse-signing-key'
   /** A fixed user name chosen at generation time. */
   | 'admin-user'
-  /** Issued elsewhere (an S3 provider's keys, Git credentials): given to `npm run secrets`, never generated. */
+  /** Issued elsewhere (an S3 provider's keys, Git credentials, an SMTP password): given to `npm run secrets`, never generated. */
   | 'external';
 
 export interface SecretValue {
@@ -58,6 +59,8 @@ export const SECRET_VALUES = {
   gitPassword: { id: 'git-password', generator: 'external', description: 'Password or access token for the private GitOps repository (https)' },
   gitSshPrivateKey: { id: 'git-ssh-private-key', generator: 'external', description: 'SSH private key for the private GitOps repository' },
   gitSshKnownHosts: { id: 'git-ssh-known-hosts', generator: 'external', description: 'known_hosts line(s) of the Git server (ssh)' },
+  alertSmtpPassword: { id: 'alertmanager-smtp-password', generator: 'external', description: 'Password of monitoring.alertmanager.email.username at the SMTP server' },
+  alertWebhookUrl: { id: 'alertmanager-webhook-url', generator: 'external', description: 'URL (with any token) of the generic alert webhook' },
 } as const satisfies Record<string, SecretValue>;
 
 /**
@@ -78,6 +81,9 @@ export function externalValueSources(config: PlatformConfig): Map<string, string
     sources.set(SECRET_VALUES.gitSshPrivateKey.id, 'MATRIX_GIT_SSH_PRIVATE_KEY');
     sources.set(SECRET_VALUES.gitSshKnownHosts.id, 'MATRIX_GIT_SSH_KNOWN_HOSTS');
   }
+  const receivers = alertReceiverSecretData(config);
+  if (receivers[ALERT_RECEIVER_KEYS.smtpPassword]) sources.set(SECRET_VALUES.alertSmtpPassword.id, 'MATRIX_ALERT_SMTP_PASSWORD');
+  if (receivers[ALERT_RECEIVER_KEYS.webhookUrl]) sources.set(SECRET_VALUES.alertWebhookUrl.id, 'MATRIX_ALERT_WEBHOOK_URL');
   return sources;
 }
 
@@ -121,8 +127,22 @@ export const SECRET_NAMES = {
   livekitKeys: 'livekit-api-keys',
   livekitRedis: 'livekit-redis-password',
   grafanaAdmin: 'grafana-admin',
+  alertReceivers: ALERT_RECEIVERS_SECRET,
   minioConfig: 'minio-config-env',
 } as const;
+
+/** Keys of the alert receivers' Secret (named in the config field descriptions). */
+export const ALERT_RECEIVER_KEYS = { smtpPassword: 'smtp-password', webhookUrl: 'webhook-url' } as const;
+
+/** Keys of the alert receivers' Secret this config needs (none: no Secret, nothing mounted). */
+export function alertReceiverSecretData(config: PlatformConfig): Record<string, string> {
+  const alertmanager = config.monitoring.alertmanager;
+  if (!alertmanager.enabled) return {};
+  return {
+    ...(alertmanager.email?.username ? { [ALERT_RECEIVER_KEYS.smtpPassword]: SECRET_VALUES.alertSmtpPassword.id } : {}),
+    ...(alertmanager.webhook ? { [ALERT_RECEIVER_KEYS.webhookUrl]: SECRET_VALUES.alertWebhookUrl.id } : {}),
+  };
+}
 
 export function secretCatalogue(config: PlatformConfig): SecretSpec[] {
   const matrix = NAMESPACES.matrix.name;
@@ -174,6 +194,11 @@ export function secretCatalogue(config: PlatformConfig): SecretSpec[] {
       data: { 'admin-user': SECRET_VALUES.grafanaAdminUser.id, 'admin-password': SECRET_VALUES.grafanaAdminPassword.id },
     },
   ];
+  const receiverData = alertReceiverSecretData(config);
+  if (Object.keys(receiverData).length > 0) {
+    // Mounted into the Alertmanager pods; its config names the files (lib/model/alert-routing.ts).
+    specs.push({ name: SECRET_NAMES.alertReceivers, namespace: NAMESPACES.monitoring.name, data: receiverData });
+  }
   if (config.objectStorage.provider === 'minio') {
     specs.push({
       name: SECRET_NAMES.minioConfig,

@@ -33,6 +33,8 @@ export const SIZING = {
   /** Config reloader sidecar of each Prometheus pod (values prometheusOperator.prometheusConfigReloader.resources). */
   prometheusConfigReloader: size('10m', '32Mi', '100m', '64Mi'),
   grafana: size('500m', '1Gi', '2', '2Gi'),
+  /** Alertmanager (opt-in): groups and sends notifications; a few MB of silences and notification log. */
+  alertmanager: size('50m', '128Mi', '500m', '256Mi'),
   grafanaSidecar: size('10m', '64Mi', '200m', '256Mi'),
   /** kube-state-metrics: objects of a 21-node cluster with a few hundred pods. */
   kubeStateMetrics: size('200m', '512Mi', '1', '1Gi'),

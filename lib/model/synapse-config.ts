@@ -250,6 +250,8 @@ export function buildHomeserverConfig(platform: Platform, extraFragments: Homese
     },
     signing_key_path: SYNAPSE_PATHS.signingKey,
     trusted_key_servers: [{ server_name: 'matrix.org' }],
+    // Outbound federation refuses TLS below 1.2 (Synapse's default accepts 1.0).
+    federation_client_minimum_tls_version: '1.2',
     suppress_key_server_warning: true,
     registration_shared_secret_path: SYNAPSE_PATHS.registrationSharedSecret,
     macaroon_secret_key_path: SYNAPSE_PATHS.macaroonSecretKey,

@@ -1,4 +1,6 @@
 import type { Platform } from '../../lib/model';
+import { baseBackupMaxAgeSeconds, LAST_BACKUP_METRIC } from '../../lib/model/alert-rules';
+import { walBudget } from '../../lib/model/postgres-sizing';
 import { synapseProcesses } from '../../lib/model/workers';
 
 /**
@@ -60,7 +62,22 @@ function upSeries(platform: Platform, skip?: string): Series[] {
     }));
 }
 
+const primary = 'namespace="matrix", pod="synapse-postgres-1"';
+const primaryLabels = { namespace: 'matrix', pod: 'synapse-postgres-1' };
+const slot = `cnpg_pg_replication_slots_pg_wal_lsn_diff{${primary}, slot_name="_cnpg_synapse_postgres_2", slot_type="physical"}`;
+
+/** The backup-age alert: a backup reported at `ageSeconds` before an evaluation past the threshold and its `for`. */
+function backupAge(platform: Platform, ageSeconds: number): { series: Series[]; evalTime: string } {
+  const evalMinutes = Math.ceil(baseBackupMaxAgeSeconds(platform) / 60) + 90;
+  const lastBackup = evalMinutes * 60 - ageSeconds;
+  return {
+    series: [{ series: `${LAST_BACKUP_METRIC}{${primary}}`, values: `${lastBackup}x${evalMinutes + 10}` }],
+    evalTime: `${evalMinutes}m`,
+  };
+}
+
 export function alertCases(platform: Platform): Record<string, AlertCases> {
+  const slotLagAlert = walBudget(platform.config).slotLagAlertBytes;
   const lastProcess = synapseProcesses(platform.config).at(-1);
   const missingJob = lastProcess?.type ? lastProcess.type.pool : 'main';
   return {
@@ -129,6 +146,34 @@ export function alertCases(platform: Platform): Record<string, AlertCases> {
         labels: { namespace: 'matrix', pod: 'synapse-postgres-2' },
       },
       quiet: { series: [{ series: 'cnpg_pg_replication_lag{namespace="matrix", pod="synapse-postgres-2"}', values: '1x20' }], evalTime: '10m' },
+    },
+    PostgresWalArchivingFailing: {
+      fires: { series: [{ series: `cnpg_pg_stat_archiver_failed_count{${primary}}`, values: '0+1x40' }], evalTime: '30m', labels: primaryLabels },
+      // Failures long ago (the counter no longer grows) are history, not an alert.
+      quiet: { series: [{ series: `cnpg_pg_stat_archiver_failed_count{${primary}}`, values: '5x40' }], evalTime: '30m' },
+    },
+    PostgresWalArchivingStalled: {
+      fires: { series: [{ series: `cnpg_pg_stat_archiver_seconds_since_last_archival{${primary}}`, values: '0+60x30' }], evalTime: '25m', labels: primaryLabels },
+      // -1: nothing archived yet (fresh cluster); a segment every minute is normal.
+      quiet: {
+        series: [
+          { series: `cnpg_pg_stat_archiver_seconds_since_last_archival{${primary}}`, values: '30x30' },
+          { series: 'cnpg_pg_stat_archiver_seconds_since_last_archival{namespace="matrix", pod="synapse-postgres-2"}', values: '-1x30' },
+        ],
+        evalTime: '25m',
+      },
+    },
+    PostgresBaseBackupTooOld: {
+      fires: { ...backupAge(platform, baseBackupMaxAgeSeconds(platform) + 2 * 3600), labels: { namespace: 'matrix' } },
+      quiet: backupAge(platform, 3600),
+    },
+    PostgresReplicationSlotLagHigh: {
+      fires: {
+        series: [{ series: slot, values: `${slotLagAlert * 1.5}x20` }],
+        evalTime: '10m',
+        labels: { ...primaryLabels, slot_name: '_cnpg_synapse_postgres_2' },
+      },
+      quiet: { series: [{ series: slot, values: `${16 * 2 ** 20}x20` }], evalTime: '10m' },
     },
     SynapseRedisMasterUnreachable: {
       fires: {

@@ -1,0 +1,73 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import * as yaml from 'js-yaml';
+import { alertmanagerConfig } from '../lib/model/alert-routing';
+import { configWith } from './helpers';
+
+/**
+ * The generated alertmanager.yaml loaded by the real `amtool check-config`. Needs amtool 0.26 or newer
+ * (webhook url_file; the image runs v0.34.0): Debian bookworm ships 0.25, so install it with
+ * `go install github.com/prometheus/alertmanager/cmd/amtool@v0.34.0`. Skipped loudly without it.
+ */
+
+const RECEIVER_VARIANTS: Record<string, Record<string, unknown>> = {
+  'e-mail with SMTP auth and webhook': {
+    enabled: true,
+    email: { to: 'ops@example.org', from: 'alerts@example.org', smarthost: 'smtp.example.org:587', username: 'alerts' },
+    webhook: {},
+  },
+  // undefined removes what the example config sets.
+  'unauthenticated relay only': {
+    enabled: true,
+    email: { to: 'ops@example.org', from: 'alerts@example.org', smarthost: 'relay.example.org:25', username: undefined, requireTls: false },
+    webhook: undefined,
+  },
+  'webhook only': { enabled: true, email: undefined, webhook: { sendResolved: false } },
+};
+
+function checkConfig(document: Record<string, unknown>): { ok: boolean; output: string } {
+  const file = path.join(mkdtempSync(path.join(tmpdir(), 'amtool-')), 'alertmanager.yaml');
+  writeFileSync(file, yaml.dump(document, { lineWidth: -1, noRefs: true }));
+  const result = spawnSync('amtool', ['check-config', file], { encoding: 'utf8' });
+  return { ok: result.status === 0, output: `${result.stdout}${result.stderr}` };
+}
+
+/** amtool runs and knows webhook url_file (0.26+; `go install` builds report no version, so the feature is probed). */
+function amtoolUsable(): 'ok' | 'missing' | 'too old' {
+  if (spawnSync('amtool', ['--version'], { encoding: 'utf8' }).status !== 0) return 'missing';
+  const probe = checkConfig({ route: { receiver: 'r' }, receivers: [{ name: 'r', webhook_configs: [{ url_file: '/dev/null' }] }] });
+  return probe.ok ? 'ok' : 'too old';
+}
+
+const availability = amtoolUsable();
+const usable = availability === 'ok';
+if (!usable) {
+  console.warn(
+    '\n**********************************************************************\n' +
+      `SKIPPED: amtool check-config (${availability === 'missing' ? 'amtool not installed' : 'amtool older than 0.26: no webhook url_file'}).\n` +
+      'The generated Alertmanager configuration was NOT loaded by Alertmanager.\n' +
+      '**********************************************************************\n',
+  );
+}
+const amtoolTest = usable ? test : test.skip;
+
+describe('Alertmanager configuration', () => {
+  for (const [name, alertmanager] of Object.entries(RECEIVER_VARIANTS)) {
+    amtoolTest(`amtool check-config accepts it (${name})`, () => {
+      const result = checkConfig(alertmanagerConfig(configWith({ monitoring: { alertmanager } })));
+      if (!result.ok) console.error(result.output);
+      expect(result.ok).toBe(true);
+    });
+  }
+
+  amtoolTest('amtool refuses a planted mistake: a webhook with both url and url_file', () => {
+    const document = alertmanagerConfig(configWith({ monitoring: { alertmanager: RECEIVER_VARIANTS['webhook only'] } })) as { receivers: { webhook_configs?: Record<string, unknown>[] }[] };
+    const webhook = document.receivers.find((receiver) => receiver.webhook_configs)?.webhook_configs?.[0];
+    if (webhook) webhook.url = 'https://hooks.example.org/x';
+    const result = checkConfig(document);
+    expect(result.ok).toBe(false);
+    expect(result.output).toMatch(/url/);
+  });
+});
