@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import * as yaml from 'js-yaml';
 import { readDist } from '../lib/dist-files';
-import { manifestFiles, renderDist } from '../lib/synth';
+import { loadConfigFile, locateConfig } from '../lib/config';
+import { manifestFiles, renderDist, renderedObjects } from '../lib/synth';
 import { configWith, deepMerge, exampleInput, ROOT } from './helpers';
 
 function runSynth(args: string[]) {
@@ -57,9 +58,9 @@ describe('npm run synth', () => {
     expect(result.stderr).toContain('not valid YAML');
   });
 
-  test('the committed dist/ matches the example config', () => {
+  test('the committed dist/ matches the config npm run synth reads (the example, or a fork\'s own config/deployment.yaml)', () => {
     const committed = readDist(path.join(ROOT, 'dist'));
-    const fresh = renderDist(configWith({}));
+    const fresh = renderDist(loadConfigFile(locateConfig(undefined, { ...process.env, MATRIX_CONFIG: '' }, ROOT).file));
     expect([...committed.keys()]).toEqual([...fresh.keys()]);
     for (const [file, content] of fresh) expect(`${file}\n${committed.get(file)}`).toBe(`${file}\n${content}`);
   });
@@ -121,9 +122,7 @@ describe('GitOps entry points', () => {
 
   test('every finalizer is domain-qualified with a path (the API server warns about others on every apply)', () => {
     const files = renderDist(configWith({ gitops: { engine: 'argocd' } }));
-    const finalizers = [...files.values()]
-      .flatMap((content) => yaml.loadAll(content) as { metadata?: { finalizers?: string[] } }[])
-      .flatMap((object) => object?.metadata?.finalizers ?? []);
+    const finalizers = (renderedObjects(files) as { metadata?: { finalizers?: string[] } }[]).flatMap((object) => object?.metadata?.finalizers ?? []);
     expect(finalizers.length).toBeGreaterThan(0);
     // Kubernetes' IsQualifiedName check for finalizers: a DNS subdomain prefix, then "/" and a name.
     const qualified = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?\.[a-z]{2,}\/[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;

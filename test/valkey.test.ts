@@ -9,7 +9,7 @@ import { alertRuleGroups } from '../lib/model/alert-rules';
 import { proxyAuthTemplate } from '../lib/model/endpoints';
 import { renderSecretTemplate, secretCatalogue } from '../lib/model/secrets';
 import { scrapeTargets } from '../lib/model/metrics';
-import { forLocalHaproxy, HAPROXY } from './haproxy-local';
+import { forLocalHaproxy, HAPROXY, withoutStartupResolution } from './haproxy-local';
 import { configWith, find, findOne, render } from './helpers';
 import { reportSkip } from './support/skips';
 
@@ -233,7 +233,7 @@ describe('Synapse Redis proxy (HAProxy)', () => {
     for (const replicas of [3, 5]) {
       const dir = mkdtempSync(path.join(tmpdir(), 'redis-proxy-'));
       const file = path.join(dir, 'haproxy.cfg');
-      writeFileSync(file, forLocalHaproxy(buildRedisProxyConfig(valkeyNodeHosts(VALKEY_SYNAPSE, replicas), VALKEY_SYNAPSE.port, SYNAPSE_REDIS_PROXY.port)));
+      writeFileSync(file, withoutStartupResolution(forLocalHaproxy(buildRedisProxyConfig(valkeyNodeHosts(VALKEY_SYNAPSE, replicas), VALKEY_SYNAPSE.port, SYNAPSE_REDIS_PROXY.port))));
       const auth = path.join(dir, VALKEY_SYNAPSE.proxyAuthKey);
       writeFileSync(auth, proxyAuthTemplate('not-a-secret').replace('{{not-a-secret}}', 'not-a-secret'));
       const output = execFileSync(HAPROXY, ['-c', '-f', auth, '-f', file], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
