@@ -1,5 +1,6 @@
 import * as path from 'node:path';
 import { ConfigError, loadConfigFile, locateConfig } from './lib/config';
+import { PhaseClock, TIMINGS_ENV, TIMINGS_PREFIX } from './lib/phases';
 import { renderDist, writeDist } from './lib/synth';
 
 /**
@@ -8,14 +9,19 @@ import { renderDist, writeDist } from './lib/synth';
  */
 function main(argv: string[]): number {
   const root = __dirname;
+  const clock = new PhaseClock();
+  clock.mark('start-up');
   try {
     const location = locateConfig(argv, process.env, root);
     if (location.notice) console.error(location.notice);
     const config = loadConfigFile(location.file);
-    const files = renderDist(config);
+    clock.mark('config');
+    const files = renderDist(config, clock);
     const outIndex = argv.indexOf('--out');
     const distDir = outIndex >= 0 && argv[outIndex + 1] ? path.resolve(argv[outIndex + 1]) : path.join(root, 'dist');
     writeDist(files, distDir);
+    clock.mark('writing');
+    if (process.env[TIMINGS_ENV]) console.error(`${TIMINGS_PREFIX}${JSON.stringify(clock.phases)}`);
     for (const notice of synthNotices(config)) console.error(notice);
     console.log(`synthesized ${files.size} files from ${path.relative(process.cwd(), location.file) || location.file} into ${path.relative(process.cwd(), distDir) || distDir}`);
     return 0;

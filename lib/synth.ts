@@ -7,6 +7,7 @@ import { addGitopsEntryPoints } from '../charts/gitops';
 import { ComponentChart } from '../constructs/component-chart';
 import type { PlatformConfig } from './config';
 import { buildPlatform, type Platform, STAGES, type StageId } from './model';
+import type { PhaseClock } from './phases';
 
 export interface KubeMetadata {
   name: string;
@@ -40,33 +41,39 @@ export function buildApp(platform: Platform): App {
   return app;
 }
 
-/** Renders the whole dist/ tree in memory: deterministic, no I/O. */
-export function renderDist(config: PlatformConfig): DistFiles {
+/**
+ * Renders the whole dist/ tree in memory: deterministic, no I/O. The optional clock records the phases
+ * model, construct tree, resolution (cdk8s toJson) and YAML.
+ */
+export function renderDist(config: PlatformConfig, clock?: PhaseClock): DistFiles {
   const platform = buildPlatform(config);
+  clock?.mark('model');
   const app = buildApp(platform);
+  clock?.mark('construct tree');
+  const components = app.node.children
+    .filter((child): child is ComponentChart => child instanceof ComponentChart)
+    .map((chart) => ({ chart, objects: chartObjects(chart) }))
+    .filter(({ objects }) => objects.length > 0);
+  const stagesInUse = STAGES.map((stage) => stage.id).filter((stage) => components.some(({ chart }) => chart.stage === stage));
+  const entryApp = new App({ outdir: path.join('.tmp', 'unused') });
+  const entryPoints = addGitopsEntryPoints(entryApp, platform, stagesInUse);
+  clock?.mark('resolution');
   const files: DistFiles = new Map();
-  const stageFiles = new Map<StageId, string[]>();
-  const components = app.node.children.filter((child): child is ComponentChart => child instanceof ComponentChart);
-  for (const child of components) {
-    const objects = chartObjects(child);
-    if (objects.length === 0) continue;
-    const fileName = `${child.node.id}.yaml`;
-    files.set(`${stageFolder(child.stage)}/${fileName}`, toYaml(objects));
-    stageFiles.set(child.stage, [...(stageFiles.get(child.stage) ?? []), fileName]);
-  }
-  const stagesInUse = STAGES.map((stage) => stage.id).filter((stage) => stageFiles.has(stage));
+  for (const { chart, objects } of components) files.set(`${stageFolder(chart.stage)}/${chart.node.id}.yaml`, toYaml(objects));
   for (const stage of stagesInUse) {
-    const resources = [...(stageFiles.get(stage) ?? [])].sort();
+    const resources = components
+      .filter(({ chart }) => chart.stage === stage)
+      .map(({ chart }) => `${chart.node.id}.yaml`)
+      .sort();
     files.set(
       `${stageFolder(stage)}/kustomization.yaml`,
       toYaml([{ apiVersion: 'kustomize.config.k8s.io/v1beta1', kind: 'Kustomization', resources }]),
     );
   }
-  const entryApp = new App({ outdir: path.join('.tmp', 'unused') });
-  for (const [file, objects] of addGitopsEntryPoints(entryApp, platform, stagesInUse)) {
-    files.set(file, toYaml(objects));
-  }
-  return new Map([...files.entries()].sort(([a], [b]) => a.localeCompare(b)));
+  for (const [file, objects] of entryPoints) files.set(file, toYaml(objects));
+  const sorted = new Map([...files.entries()].sort(([a], [b]) => a.localeCompare(b)));
+  clock?.mark('YAML');
+  return sorted;
 }
 
 /**

@@ -1,3 +1,4 @@
+import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import * as yaml from 'js-yaml';
@@ -5,6 +6,18 @@ import { parseConfig, type PlatformConfig } from '../lib/config';
 import { type DistFiles, type KubeObject, renderDist } from '../lib/synth';
 
 export const ROOT = path.resolve(__dirname, '..');
+
+/**
+ * Runs a TypeScript entry point the way its npm script does (scripts/run-fresh.cjs), with no
+ * MATRIX_CONFIG from the caller's environment.
+ */
+export function runEntry(entry: string, args: string[], cwd = ROOT): SpawnSyncReturns<string> {
+  return spawnSync(process.execPath, [path.join(ROOT, 'scripts', 'run-fresh.cjs'), path.join(ROOT, entry), ...args], {
+    cwd,
+    encoding: 'utf8',
+    env: { ...process.env, MATRIX_CONFIG: '' },
+  });
+}
 
 /** The example config as plain data, for tests to modify. */
 export function exampleInput(): Record<string, unknown> {

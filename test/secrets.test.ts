@@ -7,18 +7,8 @@ import * as yaml from 'js-yaml';
 import { readDist } from '../lib/dist-files';
 import { catalogueValueIds, POSTGRES, SECRET_VALUES, secretCatalogue } from '../lib/model';
 import { generateValue, readExistingSecrets, SYNAPSE_SIGNING_KEY_FORMAT, synapseSigningKey, writeSecrets } from '../scripts/secrets';
-import { configWith, find, objectsOf, render, ROOT } from './helpers';
+import { configWith, find, objectsOf, render, runEntry } from './helpers';
 import { type Finding, referencedSecretNames, type ScannedObject, scanObjects, scanText } from './support/secret-scanner';
-
-const TSX = path.join(ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs');
-
-function runTsx(script: string, args: string[], cwd = ROOT) {
-  return spawnSync(process.execPath, [TSX, path.join(ROOT, script), ...args], {
-    cwd,
-    encoding: 'utf8',
-    env: { ...process.env, MATRIX_CONFIG: '' },
-  });
-}
 
 const EXTERNAL = { secrets: { provider: 'external-secrets', externalSecrets: { storeName: 'vault-backend' } } };
 
@@ -168,7 +158,7 @@ describe('npm run secrets', () => {
   test('the CLI never prints a value and refuses a folder Git would track', () => {
     const work = mkdtempSync(path.join(tmpdir(), 'secrets-cli-'));
     const out = path.join(work, 'out');
-    const result = runTsx('scripts/secrets.ts', ['--out', out]);
+    const result = runEntry('scripts/secrets.ts', ['--out', out]);
     expect(result.status).toBe(0);
     const values = [...decodedSecrets(out).values()].flatMap((data) => Object.values(data)).filter((value) => value !== 'admin');
     expect(values.length).toBeGreaterThan(10);
@@ -179,7 +169,7 @@ describe('npm run secrets', () => {
     expect(result.stdout).toContain('generated synapse-signing-key');
 
     expect(spawnSync('git', ['init', '-q', work]).status).toBe(0);
-    const tracked = runTsx('scripts/secrets.ts', ['--out', path.join(work, 'tracked')]);
+    const tracked = runEntry('scripts/secrets.ts', ['--out', path.join(work, 'tracked')]);
     expect(tracked.status).toBe(2);
     expect(tracked.stderr).toMatch(/not ignored/);
     expect(existsSync(path.join(work, 'tracked'))).toBe(false);
@@ -210,7 +200,7 @@ describe('no secret value in dist/ or synth logs', () => {
 
   test('npm run synth (child process): all of the written dist/ and its stdout/stderr are clean', () => {
     const out = path.join(mkdtempSync(path.join(tmpdir(), 'synth-scan-')), 'dist');
-    const result = runTsx('main.ts', ['--out', out]);
+    const result = runEntry('main.ts', ['--out', out]);
     expect(result.status).toBe(0);
     const files = readDist(out);
     expect(files.size).toBeGreaterThan(2);
