@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { readDist } from '../lib/dist-files';
@@ -82,7 +82,7 @@ describe('run-fresh', () => {
     expect(run(dir, 'main.ts').rebuilt).toBe(true);
     write(dir, 'main.ts', PROGRAM['main.ts']);
     run(dir, 'main.ts');
-    spawnSync('rm', [path.join(dir, 'lib/greeting.ts')]);
+    rmSync(path.join(dir, 'lib/greeting.ts'));
     const missing = run(dir, 'main.ts');
     expect(missing.status).not.toBe(0);
     expect(missing.stderr).toContain('lib/greeting');
