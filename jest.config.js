@@ -4,8 +4,8 @@ module.exports = {
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
   transform: {
-    // Type checking runs once in `tsc --noEmit` (npm test); isolated transpilation keeps jest fast.
-    '^.+\\.ts$': ['ts-jest', { diagnostics: false }],
+    // Type checking runs once in `tsc --noEmit` (npm test); esbuild only strips types, file by file.
+    '^.+\\.ts$': '<rootDir>/test/support/esbuild-jest.cjs',
   },
   testTimeout: 60000,
   // Jest's default leaves one core idle; the suites are mostly CPU-bound synth and validation, and the

@@ -2,6 +2,7 @@ import * as path from 'node:path';
 import { parseCommandLine } from './lib/cli';
 import { CONFIG_OPTION, ConfigError, loadConfigFile, locateConfig } from './lib/config';
 import { configPlaceholders, formatPlaceholder, upstreamNotices } from './lib/notices';
+import { PhaseClock, TIMINGS_ENV, TIMINGS_PREFIX } from './lib/phases';
 import { renderDist, writeDist } from './lib/synth';
 
 /**
@@ -11,6 +12,8 @@ import { renderDist, writeDist } from './lib/synth';
  */
 function main(argv: string[]): number {
   const root = __dirname;
+  const clock = new PhaseClock();
+  clock.mark('start-up');
   const { options } = parseCommandLine(argv, {
     usage: 'npm run synth [-- [--config PATH] [--out DIR] [--strict]]',
     description: 'Validates the config and writes every manifest of the platform into dist/ (atomically: on any error dist/ is left as it was).',
@@ -25,6 +28,7 @@ function main(argv: string[]): number {
     const location = locateConfig(options.config, process.env, root);
     if (location.notice) console.error(location.notice);
     const config = loadConfigFile(location.file);
+    clock.mark('config');
     const placeholders = configPlaceholders(config);
     if (options.strict && placeholders.length > 0) {
       throw new ConfigError(
@@ -32,9 +36,11 @@ function main(argv: string[]): number {
         placeholders.map((placeholder) => `${formatPlaceholder(placeholder)}; expected a value of your own (--strict)`),
       );
     }
-    const files = renderDist(config);
+    const files = renderDist(config, clock);
     const distDir = options.out ? path.resolve(options.out) : path.join(root, 'dist');
     writeDist(files, distDir);
+    clock.mark('writing');
+    if (process.env[TIMINGS_ENV]) console.error(`${TIMINGS_PREFIX}${JSON.stringify(clock.phases)}`);
     for (const placeholder of placeholders) console.error(`warning: example value at ${formatPlaceholder(placeholder)}`);
     if (placeholders.length > 0) console.error(`warning: ${placeholders.length} example value(s) left in the config; set them before deploying (npm run synth -- --strict fails on them)`);
     for (const notice of upstreamNotices(config)) console.error(notice);

@@ -519,12 +519,14 @@ export function configMap(
 export const CONFIG_HASH_ANNOTATION = 'matrix-platform/config-hash';
 
 export function contentHash(...parts: string[]): string {
-  // FNV-1a 32-bit: stable across runs and platforms, enough to detect a change.
+  // FNV-1a 32-bit: stable across runs and platforms, enough to detect a change. The multiplication by
+  // the FNV prime 0x01000193 is written as shifts and adds (exact modulo 2^32): Math.imul is not
+  // optimised inside jest's module contexts, where it made each synth in a test ~100 times slower.
   let hash = 0x811c9dc5;
   for (const part of parts) {
     for (let index = 0; index < part.length; index++) {
       hash ^= part.charCodeAt(index);
-      hash = Math.imul(hash, 0x01000193) >>> 0;
+      hash = (hash + (hash << 1) + (hash << 4) + (hash << 7) + (hash << 8) + (hash << 24)) >>> 0;
     }
   }
   return hash.toString(16).padStart(8, '0');

@@ -8,6 +8,7 @@ import { ComponentChart } from '../constructs/component-chart';
 import type { PlatformConfig } from './config';
 import { buildPlatform, type Platform, STAGES, type StageId } from './model';
 import { buildRunbook } from './model/runbook';
+import type { PhaseClock } from './phases';
 import { formatRunbook } from './runbook';
 
 export interface KubeMetadata {
@@ -65,34 +66,42 @@ export function buildApp(platform: Platform): App {
   return app;
 }
 
-/** Renders the whole dist/ tree in memory: deterministic, no I/O. */
-export function renderDist(config: PlatformConfig): DistFiles {
+/**
+ * Renders the whole dist/ tree in memory: deterministic, no I/O. The optional clock records the phases
+ * model, construct tree, resolution (cdk8s toJson) and YAML.
+ */
+export function renderDist(config: PlatformConfig, clock?: PhaseClock): DistFiles {
   const platform = buildPlatform(config);
+  clock?.mark('model');
   const app = buildApp(platform);
+  clock?.mark('construct tree');
+  const components = app.node.children
+    .filter((child): child is ComponentChart => child instanceof ComponentChart)
+    .map((chart) => ({ chart, objects: chartObjects(chart) }))
+    .filter(({ objects }) => objects.length > 0);
+  const stagesInUse = STAGES.map((stage) => stage.id).filter((stage) => components.some(({ chart }) => chart.stage === stage));
+  const entryApp = new App({ outdir: path.join('.tmp', 'unused') });
+  const entryPoints = addGitopsEntryPoints(entryApp, platform, stagesInUse);
+  clock?.mark('resolution');
   const files: DistFiles = new Map();
-  const stageFiles = new Map<StageId, string[]>();
-  const components = app.node.children.filter((child): child is ComponentChart => child instanceof ComponentChart);
-  for (const child of components) {
-    const objects = chartObjects(child);
-    if (objects.length === 0) continue;
-    const fileName = `${child.node.id}.yaml`;
-    files.set(`${stageFolder(child.stage)}/${fileName}`, toYaml(objects));
-    stageFiles.set(child.stage, [...(stageFiles.get(child.stage) ?? []), fileName]);
-  }
-  const stagesInUse = STAGES.map((stage) => stage.id).filter((stage) => stageFiles.has(stage));
+  for (const { chart, objects } of components) files.set(`${stageFolder(chart.stage)}/${chart.node.id}.yaml`, toYaml(objects));
   for (const stage of stagesInUse) {
-    const resources = [...(stageFiles.get(stage) ?? [])].sort();
+    const resources = components
+      .filter(({ chart }) => chart.stage === stage)
+      .map(({ chart }) => `${chart.node.id}.yaml`)
+      .sort();
     files.set(
       `${stageFolder(stage)}/kustomization.yaml`,
       toYaml([{ apiVersion: 'kustomize.config.k8s.io/v1beta1', kind: 'Kustomization', resources }]),
     );
   }
-  const entryApp = new App({ outdir: path.join('.tmp', 'unused') });
-  for (const [file, objects] of addGitopsEntryPoints(entryApp, platform, stagesInUse)) {
-    files.set(file, toYaml(objects));
-  }
-  files.set(RUNBOOK_FILE, formatRunbook(buildRunbook(platform, renderedObjects(files), stagesInUse)));
-  return sortedDist(files);
+  for (const [file, objects] of entryPoints) files.set(file, toYaml(objects));
+  // The runbook reads the objects as rendered (before YAML), in the order the files hold them.
+  const objects = [...components.flatMap((component) => component.objects), ...[...entryPoints.values()].flat()] as KubeObject[];
+  files.set(RUNBOOK_FILE, formatRunbook(buildRunbook(platform, objects, stagesInUse)));
+  const sorted = sortedDist(files);
+  clock?.mark('YAML');
+  return sorted;
 }
 
 /** dist/ files in one fixed order (by path), whether rendered or read back from disk. */
@@ -126,5 +135,10 @@ export function writeDist(files: DistFiles, distDir: string): void {
 }
 
 export function countObjects(files: DistFiles): number {
-  return renderedObjects(files).length;
+  let count = 0;
+  for (const [file, content] of files) {
+    if (file.endsWith('kustomization.yaml')) continue;
+    count += yaml.loadAll(content).filter((doc) => doc !== null && doc !== undefined).length;
+  }
+  return count;
 }

@@ -8,7 +8,7 @@ import { ConfigError, parseConfig } from '../lib/config';
 import { credentialProblems, placeholdersIn } from '../lib/config/guards';
 import { configPlaceholders } from '../lib/notices';
 import { SYNAPSE_IMAGE_PLACEHOLDER } from '../lib/versions';
-import { deepMerge, exampleInput, ROOT } from './helpers';
+import { deepMerge, exampleInput, ROOT, runEntry } from './helpers';
 
 const REALISTIC = path.join(ROOT, 'test/fixtures/realistic.yaml');
 const realisticInput = () => yaml.load(readFileSync(REALISTIC, 'utf8')) as Record<string, unknown>;
@@ -111,13 +111,12 @@ describe('command lines', () => {
   });
 });
 
-/** The npm scripts as a user runs them (each CLI through tsx, as `npm run` does). */
-function run(script: string, args: string[], env: NodeJS.ProcessEnv = {}) {
-  const result = spawnSync(process.execPath, [path.join(ROOT, 'node_modules/tsx/dist/cli.mjs'), path.join(ROOT, script), ...args], {
-    cwd: ROOT,
-    encoding: 'utf8',
-    env: { ...process.env, MATRIX_CONFIG: '', ...env },
-  });
+/** The npm scripts as a user runs them (synth, secrets and plan from the fresh bundle, the others through tsx). */
+function run(script: string, args: string[]) {
+  const viaBundle = ['main.ts', 'scripts/secrets.ts', 'scripts/plan.ts'].includes(script);
+  const result = viaBundle
+    ? runEntry(script, args)
+    : spawnSync(process.execPath, [path.join(ROOT, 'node_modules/tsx/dist/cli.mjs'), path.join(ROOT, script), ...args], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, MATRIX_CONFIG: '' } });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 

@@ -1,11 +1,25 @@
+import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import * as yaml from 'js-yaml';
 import { parseConfig, type PlatformConfig } from '../lib/config';
 import { INTERNAL_CA } from '../lib/model';
 import { type DistFiles, isManifestFile, type KubeObject, renderDist } from '../lib/synth';
+import { RenderCache } from './support/render-cache';
 
 export const ROOT = path.resolve(__dirname, '..');
+
+/**
+ * Runs a TypeScript entry point the way its npm script does (scripts/run-fresh.cjs), with no
+ * MATRIX_CONFIG from the caller's environment.
+ */
+export function runEntry(entry: string, args: string[], cwd = ROOT): SpawnSyncReturns<string> {
+  return spawnSync(process.execPath, [path.join(ROOT, 'scripts', 'run-fresh.cjs'), path.join(ROOT, entry), ...args], {
+    cwd,
+    encoding: 'utf8',
+    env: { ...process.env, MATRIX_CONFIG: '' },
+  });
+}
 
 /** The example config as plain data, for tests to modify. */
 export function exampleInput(): Record<string, unknown> {
@@ -50,11 +64,18 @@ export function objectsOf(files: DistFiles): RenderedObject[] {
   return result;
 }
 
-/** Renders dist/ in memory for the example config plus overrides. */
+const renderCache = new RenderCache(ROOT);
+const parseObjects = (files: [string, string][]) => objectsOf(new Map(files)).map((entry) => entry.object);
+
+/**
+ * Renders dist/ in memory for the example config plus overrides. Outputs are shared between test files
+ * (test/support/render-cache.ts); each call returns its own copy. The config is always parsed here, so
+ * an invalid override throws as before.
+ */
 export function render(overrides: Record<string, unknown> = {}): { files: DistFiles; objects: KubeObject[]; config: PlatformConfig } {
   const config = configWith(overrides);
-  const files = renderDist(config);
-  return { files, config, objects: objectsOf(files).map((entry) => entry.object) };
+  const output = renderCache.get(overrides, () => [...renderDist(config)], parseObjects);
+  return { files: new Map(output.files), config, objects: (output.objects ?? parseObjects(output.files)) as KubeObject[] };
 }
 
 export function find(objects: KubeObject[], kind: string, name?: string, namespace?: string): KubeObject[] {

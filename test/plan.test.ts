@@ -1,12 +1,10 @@
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { ACCEPTED_SINGLE_POINT_SERVICES, ACCEPTED_SINGLE_POINTS, capacityReport, CONTROL_LOOP_ONLY, defaultNodes, GiB, nodePlan, type Obj, place, type PodDemand, TiB } from '../lib/model/capacity';
 import { poolName, SINGLE_WRITER_TYPES, SYNAPSE_NAMESPACE } from '../lib/model/workers';
-import { configWith, render, ROOT } from './helpers';
+import { configWith, render, ROOT, runEntry } from './helpers';
 
-const TSX = path.join(ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs');
 
 function demand(overrides: Partial<PodDemand>): PodDemand {
   return {
@@ -125,7 +123,7 @@ describe('npm run plan', () => {
   test('--write output is deterministic and docs/capacity.md is up to date (it documents the example config, also in a fork)', () => {
     const out = path.join(mkdtempSync(path.join(tmpdir(), 'plan-')), 'capacity.md');
     const example = path.join(ROOT, 'config/deployment.example.yaml');
-    const run = () => spawnSync(process.execPath, [TSX, path.join(ROOT, 'scripts/plan.ts'), '--config', example, '--write', out], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, MATRIX_CONFIG: '' } });
+    const run = () => runEntry('scripts/plan.ts', ['--config', example, '--write', out]);
     const first = run();
     expect(first.status).not.toBe(2);
     const text = readFileSync(out, 'utf8');

@@ -7,18 +7,8 @@ import * as yaml from 'js-yaml';
 import { readDist } from '../lib/dist-files';
 import { catalogueValueIds, externalValueSources, POSTGRES, SECRET_VALUES, secretCatalogue } from '../lib/model';
 import { generateValue, providedValues, readExistingSecrets, SYNAPSE_SIGNING_KEY_FORMAT, synapseSigningKey, writeSecrets } from '../scripts/secrets';
-import { configWith, find, objectsOf, render, ROOT } from './helpers';
+import { configWith, find, objectsOf, render, runEntry } from './helpers';
 import { type Finding, referencedSecretNames, type ScannedObject, scanObjects, scanText } from './support/secret-scanner';
-
-const TSX = path.join(ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs');
-
-function runTsx(script: string, args: string[], cwd = ROOT) {
-  return spawnSync(process.execPath, [TSX, path.join(ROOT, script), ...args], {
-    cwd,
-    encoding: 'utf8',
-    env: { ...process.env, MATRIX_CONFIG: '' },
-  });
-}
 
 const EXTERNAL = { secrets: { provider: 'external-secrets', externalSecrets: { storeName: 'vault-backend' } } };
 
@@ -215,11 +205,11 @@ describe('npm run secrets', () => {
   test('the CLI never prints a value and refuses a folder Git would track', () => {
     const work = mkdtempSync(path.join(tmpdir(), 'secrets-cli-'));
     const out = path.join(work, 'out');
-    const refused = runTsx('scripts/secrets.ts', ['--out', out]);
+    const refused = runEntry('scripts/secrets.ts', ['--out', out]);
     expect(refused.status).toBe(2);
     expect(refused.stderr).toContain('values issued elsewhere are missing: alertmanager-smtp-password (MATRIX_ALERT_SMTP_PASSWORD)');
     seedSupplied(out, configWith());
-    const result = runTsx('scripts/secrets.ts', ['--out', out]);
+    const result = runEntry('scripts/secrets.ts', ['--out', out]);
     expect(result.status).toBe(0);
     rmSync(path.join(out, 'supplied.yaml'));
     const values = [...decodedSecrets(out).values()].flatMap((data) => Object.values(data)).filter((value) => value !== 'admin');
@@ -231,7 +221,7 @@ describe('npm run secrets', () => {
     expect(result.stdout).toContain('generated synapse-signing-key');
 
     expect(spawnSync('git', ['init', '-q', work]).status).toBe(0);
-    const tracked = runTsx('scripts/secrets.ts', ['--out', path.join(work, 'tracked')]);
+    const tracked = runEntry('scripts/secrets.ts', ['--out', path.join(work, 'tracked')]);
     expect(tracked.status).toBe(2);
     expect(tracked.stderr).toMatch(/not ignored/);
     expect(existsSync(path.join(work, 'tracked'))).toBe(false);
@@ -266,7 +256,7 @@ describe('no secret value in dist/ or synth logs', () => {
 
   test('npm run synth (child process): all of the written dist/ and its stdout/stderr are clean', () => {
     const out = path.join(mkdtempSync(path.join(tmpdir(), 'synth-scan-')), 'dist');
-    const result = runTsx('main.ts', ['--out', out]);
+    const result = runEntry('main.ts', ['--out', out]);
     expect(result.status).toBe(0);
     const files = readDist(out);
     expect(files.size).toBeGreaterThan(2);
@@ -405,11 +395,11 @@ describe('values issued elsewhere (external S3 keys, Git credentials)', () => {
   });
 
   test('the command line never takes a value: no flag exists for one, and --help names the variables', () => {
-    const help = runTsx('scripts/secrets.ts', ['--help']);
+    const help = runEntry('scripts/secrets.ts', ['--help']);
     expect(help.status).toBe(0);
     expect(help.stdout).toContain('MATRIX_S3_ACCESS_KEY_ID');
     expect(help.stdout).toContain('--credentials-file');
-    const refused = runTsx('scripts/secrets.ts', ['--out', outDir(), '--s3-secret-key', 'x']);
+    const refused = runEntry('scripts/secrets.ts', ['--out', outDir(), '--s3-secret-key', 'x']);
     expect(refused.status).toBe(2);
     expect(refused.stderr).toContain('unknown option "--s3-secret-key"');
   });

@@ -1,4 +1,3 @@
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -6,15 +5,9 @@ import * as yaml from 'js-yaml';
 import { readDist } from '../lib/dist-files';
 import { loadConfigFile, locateConfig } from '../lib/config';
 import { manifestFiles, renderDist, renderedObjects } from '../lib/synth';
-import { configWith, deepMerge, exampleInput, ROOT } from './helpers';
+import { configWith, deepMerge, exampleInput, ROOT, runEntry } from './helpers';
 
-function runSynth(args: string[]) {
-  return spawnSync(process.execPath, [path.join(ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs'), path.join(ROOT, 'main.ts'), ...args], {
-    cwd: ROOT,
-    encoding: 'utf8',
-    env: { ...process.env, MATRIX_CONFIG: '' },
-  });
-}
+const runSynth = (args: string[]) => runEntry('main.ts', args);
 
 function writeConfig(dir: string, overrides: Record<string, unknown>, raw?: string): string {
   const file = path.join(dir, 'deployment.yaml');
