@@ -11,6 +11,7 @@ import type { KubeObject } from '../../lib/synth';
  * `valuesObject`, k3s `valuesContent`), in the namespace the release deploys to:
  * - `secretName` (pod volumes, Ingress TLS, a CA ClusterIssuer's key pair) and `secretKeyRef.name`;
  * - `{secret: {name}}` (projected volumes, Prometheus tlsConfig) and `secretRef.name` (envFrom);
+ * - `secrets` (a list of Secret names, prometheus-operator's Alertmanager and Prometheus specs),
  * - `existingSecret` (chart values), `imagePullSecrets[].name`, Gateway `certificateRefs` to Secrets,
  *   Flux `valuesFrom` of kind Secret;
  * - Barman Cloud ObjectStore `endpointCA` and `s3Credentials.*`, MinIO Tenant `configuration`
@@ -101,6 +102,10 @@ export function walkSecrets(objects: readonly KubeObject[]): SecretWalk {
       case 's3Credentials':
         if (!isRecord(child)) return false;
         for (const ref of Object.values(child)) refer(nameOf(ref));
+        return true;
+      case 'secrets': // prometheus-operator's Alertmanager/Prometheus spec: Secret names mounted into its pods
+        if (!Array.isArray(child) || !child.every((entry) => typeof entry === 'string')) return false;
+        for (const name of child) refer(name);
         return true;
       case 'imagePullSecrets':
       case 'externalCertSecret':
