@@ -208,8 +208,8 @@ export const ROUTES: readonly RouteSpec[] = [
   { id: 'profile', pattern: `${CLIENT}/${V1V3}/profile/`, pools: ['generic'] },
   // push_rules has no writer pool here: its writes go to main, reads to generic workers.
   { id: 'push-rules', pattern: `${CLIENT}/${V1V3}/pushrules/`, writes: 'push_rules' },
-  // GET only on workers: the other delayed-event writes stay on main.
   { id: 'push-rules-read', pattern: `${CLIENT}/${V1V3}/pushrules/`, pools: ['generic'], methods: GET_ONLY },
+  // Delayed events: GET only on workers; the other writes (cancel, send, update) stay on main.
   {
     id: 'delayed-events-read',
     pattern: `${CLIENT}/unstable/org[.]matrix[.]msc4140/delayed_events(/[^/]+)?$`,
