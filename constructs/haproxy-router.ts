@@ -42,6 +42,7 @@ const MAIN_BACKEND = MAIN_NAME;
 export const ROOM_BACKEND_SUFFIX = '-by-room';
 
 function backendName(route: ResolvedRoute): string {
+  if (route.target === MAIN_INSTANCE) return MAIN_BACKEND;
   return `${poolName(route.target)}${route.stickyByRoom ? ROOM_BACKEND_SUFFIX : ''}`;
 }
 
@@ -49,8 +50,9 @@ function aclName(route: ResolvedRoute): string {
   return `route_${route.id.replace(/[^a-z0-9]/g, '_')}`;
 }
 
-function methodAcl(method: HttpMethod): string {
-  return `method_${method.toLowerCase()}`;
+/** One named ACL per method set (`method_get`, `method_post_put_delete`), so every rule reads the same way. */
+function methodAcl(methods: readonly HttpMethod[]): string {
+  return `method_${methods.map((method) => method.toLowerCase()).join('_')}`;
 }
 
 function balanceLines(type: WorkerType): string[] {
@@ -85,7 +87,7 @@ export const ROUTER_HARD_STOP_SECONDS = 60;
 
 export function buildHaproxyConfig(config: PlatformConfig): string {
   const routes = resolveRoutes(config);
-  const methods = [...new Set(routes.flatMap((route) => route.methods ?? []))].sort();
+  const methodSets = new Map(routes.flatMap((route) => (route.methods ? [[methodAcl(route.methods), route.methods] as const] : [])));
   const lines: string[] = [
     '# Generated from lib/model/routes.ts and lib/model/workers.ts. Do not edit.',
     'global',
@@ -140,11 +142,11 @@ export function buildHaproxyConfig(config: PlatformConfig): string {
     // Pagination stickiness: the room ID path segment (decoded, so encoded and raw forms agree).
     '    http-request set-var(txn.room_id) path,url_dec,regsub(^.*/rooms/,),regsub(/.*$,)',
     '    acl has_since url_param(since) -m found',
-    ...methods.map((method) => `    acl ${methodAcl(method)} method ${method}`),
+    ...[...methodSets.keys()].sort().map((name) => `    acl ${name} method ${methodSets.get(name)?.join(' ')}`),
     ...routes.map((route) => `    acl ${aclName(route)} path_reg ${route.pattern}`),
   ];
   for (const route of routes) {
-    const methodCondition = route.methods ? ` ${route.methods.length === 1 ? methodAcl(route.methods[0]) : `{ method ${route.methods.join(' ')} }`}` : '';
+    const methodCondition = route.methods ? ` ${methodAcl(route.methods)}` : '';
     if (route.initialSyncTarget) {
       lines.push(`    use_backend ${poolName(route.initialSyncTarget)} if ${aclName(route)}${methodCondition} !has_since`);
     }
@@ -156,10 +158,11 @@ export function buildHaproxyConfig(config: PlatformConfig): string {
       { name: MAIN_NAME, host: `${MAIN_NAME}.${SYNAPSE_NAMESPACE}.svc.cluster.local` },
     ]),
   );
+  const poolOf = (route: ResolvedRoute): WorkerType[] => (route.target === MAIN_INSTANCE ? [] : [route.target]);
   const routedPools = new Set(
-    routes.filter((route) => !route.stickyByRoom).flatMap((route) => [route.target.id, ...(route.initialSyncTarget ? [route.initialSyncTarget.id] : [])]),
+    routes.filter((route) => !route.stickyByRoom).flatMap((route) => [...poolOf(route), ...(route.initialSyncTarget ? [route.initialSyncTarget] : [])].map((type) => type.id)),
   );
-  const roomPools = new Set(routes.filter((route) => route.stickyByRoom).map((route) => route.target.id));
+  const roomPools = new Set(routes.filter((route) => route.stickyByRoom).flatMap((route) => poolOf(route).map((type) => type.id)));
   for (const type of activeWorkerTypes(config)) {
     const servers = processesOf(config, type).map((process) => ({ name: process.podName, host: process.host }));
     if (routedPools.has(type.id)) lines.push(...backend(poolName(type), type.pool, balanceLines(type), servers));

@@ -6,7 +6,9 @@
 #    must be loaded exactly on the processes with a `media` listener (Synapse silently ignores a
 #    media listener where the repository is disabled).
 # 2. scripts/check_worker_routes.py compares the router's table (haproxy.cfg) with the endpoints the
-#    pinned Synapse registers on main and on a generic worker (generate_workers_map's enumeration).
+#    pinned Synapse registers on main and on a generic worker (generate_workers_map's enumeration), and
+#    stream writes with stream_writers; once for DIST_DIR and once for the same config with every
+#    stream-writer pool that may be empty at 0 (scripts/writer-pools-at-zero.ts).
 #
 # Usage: scripts/check-synapse-config.sh [--all] [DIST_DIR]
 #   --all      check every worker file, not one per worker type
@@ -14,7 +16,8 @@
 # Env: SYNAPSE_CHECK_VENV (default .tmp/synapse-check-venv) is created on first use and reused.
 #      SYNAPSE_CHECK_PLANT=config|media|route plants a known defect into the extracted files, to prove
 #      that the check fails on it (config: a stream writer missing from instance_map; media: the media
-#      worker loses enable_media_repo; route: PUT push rules sent to a generic worker).
+#      worker loses enable_media_repo; route: PUT push rules sent to a generic worker; writer: receipts
+#      sent to a generic worker while receipts.count is 0).
 #
 # The ConfigMaps name paths inside the pods. They are rewritten into a temporary directory:
 #   /config/          -> $WORK/config/          (homeserver.yaml, log.yaml, aws.conf)
@@ -48,12 +51,14 @@ fi
 WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
 
-# Extract the ConfigMaps from dist/ and rewrite the in-pod paths.
-"$PY" - "$DIST" "$WORK" <<'PY'
+# extract DIST TARGET: the Synapse and router ConfigMaps of a synthesized output into TARGET, in-pod
+# paths rewritten into $WORK (one set of fake secrets serves every extracted output).
+extract() {
+"$PY" - "$1" "$2" "$WORK" <<'PY'
 import pathlib, re, sys, yaml
 
-dist, work = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2])
-wanted = {"synapse-config": work / "config", "synapse-workers": work / "worker-config", "synapse-router-config": work / "router"}
+dist, target_root, work = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2]), pathlib.Path(sys.argv[3])
+wanted = {"synapse-config": target_root / "config", "synapse-workers": target_root / "worker-config", "synapse-router-config": target_root / "router"}
 found = {}
 for path in sorted(dist.rglob("*.yaml")):
     for doc in yaml.safe_load_all(path.read_text()):
@@ -71,6 +76,8 @@ for name, target in wanted.items():
             text = in_pod.sub(lambda match: f"{work}/{match.group(1)}/", text)
         (target / key).write_text(text)
 PY
+}
+extract "$DIST" "$WORK"
 
 # Fake secrets, same file names as the mounted Secrets (lib/model/synapse-config.ts SYNAPSE_PATHS).
 mkdir -p "$WORK"/secrets/{synapse,signing,redis,turn,postgres} "$WORK"/run/synapse "$WORK"/data/media_store "$WORK"/tmp
@@ -88,6 +95,7 @@ case "${SYNAPSE_CHECK_PLANT:-}" in
   config) printf 'stream_writers:\n  typing: [not-in-instance-map]\n' >> "$WORK/config/homeserver.yaml" ;;
   media) sed -i '/^enable_media_repo: true$/d' "$WORK"/worker-config/synapse-media-*.yaml ;;
   route) sed -i 's/^\(    use_backend synapse-generic if route_push_rules_read\) method_get$/\1/' "$WORK/router/haproxy.cfg" ;;
+  writer) ;; # planted in the variant below
   *) echo "unknown SYNAPSE_CHECK_PLANT=$SYNAPSE_CHECK_PLANT" >&2; exit 2 ;;
 esac
 
@@ -125,11 +133,29 @@ echo "checked main and ${#seen[@]} worker types"
 # The router's table against the endpoints Synapse registers (needs the MAIN_BY_CHOICE list from the model).
 (cd "$ROOT" && npx --no-install tsx -e \
   'import { MAIN_BY_CHOICE } from "./lib/model/routes"; console.log(JSON.stringify(MAIN_BY_CHOICE));') > "$WORK/main-by-choice.json"
-if ! (cd "$WORK" && "$PY" "$ROOT/scripts/check_worker_routes.py" "$WORK/config/homeserver.yaml" "$WORK/router/haproxy.cfg" \
-  "$WORK/main-by-choice.json" 2> "$WORK/routes.stderr"); then
-  grep -v "already registered" "$WORK/routes.stderr" | tail -20 || true
-  FAILED=1
-fi
+# route_check LABEL DIR: scripts/check_worker_routes.py on DIR/config/homeserver.yaml and DIR/router/haproxy.cfg.
+route_check() {
+  local label="$1" dir="$2"
+  echo "route check: $label"
+  if ! (cd "$WORK" && "$PY" "$ROOT/scripts/check_worker_routes.py" "$dir/config/homeserver.yaml" "$dir/router/haproxy.cfg" \
+    "$WORK/main-by-choice.json" 2> "$WORK/routes.stderr"); then
+    grep -v "already registered" "$WORK/routes.stderr" | tail -20 || true
+    FAILED=1
+  fi
+}
+route_check "$(basename "$DIST")" "$WORK"
+
+# The same config with every stream-writer pool that may be empty at count 0 (those streams stay on
+# main): their writes must then reach main, not a worker that is no writer.
+VARIANT="$WORK/writers-on-main"
+mkdir -p "$VARIANT"
+(cd "$ROOT" && npx --no-install tsx scripts/writer-pools-at-zero.ts > "$VARIANT/deployment.yaml")
+(cd "$ROOT" && npx --no-install tsx main.ts --config "$VARIANT/deployment.yaml" --out "$VARIANT/dist" > /dev/null)
+extract "$VARIANT/dist" "$VARIANT"
+case "${SYNAPSE_CHECK_PLANT:-}" in
+  writer) sed -i 's/^\(    use_backend \)synapse-main\( if route_receipt \)method_post_put_delete$/\1synapse-generic\2/' "$VARIANT/router/haproxy.cfg" ;;
+esac
+route_check "writer pools at 0 ($(sed -n 's/^# zero: //p' "$VARIANT/deployment.yaml"))" "$VARIANT"
 
 if [[ $FAILED -ne 0 ]]; then echo "synapse config check failed" >&2; exit 1; fi
 echo "synapse config check passed (matrix-synapse $SYNAPSE_VERSION)"

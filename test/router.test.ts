@@ -3,8 +3,11 @@ import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { BACKEND_HEADER, buildHaproxyConfig, ROOM_BACKEND_SUFFIX } from '../constructs/haproxy-router';
+import { buildPlatform } from '../lib/model';
 import { type HttpMethod, resolveRoutes, ROUTES, routeRequest } from '../lib/model/routes';
-import { poolName, WORKER_TYPES, workerType } from '../lib/model/workers';
+import { MAIN_STREAM_WRITER, STREAMS, streamSpec, writerTypeOf } from '../lib/model/streams';
+import { buildHomeserverConfig } from '../lib/model/synapse-config';
+import { MAIN_INSTANCE, poolName, type StreamName, WORKER_TYPES, workerType } from '../lib/model/workers';
 import { configWith, find, findOne, render } from './helpers';
 import { withoutStartupResolution } from './haproxy-local';
 import { reportSkip } from './support/skips';
@@ -89,7 +92,7 @@ describe('route table: representative requests (example config)', () => {
 
   test('the cases cover every routed worker type and main', () => {
     const covered = new Set(CASES.map(([, , pool]) => pool));
-    const routedTypes = new Set(ROUTES.flatMap((route) => route.pools));
+    const routedTypes = new Set(ROUTES.flatMap((route) => route.pools ?? [writerTypeOf(route.writes)].flatMap((type) => (type ? [type.id] : []))));
     for (const id of routedTypes) if (id !== 'initialSync') expect(covered).toContain(id);
     expect(covered).toContain('main');
     expect(CASES.length).toBeGreaterThanOrEqual(40);
@@ -114,8 +117,175 @@ describe('route table: config variations', () => {
     expect(at('GET', `${C}/v3/user/@u:x/account_data/m.direct`)).toBe('generic');
     expect(at('PUT', `${C}/v3/presence/@u:x/status`)).toBe('main');
     expect(at('GET', `${C}/v3/presence/@u:x/status`)).toBe('generic');
-    expect(at('POST', `${C}/v3/rooms/!a:x/receipt/m.read/$e`)).toBe('generic');
+    // Synapse's insert_receipt asserts that its process writes receipts: with no receipts pool only main does.
+    expect(at('POST', `${C}/v3/rooms/!a:x/receipt/m.read/$e`)).toBe('main');
+    expect(at('POST', `${C}/v3/rooms/!a:x/read_markers`)).toBe('main');
     expect(at('POST', `${C}/v3/user_directory/search`)).toBe('generic');
+  });
+});
+
+/**
+ * The generated haproxy.cfg evaluated on its own terms (acl path_reg / method, use_backend in order,
+ * default_backend), independently of routeRequest: which backend a request reaches and which Synapse
+ * instances that backend holds (`master` for main, the name Synapse gives main in stream_writers).
+ */
+function haproxyRouter(cfg: string): (method: HttpMethod, url: string) => { backend: string; instances: string[] } {
+  const pathAcls = new Map([...cfg.matchAll(/^\s*acl (route_\S+) path_reg (\S+)$/gm)].map((m) => [m[1], new RegExp(m[2])]));
+  const methodAcls = new Map([...cfg.matchAll(/^\s*acl (method_\S+) method (.+)$/gm)].map((m) => [m[1], m[2].trim().split(/\s+/)]));
+  const rules = [...cfg.matchAll(/^\s*use_backend (\S+) if (.+)$/gm)].map((m) => ({ backend: m[1], words: m[2].trim().split(/\s+/) }));
+  const fallback = /^\s*default_backend (\S+)$/m.exec(cfg)?.[1] ?? '';
+  const servers = new Map<string, string[]>();
+  for (const block of cfg.split(/^backend /m).slice(1)) {
+    const name = block.split('\n')[0].trim();
+    servers.set(name, [...block.matchAll(/^\s*server (\S+) /gm)].map((m) => (m[1] === 'synapse-main' ? MAIN_STREAM_WRITER : m[1])));
+  }
+  return (method, url) => {
+    const [pathPart, query = ''] = url.split('?', 2);
+    const holds = (word: string): boolean => {
+      if (word === '!has_since') return !query.split('&').some((pair) => pair.split('=')[0] === 'since');
+      const pathAcl = pathAcls.get(word);
+      if (pathAcl) return pathAcl.test(pathPart);
+      const methods = methodAcls.get(word);
+      if (methods) return methods.includes(method);
+      throw new Error(`unknown ACL ${word} in haproxy.cfg`);
+    };
+    const backend = rules.find((rule) => rule.words.every(holds))?.backend ?? fallback;
+    return { backend, instances: servers.get(backend) ?? [] };
+  };
+}
+
+/** Requests that write each stream (every client write endpoint of the pinned Synapse, per lib/model/streams.ts). */
+const STREAM_WRITES: Record<StreamName, [HttpMethod, string][]> = {
+  events: [
+    ['PUT', `${C}/v3/rooms/!a:x/send/m.room.message/t1`],
+    ['PUT', `${C}/v3/rooms/!a:x/state/m.room.topic/`],
+    ['POST', `${C}/v3/rooms/!a:x/join`],
+  ],
+  typing: [
+    ['PUT', `${C}/v3/rooms/!a:x/typing/@u:x`],
+    ['PUT', `${C}/r0/rooms/!a:x/typing/@u:x`],
+    ['PUT', `${C}/api/v1/rooms/!a:x/typing/@u:x`],
+  ],
+  to_device: [
+    ['PUT', `${C}/v3/sendToDevice/m.room.encrypted/t2`],
+    ['PUT', `${C}/unstable/sendToDevice/m.room_key_request/t3`],
+  ],
+  account_data: [
+    ['PUT', `${C}/v3/user/@u:x/account_data/m.direct`],
+    ['PUT', `${C}/v3/user/@u:x/rooms/!a:x/account_data/m.fully_read`],
+    ['DELETE', `${C}/unstable/org.matrix.msc3391/user/@u:x/account_data/m.direct`],
+    ['PUT', `${C}/v3/user/@u:x/rooms/!a:x/tags/m.favourite`],
+    ['DELETE', `${C}/r0/user/@u:x/rooms/!a:x/tags/m.favourite`],
+  ],
+  receipts: [
+    ['POST', `${C}/v3/rooms/!a:x/receipt/m.read/$e`],
+    ['POST', `${C}/r0/rooms/!a:x/receipt/m.read.private/$e`],
+    ['POST', `${C}/unstable/rooms/!a:x/receipt/m.read/$e`],
+    ['POST', `${C}/v3/rooms/!a:x/read_markers`],
+    ['POST', `${C}/r0/rooms/!a:x/read_markers`],
+    ['POST', `${C}/unstable/rooms/!a:x/read_markers`],
+  ],
+  presence: [
+    ['PUT', `${C}/v3/presence/@u:x/status`],
+    ['PUT', `${C}/api/v1/presence/@u:x/status`],
+  ],
+  push_rules: [
+    ['PUT', `${C}/v3/pushrules/global/override/rule1`],
+    ['PUT', `${C}/r0/pushrules/global/override/rule1/enabled`],
+    ['DELETE', `${C}/v3/pushrules/global/override/rule1`],
+  ],
+  device_lists: [
+    ['POST', `${C}/v3/keys/upload`],
+    ['POST', `${C}/v3/keys/device_signing/upload`],
+    ['POST', `${C}/v3/keys/signatures/upload`],
+    ['PUT', `${C}/v3/devices/DEVICE`],
+    ['DELETE', `${C}/v3/devices/DEVICE`],
+    ['POST', `${C}/v3/delete_devices`],
+  ],
+  thread_subscriptions: [
+    ['PUT', `${C}/unstable/io.element.msc4306/rooms/!a:x/thread/$root/subscription`],
+    ['DELETE', `${C}/unstable/io.element.msc4306/rooms/!a:x/thread/$root/subscription`],
+  ],
+  quarantined_media_changes: [
+    ['POST', '/_synapse/admin/v1/media/quarantine/example.org/abcdef'],
+    ['POST', '/_synapse/admin/v1/quarantine_media/!a:x'],
+    ['POST', '/_synapse/admin/v1/user/@u:x/media/quarantine'],
+  ],
+};
+
+/** Each writer pool at count 0 (when the config allows it) and at 1 and 2 (when Synapse allows several). */
+function writerVariants(stream: StreamName): [string, Record<string, unknown>][] {
+  const type = writerTypeOf(stream);
+  if (!type) return [['no writer pool in the catalogue', {}]];
+  const counts = [0, 1, 2].filter((count) => (type.maxCount ?? Infinity) >= count);
+  return counts.flatMap((count): [string, Record<string, unknown>][] => {
+    const overrides = { synapse: { workers: { [type.id]: { count } } } };
+    try {
+      configWith(overrides);
+    } catch {
+      return []; // the config schema does not allow this count (the pool is required)
+    }
+    return [[`${type.id}.count ${count}`, overrides]];
+  });
+}
+
+describe('stream writes reach a writer of their stream (haproxy.cfg and stream_writers as generated)', () => {
+  test('every Synapse stream has requests to check', () => {
+    expect(Object.keys(STREAM_WRITES).sort()).toEqual(STREAMS.map((stream) => stream.name).sort());
+  });
+
+  const cases = STREAMS.flatMap((stream) => writerVariants(stream.name).map(([variant, overrides]) => [stream.name, variant, overrides] as const));
+  test.each(cases)('%s with %s', (stream, _variant, overrides) => {
+    const config = configWith(overrides);
+    const route = haproxyRouter(buildHaproxyConfig(config));
+    const streamWriters = buildHomeserverConfig(buildPlatform(config)).stream_writers as Record<string, string[]>;
+    // Synapse's default writer of a stream that stream_writers leaves out is main.
+    const writers = streamWriters[stream] ?? [MAIN_STREAM_WRITER];
+    const forwards = streamSpec(stream).nonWriter === 'forwards';
+    const routedAsStream = ROUTES.some((candidate) => candidate.writes === stream);
+    for (const [method, url] of STREAM_WRITES[stream]) {
+      const { backend, instances } = route(method, url);
+      expect({ method, url, backend, instances: instances.length > 0 }).toEqual({ method, url, backend, instances: true });
+      // Where non-writers fail, only writers may receive the request; a route that names the stream must reach a writer too.
+      if (!forwards || routedAsStream) {
+        for (const instance of instances) expect({ method, url, instance, writer: writers.includes(instance) }).toEqual({ method, url, instance, writer: true });
+      }
+    }
+  });
+
+  test('with no writer pool, writes go to main and reads to generic workers', () => {
+    const config = configWith({ synapse: { workers: { typing: { count: 0 }, toDevice: { count: 0 }, accountData: { count: 0 }, receipts: { count: 0 }, presence: { count: 0 } } } });
+    const route = haproxyRouter(buildHaproxyConfig(config));
+    for (const stream of ['typing', 'to_device', 'account_data', 'receipts', 'presence', 'push_rules', 'thread_subscriptions'] as const) {
+      for (const [method, url] of STREAM_WRITES[stream]) expect([method, url, route(method, url).backend]).toEqual([method, url, 'synapse-main']);
+    }
+    expect(route('GET', `${C}/v3/user/@u:x/account_data/m.direct`).backend).toBe('synapse-generic');
+    expect(route('GET', `${C}/v3/user/@u:x/rooms/!a:x/tags`).backend).toBe('synapse-generic');
+    expect(route('GET', `${C}/v3/presence/@u:x/status`).backend).toBe('synapse-generic');
+    expect(route('GET', `${C}/v3/pushrules/`).backend).toBe('synapse-generic');
+  });
+
+  test('with writer pools, writes go to them', () => {
+    const route = haproxyRouter(buildHaproxyConfig(configWith()));
+    const expected: [StreamName, string][] = [
+      ['typing', 'synapse-typing'],
+      ['to_device', 'synapse-to-device'],
+      ['account_data', 'synapse-account-data'],
+      ['receipts', 'synapse-receipts'],
+      ['presence', 'synapse-presence'],
+      ['push_rules', 'synapse-main'],
+    ];
+    for (const [stream, backend] of expected) {
+      for (const [method, url] of STREAM_WRITES[stream]) expect([method, url, route(method, url).backend]).toEqual([method, url, backend]);
+    }
+  });
+
+  test('the evaluator catches a planted mistake: receipts without a writer pool sent to generic workers', () => {
+    const config = configWith({ synapse: { workers: { receipts: { count: 0 } } } });
+    const cfg = buildHaproxyConfig(config).replace(/use_backend synapse-main if route_receipt method_post_put_delete/, 'use_backend synapse-generic if route_receipt');
+    const { instances } = haproxyRouter(cfg)('POST', `${C}/v3/rooms/!a:x/receipt/m.read/$e`);
+    expect(instances.length).toBeGreaterThan(0);
+    expect(instances.every((instance) => instance.startsWith('synapse-generic-'))).toBe(true);
   });
 });
 
@@ -132,7 +302,9 @@ describe('generated haproxy.cfg', () => {
     const routes = resolveRoutes(config);
     expect(rules).toHaveLength(routes.length);
     routes.forEach((route, index) =>
-      expect(rules[index]).toContain(`use_backend ${poolName(route.target)}${route.stickyByRoom ? ROOM_BACKEND_SUFFIX : ''} `),
+      expect(rules[index]).toContain(
+        `use_backend ${route.target === MAIN_INSTANCE ? 'synapse-main' : `${poolName(route.target)}${route.stickyByRoom ? ROOM_BACKEND_SUFFIX : ''}`} `,
+      ),
     );
     expect(cfg).toContain('default_backend synapse-main');
     expect(cfg).toMatch(/acl route_push_rules_read path_reg \^\/_matrix\/client/);
@@ -207,6 +379,6 @@ describe('router workload', () => {
   });
 
   test('every worker type with routes is in the catalogue', () => {
-    for (const route of ROUTES) for (const id of route.pools) expect(WORKER_TYPES).toContain(workerType(id));
+    for (const route of ROUTES) for (const id of route.pools ?? []) expect(WORKER_TYPES).toContain(workerType(id));
   });
 });

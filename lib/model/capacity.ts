@@ -725,8 +725,8 @@ export const ACCEPTED_SINGLE_POINTS: readonly AcceptedSinglePoint[] = [
   {
     service: 'matrix/lk-jwt-service',
     reason:
-      'lk-jwt-service 0.6.0 must run as one instance (lk-jwt-service#216, open; element-hq/ess-helm#1546 limits it to one replica): ' +
-      'each instance loads every delegated-leave job from Redis at start, and only the instance holding a job acts on its webhooks. ' +
+      'lk-jwt-service 0.6.0 must run as one instance, and 0.7.0 (the Rust rewrite) too (lk-jwt-service#216, open; element-hq/ess-helm#1546 ' +
+      'limits it to one replica): each instance loads every delegated-leave job from Redis at start, and only the instance holding a job acts on its webhooks. ' +
       'On a node loss the pod moves after 30 s of node unreachability (NoExecute toleration), as Synapse main does; calls in progress continue on LiveKit, ' +
       'new joins wait for the restart, and the restarted instance resumes the jobs stored in Redis.',
   },

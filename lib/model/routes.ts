@@ -1,5 +1,6 @@
 import type { PlatformConfig } from '../config';
-import { activeWorkerTypes, MAIN_INSTANCE, type WorkerType, type WorkerTypeId, workerType } from './workers';
+import { activeWriterTypeOf } from './streams';
+import { activeWorkerTypes, MAIN_INSTANCE, type StreamName, type WorkerType, type WorkerTypeId, workerType } from './workers';
 
 /**
  * The route table of the internal router as typed data. The HAProxy config (constructs/haproxy-router.ts)
@@ -11,7 +12,8 @@ import { activeWorkerTypes, MAIN_INSTANCE, type WorkerType, type WorkerTypeId, w
  * - First match wins; anything unmatched goes to main.
  * - A route names candidate pools in preference order; the first pool that has processes in the
  *   config serves it. A route with no active pool is dropped, so its requests fall through to the
- *   next route or to main (for example the typing endpoint when the typing stream stays on main).
+ *   next route or to main.
+ * - A route that writes a stream names the stream instead (StreamWriteRoute): its writer pool, or main.
  * - `methods` restricts a route (docs: "can be handled for GET requests"); other methods fall through.
  * - Patterns are matched against the path without the query string and use only regex syntax that
  *   PCRE (HAProxy path_reg) and JavaScript agree on.
@@ -19,10 +21,9 @@ import { activeWorkerTypes, MAIN_INSTANCE, type WorkerType, type WorkerTypeId, w
 
 export type HttpMethod = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'DELETE' | 'OPTIONS' | 'PATCH';
 
-export interface RouteSpec {
+interface RouteBase {
   readonly id: string;
   readonly pattern: string;
-  readonly pools: readonly WorkerTypeId[];
   readonly methods?: readonly HttpMethod[];
   /** Sync requests without a `since` query parameter go to the initial-sync pool when it exists. */
   readonly initialSyncSplit?: boolean;
@@ -32,6 +33,28 @@ export interface RouteSpec {
    */
   readonly stickyByRoom?: boolean;
 }
+
+/** A route served by the first of its candidate pools that has processes; dropped when none has. */
+export interface PoolRoute extends RouteBase {
+  readonly pools: readonly WorkerTypeId[];
+  readonly writes?: undefined;
+}
+
+/**
+ * A route whose requests write a stream (lib/model/streams.ts). It goes to the stream's writer pool
+ * when that pool has processes. Otherwise main writes the stream and the route sends the methods that
+ * write (WRITE_METHODS) to main, explicitly, so no later route can take them to a process that is not
+ * a writer; reads fall through to the next route.
+ */
+export interface StreamWriteRoute extends RouteBase {
+  readonly writes: StreamName;
+  readonly pools?: undefined;
+}
+
+export type RouteSpec = PoolRoute | StreamWriteRoute;
+
+/** The methods of Synapse's stream-writing servlets (on_PUT, on_POST, on_DELETE). */
+export const WRITE_METHODS: readonly HttpMethod[] = ['POST', 'PUT', 'DELETE'];
 
 /**
  * Endpoints a generic worker could serve that the router deliberately leaves on main, with the reason.
@@ -67,16 +90,18 @@ export const ROUTES: readonly RouteSpec[] = [
   { id: 'initial-sync', pattern: `${CLIENT}/${V1V3}/initialSync$`, pools: ['initialSync', 'sync'] },
   { id: 'room-initial-sync', pattern: `${CLIENT}/${V1V3}/rooms/[^/]+/initialSync$`, pools: ['initialSync', 'sync'] },
 
-  // Stream writers: once a stream has a dedicated writer, its writes must reach that writer.
-  { id: 'typing', pattern: `${CLIENT}/${V1V3}/rooms/.*/typing`, pools: ['typing'] },
-  { id: 'to-device', pattern: `${CLIENT}/${V3}/sendToDevice/`, pools: ['toDevice'] },
-  { id: 'tags', pattern: `${CLIENT}/${V3}/.*/tags`, pools: ['accountData'] },
-  { id: 'account-data', pattern: `${CLIENT}/${V3}/.*/account_data`, pools: ['accountData'] },
+  // Stream writers (lib/model/streams.ts): writes reach the stream's writer pool, or main when the
+  // stream has none. Reads that any worker serves follow as GET-only routes.
+  { id: 'typing', pattern: `${CLIENT}/${V1V3}/rooms/.*/typing`, writes: 'typing' },
+  { id: 'to-device', pattern: `${CLIENT}/${V3}/sendToDevice/`, writes: 'to_device' },
+  { id: 'tags', pattern: `${CLIENT}/${V3}/.*/tags`, writes: 'account_data' },
+  { id: 'account-data', pattern: `${CLIENT}/${V3}/.*/account_data`, writes: 'account_data' },
   { id: 'tags-read', pattern: `${CLIENT}/${V3}/.*/tags`, pools: ['generic'], methods: GET_ONLY },
   { id: 'account-data-read', pattern: `${CLIENT}/${V3}/.*/account_data`, pools: ['generic'], methods: GET_ONLY },
-  { id: 'receipt', pattern: `${CLIENT}/${V3}/rooms/.*/receipt`, pools: ['receipts', 'generic'] },
-  { id: 'read-markers', pattern: `${CLIENT}/${V3}/rooms/.*/read_markers`, pools: ['receipts', 'generic'] },
-  { id: 'presence', pattern: `${CLIENT}/${V1V3}/presence/`, pools: ['presence'] },
+  // Read markers write receipts (m.read, m.read.private) besides account data (m.fully_read).
+  { id: 'receipt', pattern: `${CLIENT}/${V3}/rooms/.*/receipt`, writes: 'receipts' },
+  { id: 'read-markers', pattern: `${CLIENT}/${V3}/rooms/.*/read_markers`, writes: 'receipts' },
+  { id: 'presence', pattern: `${CLIENT}/${V1V3}/presence/`, writes: 'presence' },
   { id: 'presence-read', pattern: `${CLIENT}/${V1V3}/presence/`, pools: ['generic'], methods: GET_ONLY },
   { id: 'user-directory', pattern: `${CLIENT}/${V3}/user_directory/search$`, pools: ['userDirectory', 'generic'] },
 
@@ -181,8 +206,10 @@ export const ROUTES: readonly RouteSpec[] = [
   { id: 'join', pattern: `${CLIENT}/${V1V3}/join/`, pools: ['generic'] },
   { id: 'knock', pattern: `${CLIENT}/${V1V3}/knock/`, pools: ['generic'] },
   { id: 'profile', pattern: `${CLIENT}/${V1V3}/profile/`, pools: ['generic'] },
-  // GET only on workers: writes go to the stream writer, which stays main (push_rules, delayed events).
+  // push_rules has no writer pool here: its writes go to main, reads to generic workers.
+  { id: 'push-rules', pattern: `${CLIENT}/${V1V3}/pushrules/`, writes: 'push_rules' },
   { id: 'push-rules-read', pattern: `${CLIENT}/${V1V3}/pushrules/`, pools: ['generic'], methods: GET_ONLY },
+  // Delayed events: GET only on workers; the other writes (cancel, send, update) stay on main.
   {
     id: 'delayed-events-read',
     pattern: `${CLIENT}/unstable/org[.]matrix[.]msc4140/delayed_events(/[^/]+)?$`,
@@ -197,18 +224,25 @@ export const ROUTES: readonly RouteSpec[] = [
   { id: 'messages', pattern: `${CLIENT}/${V1V3}/rooms/[^/]+/messages$`, pools: ['generic'], stickyByRoom: true },
 ];
 
-/** The pool a route resolves to in this config, or undefined when none of its pools has processes. */
-export interface ResolvedRoute extends RouteSpec {
-  readonly target: WorkerType;
+/** Where a route sends its requests in this config: a worker pool or main. */
+export type RouteTarget = WorkerType | typeof MAIN_INSTANCE;
+
+export type ResolvedRoute = RouteSpec & {
+  readonly target: RouteTarget;
   /** The initial-sync pool for sync requests without `since`, when it exists. */
   readonly initialSyncTarget?: WorkerType;
-}
+};
 
 export function resolveRoutes(config: PlatformConfig): ResolvedRoute[] {
   const active = new Set(activeWorkerTypes(config).map((type) => type.id));
   const initialSync = active.has('initialSync') ? workerType('initialSync') : undefined;
   const resolved: ResolvedRoute[] = [];
   for (const route of ROUTES) {
+    if (route.writes !== undefined) {
+      const writer = activeWriterTypeOf(config, route.writes);
+      resolved.push(writer ? { ...route, target: writer } : { ...route, target: MAIN_INSTANCE, methods: route.methods ?? WRITE_METHODS });
+      continue;
+    }
     const poolId = route.pools.find((candidate) => active.has(candidate));
     if (poolId === undefined) continue;
     resolved.push({
@@ -236,7 +270,7 @@ export function routeRequest(routes: readonly ResolvedRoute[], request: RequestD
       const hasSince = query.split('&').some((pair) => pair.split('=')[0] === 'since');
       if (!hasSince) return route.initialSyncTarget.id;
     }
-    return route.target.id;
+    return route.target === MAIN_INSTANCE ? MAIN_INSTANCE : route.target.id;
   }
   return MAIN_INSTANCE;
 }

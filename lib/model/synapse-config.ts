@@ -4,12 +4,12 @@ import type { ImagePin } from '../versions';
 import { parseBytes } from './capacity';
 import { matrixRtcHomeserverSettings, turnUris } from './calls';
 import { objectStorage, POSTGRES, SYNAPSE_REDIS_PROXY } from './endpoints';
+import { streamWriters } from './streams';
 import {
   activeWorkerTypes,
   type Duty,
   MAIN_INSTANCE,
   processesOf,
-  type StreamName,
   SYNAPSE_PORTS,
   type SynapseProcess,
   synapseProcesses,
@@ -23,7 +23,8 @@ import {
  *
  * Config keys checked against the pinned matrix-synapse (synapse/config/*.py): *_path variants of
  * registration_shared_secret, macaroon_secret_key, form_secret, worker_replication_secret,
- * turn_shared_secret and redis.password; instance_map with `main`; stream_writers; the duty keys in
+ * turn_shared_secret and redis.password; instance_map with `main`; stream_writers with `master`
+ * (lib/model/streams.ts); the duty keys in
  * workers.ts; enable_media_repo / media_instance_running_background_jobs.
  */
 
@@ -186,16 +187,6 @@ function instanceMap(processes: SynapseProcess[]): YamlObject {
   return map;
 }
 
-function streamWriters(platform: Platform): YamlObject {
-  const writers: Partial<Record<StreamName, string[]>> = {};
-  for (const type of activeWorkerTypes(platform.config)) {
-    for (const stream of type.streams) {
-      writers[stream] = [...(writers[stream] ?? []), ...processesOf(platform.config, type).map((p) => p.instanceName)];
-    }
-  }
-  return writers;
-}
-
 function duties(platform: Platform): YamlObject {
   const result: Partial<Record<Duty, string | string[]>> = {};
   for (const type of activeWorkerTypes(platform.config)) {
@@ -264,7 +255,7 @@ export function buildHomeserverConfig(platform: Platform, extraFragments: Homese
     max_upload_size: config.synapse.maxUploadSize,
     media_storage_providers: mediaStorageProviders(platform),
     instance_map: instanceMap(processes),
-    stream_writers: streamWriters(platform),
+    stream_writers: streamWriters(config),
     ...duties(platform),
     ...callsHomeserverSettings(platform),
   };

@@ -10,7 +10,8 @@ import { NAMESPACES } from './platform';
  *
  * Facts checked against matrix-synapse (see lib/versions.ts SYNAPSE_VERSION):
  * - synapse/config/workers.py: typing, to_device, account_data, presence and push_rules accept exactly
- *   one writer; events, receipts, device_lists, thread_subscriptions accept several.
+ *   one writer; events, receipts, device_lists, thread_subscriptions and quarantined_media_changes accept
+ *   several. push_rules, device_lists and thread_subscriptions have no worker type here: main writes them.
  * - synapse/config/server.py KNOWN_RESOURCES: client, consent, federation, health, keys, media,
  *   metrics, openid, replication, static.
  * - synapse/config/repository.py: a process loads the media repository unless enable_media_repo is false.
@@ -28,8 +29,18 @@ export const SYNAPSE_PORTS = {
 
 export const SYNAPSE_NAMESPACE = NAMESPACES.matrix.name;
 
-/** Streams whose writers can be moved off main (the subset this platform uses). */
-export type StreamName = 'events' | 'typing' | 'to_device' | 'account_data' | 'receipts' | 'presence' | 'quarantined_media_changes';
+/** The streams of Synapse's WriterLocations (synapse/config/workers.py); lib/model/streams.ts describes each. */
+export type StreamName =
+  | 'events'
+  | 'typing'
+  | 'to_device'
+  | 'account_data'
+  | 'receipts'
+  | 'presence'
+  | 'push_rules'
+  | 'device_lists'
+  | 'thread_subscriptions'
+  | 'quarantined_media_changes';
 
 /** Listener resource names (synapse/config/server.py KNOWN_RESOURCES). */
 export type ListenerResource = 'client' | 'federation' | 'media' | 'health';

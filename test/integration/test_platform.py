@@ -142,6 +142,31 @@ def test_media_upload_offload_to_s3_and_download(stack):
     assert alice.request("GET", download).content == payload, "download after offload returned other bytes"
 
 
+# 5b. Quarantined media: the admin API on a media worker, then main's background update over it --------
+def test_quarantine_on_media_worker_and_main_background_update(stack, admin):
+    alice = shared["alice"]
+    upload = alice.json("POST", "/_matrix/media/v3/upload?filename=q.bin", data=uuid.uuid4().bytes,
+                        headers={"Content-Type": "application/octet-stream"})
+    server, media_id = upload["content_uri"][len("mxc://"):].split("/")
+    response = admin.request("POST", f"/_synapse/admin/v1/media/quarantine/{server}/{media_id}", json={})
+    assert response.headers.get("X-Synapse-Backend") == "media", response.headers.get("X-Synapse-Backend")
+    # A restored or migrated database: Synapse schedules flag_existing_quarantined_media again (schema
+    # deltas 94/03, 94/05). It runs on main, the only process running background updates, and writes the
+    # quarantined_media_changes stream, so main must be one of that stream's writers.
+    psql(stack, "INSERT INTO background_updates (ordering, update_name, progress_json) "
+                "VALUES (9405, 'flag_existing_quarantined_media', '{}') ON CONFLICT DO NOTHING")
+    admin.request("POST", "/_synapse/admin/v1/background_updates/enabled", json={"enabled": True})
+    pending = lambda: psql(stack, "SELECT count(*) FROM background_updates WHERE update_name = 'flag_existing_quarantined_media'")[0][0]
+    deadline = time.time() + 90
+    while pending() != "0" and time.time() < deadline:
+        time.sleep(1)
+    main_log = Path(stack["specs"]["main"]["log"]).read_text(errors="replace")
+    assert pending() == "0", "main did not finish flag_existing_quarantined_media:\n" + "\n".join(
+        line for line in main_log.splitlines() if "background" in line.lower() or "AssertionError" in line)[-3000:]
+    rows = psql(stack, f"SELECT instance_name FROM quarantined_media_changes WHERE media_id = '{media_id}' ORDER BY stream_id")
+    assert [row[0] for row in rows][-1:] == ["master"], f"main did not write the stream for {media_id}: {rows}"
+
+
 # 6. Valkey failover -----------------------------------------------------------------------------------
 def redis_cli(*args: str, password: str | None = None) -> str:
     env = {"PATH": "/usr/bin:/bin"}
