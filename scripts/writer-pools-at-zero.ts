@@ -7,11 +7,17 @@
 import * as path from 'node:path';
 import { readFileSync } from 'node:fs';
 import * as yaml from 'js-yaml';
-import { locateConfig, parseConfig } from '../lib/config';
+import { parseCommandLine } from '../lib/cli';
+import { CONFIG_OPTION, locateConfig, parseConfig } from '../lib/config';
 import { WORKER_TYPES } from '../lib/model/workers';
 
+const { options } = parseCommandLine(process.argv.slice(2), {
+  usage: 'npx tsx scripts/writer-pools-at-zero.ts [--config PATH]',
+  description: 'Prints the config with every stream-writer pool that may be empty set to count 0 (for scripts/check-synapse-config.sh).',
+  options: CONFIG_OPTION,
+});
 const root = path.resolve(__dirname, '..');
-const input = yaml.load(readFileSync(locateConfig([], process.env, root).file, 'utf8')) as Record<string, unknown>;
+const input = yaml.load(readFileSync(locateConfig(options.config, process.env, root).file, 'utf8')) as Record<string, unknown>;
 const synapse = ((input.synapse ??= {}) as Record<string, unknown>);
 const workers = ((synapse.workers ??= {}) as Record<string, Record<string, unknown>>);
 const zeroed: string[] = [];
