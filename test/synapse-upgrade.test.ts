@@ -3,7 +3,7 @@ import { STAGES } from '../lib/model';
 import { activeWorkerTypes, poolName, workerKind } from '../lib/model/workers';
 import type { KubeObject } from '../lib/synth';
 import { images } from '../lib/versions';
-import { findOne, objectsOf, render } from './helpers';
+import { distChanges, findOne, objectIdentity, objectsOf, render } from './helpers';
 
 type Any = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -18,20 +18,6 @@ const NEW_IMAGE = { repository: images.synapse.repository, tag: 'v9.999.0-s3-tes
 function podSpec(object: KubeObject): Any {
   const spec = object.spec as Any;
   return object.kind === 'CronJob' ? spec.jobTemplate.spec.template.spec : spec.template.spec;
-}
-
-/** Every leaf path where two JSON values differ. */
-function differences(before: unknown, after: unknown, path = ''): string[] {
-  if (JSON.stringify(before) === JSON.stringify(after)) return [];
-  if (typeof before !== 'object' || typeof after !== 'object' || before === null || after === null) return [path];
-  const keys = new Set([...Object.keys(before), ...Object.keys(after)]);
-  return [...keys].flatMap((key) =>
-    differences((before as Record<string, unknown>)[key], (after as Record<string, unknown>)[key], `${path}/${key}`),
-  );
-}
-
-function identity(object: KubeObject): string {
-  return `${object.kind} ${object.metadata?.namespace ?? ''}/${object.metadata?.name ?? ''}`;
 }
 
 describe('Synapse upgrade mechanism', () => {
@@ -97,27 +83,18 @@ describe('Synapse upgrade mechanism', () => {
   });
 
   test('a version bump changes the image of every Synapse container and nothing else', () => {
-    // Every file and every object in it, in order: the two renders must pair up one to one.
-    const keyed = (files: typeof base.files) => objectsOf(files).map(({ file, object }) => [`${file}: ${identity(object)}`, object] as const);
-    const before = keyed(base.files);
-    const after = new Map(keyed(bumped.files));
-    expect([...after.keys()]).toEqual(before.map(([key]) => key));
-    const changed = new Map<string, string[]>();
-    for (const [key, object] of before) {
-      const paths = differences(object, after.get(key));
-      if (paths.length > 0) changed.set(identity(object), paths);
-    }
-    const afterByIdentity = new Map(bumped.objects.map((object) => [identity(object), object]));
+    const changed = distChanges(base.files, bumped.files);
+    const afterByIdentity = new Map(bumped.objects.map((object) => [objectIdentity(object), object]));
     const synapseWorkloads = base.objects.filter(
       (object) => ['Deployment', 'StatefulSet', 'CronJob'].includes(object.kind) && podSpec(object).containers[0].image === `${images.synapse.repository}:${images.synapse.tag}`,
     );
     expect(synapseWorkloads.length).toBe(pools.length + 1 + base.config.synapse.workers.mediaRepository.count);
-    expect([...changed.keys()].sort()).toEqual(synapseWorkloads.map(identity).sort());
+    expect([...changed.keys()].sort()).toEqual(synapseWorkloads.map(objectIdentity).sort());
     for (const [, paths] of changed) {
       for (const path of paths) expect(path).toMatch(/\/(containers|initContainers)\/\d+\/image$/);
     }
     for (const object of synapseWorkloads) {
-      const spec = podSpec(afterByIdentity.get(identity(object))!);
+      const spec = podSpec(afterByIdentity.get(objectIdentity(object))!);
       for (const entry of [...spec.initContainers, ...spec.containers]) expect(entry.image).toBe(`${NEW_IMAGE.repository}:${NEW_IMAGE.tag}`);
     }
   });
