@@ -5,7 +5,7 @@ import { CertificatesChart, CertManagerChart } from './cert-manager';
 import { addInternalCaChart } from './internal-ca';
 import { MetallbChart, MetallbPoolChart } from './metallb';
 import { EdgeChart, EdgeOperatorChart, EdgeRoutesChart } from './edge';
-import { SynapseChart } from './synapse';
+import { SynapseChart, SynapseMainChart } from './synapse';
 import { ElementWebChart } from './element-web';
 import { AdminUiChart } from './admin-ui';
 import { CoturnChart } from './coturn';
@@ -39,6 +39,7 @@ export function addCharts(app: App, platform: Platform): void {
   new PostgresChart(app, platform);
   addValkeyCharts(app, platform);
   addObjectStorageCharts(app, platform);
+  new SynapseMainChart(app, platform);
   new SynapseChart(app, platform);
   new ElementWebChart(app, platform);
   new AdminUiChart(app, platform);

@@ -195,7 +195,7 @@ export class PostgresChart extends ComponentChart {
       metadata: { name: POSTGRES.clusterName, namespace: POSTGRES.namespace },
       spec: {
         instances: database.instances,
-        imageName: imageRef(images.postgres),
+        imageName: imageRef(database.image ?? images.postgres),
         primaryUpdateStrategy: ClusterSpecPrimaryUpdateStrategy.UNSUPERVISED,
         primaryUpdateMethod: ClusterSpecPrimaryUpdateMethod.SWITCHOVER,
         switchoverDelay: SWITCHOVER_DELAY_SECONDS,

@@ -46,9 +46,8 @@ import { PROCESS_POD_LABEL } from '../lib/model/metrics';
 import { MEDIA_UPLOAD_COMPONENT } from '../lib/model/network-policies';
 
 /**
- * Synapse: the main process, one StatefulSet per worker pool (stable per-process host names for
- * instance_map and unique worker_name), their Services and PDBs, the media stores and their S3 upload
- * CronJobs, and the internal HAProxy router the edge sends all Matrix traffic to.
+ * Synapse: the main process (SynapseMainChart, applied first) and the workers with their router and
+ * media jobs (SynapseChart).
  */
 
 export const SYNAPSE_UID = RUN_AS.synapse;
@@ -145,7 +144,66 @@ function passfileInit(platform: Platform): k8s.Container {
   });
 }
 
-/** Workers start only after main answers /health: main runs the schema migrations before it listens. */
+/**
+ * Seconds main may take to start: schema migrations run before it listens (its startup probe allows
+ * this long), so a version bump with a long migration is not mistaken for a hung process.
+ */
+export const MAIN_STARTUP_SECONDS = 30 * 60;
+/**
+ * Seconds a worker of a new Synapse version waits for main to migrate the schema before its init
+ * container gives up (then the kubelet retries it with back-off): main's start-up budget plus the time
+ * the old main takes to stop and the new one to be scheduled and pull its image.
+ */
+export const SCHEMA_WAIT_SECONDS = MAIN_STARTUP_SECONDS + 5 * 60;
+const SCHEMA_POLL_SECONDS = 10;
+
+/**
+ * Synapse refuses to start a worker while the database lacks a schema delta its code ships
+ * (synapse/storage/prepare_database.py: "Expected database schema version ..." when schema_version is
+ * older than SCHEMA_VERSION, "Database schema delta ... has not been applied" when a delta of the same
+ * version is missing); only main applies them. This init container runs that same check
+ * (prepare_database with the worker's own config, which on a worker only reads and refuses) until it
+ * passes: a worker of a new version waits in Init, without a crash loop, while main migrates.
+ */
+function waitForSchemaInit(platform: Platform, worker: k8s.Container): k8s.Container {
+  const script = [
+    'import sys, time',
+    'from synapse.config.homeserver import HomeServerConfig',
+    'from synapse.storage.database import make_conn',
+    'from synapse.storage.engines import create_engine',
+    'from synapse.storage.prepare_database import prepare_database',
+    'from synapse.storage.schema import SCHEMA_VERSION',
+    'config = HomeServerConfig.load_config("wait-for-schema", sys.argv[1:])',
+    `deadline = time.monotonic() + ${SCHEMA_WAIT_SECONDS}`,
+    'while True:',
+    '    try:',
+    '        for database in config.database.databases:',
+    '            engine = create_engine(database.config)',
+    '            with make_conn(db_config=database, engine=engine, default_txn_name="wait_for_schema", server_name=config.server.server_name) as connection:',
+    '                prepare_database(connection, engine, config, databases=database.databases)',
+    '        print(f"database schema is ready for this Synapse (schema version {SCHEMA_VERSION})", flush=True)',
+    '        break',
+    '    except Exception as error:',
+    '        reason = error',
+    '    if time.monotonic() > deadline:',
+    `        sys.exit(f"gave up after ${SCHEMA_WAIT_SECONDS} s: synapse main has not migrated the database schema: {reason}")`,
+    '    print(f"waiting for synapse main to migrate the database schema (this image needs schema version {SCHEMA_VERSION}): {reason}", flush=True)',
+    `    time.sleep(${SCHEMA_POLL_SECONDS})`,
+  ].join('\n');
+  // The worker's own command line, config files, mounts and environment: the check reads exactly
+  // the configuration the worker starts with.
+  const configArgs = (worker.command ?? []).slice((worker.command ?? []).indexOf('--config-path'));
+  return container({
+    name: 'wait-for-schema',
+    image: synapseImage(platform),
+    resources: SMALL,
+    command: ['python', '-c', script, ...configArgs],
+    env: worker.env,
+    volumeMounts: worker.volumeMounts,
+  });
+}
+
+/** Workers start only after main answers /health: replication and instance_map need the main process. */
 function waitForMainInit(platform: Platform): k8s.Container {
   const url = `http://${MAIN_NAME}.${SYNAPSE_NAMESPACE}.svc.cluster.local:${SYNAPSE_PORTS.http}/health`;
   const script = [
@@ -199,9 +257,16 @@ function objectStorageCaFiles(platform: Platform): PodFiles {
   };
 }
 
-function synapseProbes(startupFailures: number): Pick<k8s.Container, 'livenessProbe' | 'readinessProbe' | 'startupProbe'> {
+const STARTUP_PROBE_PERIOD_SECONDS = 5;
+/** Seconds a worker may take to start once its init containers are done (no migrations on workers). */
+const WORKER_STARTUP_SECONDS = 5 * 60;
+
+function synapseProbes(startupSeconds: number): Pick<k8s.Container, 'livenessProbe' | 'readinessProbe' | 'startupProbe'> {
   return {
-    startupProbe: httpProbe('/health', 'http', { periodSeconds: 5, failureThreshold: startupFailures }),
+    startupProbe: httpProbe('/health', 'http', {
+      periodSeconds: STARTUP_PROBE_PERIOD_SECONDS,
+      failureThreshold: startupSeconds / STARTUP_PROBE_PERIOD_SECONDS,
+    }),
     livenessProbe: httpProbe('/health', 'http', { periodSeconds: 15, failureThreshold: 4 }),
     readinessProbe: httpProbe('/health', 'http', { periodSeconds: 5, failureThreshold: 2 }),
   };
@@ -215,39 +280,32 @@ function containerPorts(replication: boolean): k8s.ContainerPort[] {
   ];
 }
 
-export class SynapseChart extends ComponentChart {
+/** homeserver.yaml, log.yaml and aws.conf: the files main and every worker read (the synapse-config ConfigMap). */
+function sharedSynapseFiles(platform: Platform): Record<string, string> {
+  return {
+    'homeserver.yaml': toYamlText(buildHomeserverConfig(platform)),
+    'log.yaml': toYamlText(buildLogConfig()),
+    'aws.conf': buildAwsConfig(platform),
+  };
+}
+
+/**
+ * Synapse main with the shared configuration, one stage before the workers: GitOps applies the
+ * workers only once main's rollout is complete, that is once main has migrated the database schema
+ * and answers /health. A version bump therefore rolls main first while the old workers keep serving
+ * (docs/operations.md, upgrade Synapse).
+ */
+export class SynapseMainChart extends ComponentChart {
   constructor(scope: Construct, platform: Platform) {
-    super(scope, 'synapse', { platform, stage: '40-apps', namespace: SYNAPSE_NAMESPACE });
-    const { config } = platform;
-    const homeserver = toYamlText(buildHomeserverConfig(platform));
-    const logConfig = toYamlText(buildLogConfig());
-    const sharedConfig = { 'homeserver.yaml': homeserver, 'log.yaml': logConfig, 'aws.conf': buildAwsConfig(platform) };
+    super(scope, 'synapse-main', { platform, stage: '35-synapse-main', namespace: SYNAPSE_NAMESPACE });
+    const sharedConfig = sharedSynapseFiles(platform);
     configMap(this, 'config', {
       name: CONFIG_MAP,
       namespace: SYNAPSE_NAMESPACE,
       data: sharedConfig,
       labels: componentLabels('synapse', 'config'),
     });
-    const processes = synapseProcesses(config);
-    const workerFiles = new Map<string, string>();
-    for (const process of processes.filter((candidate) => candidate.type)) {
-      workerFiles.set(`${process.instanceName}.yaml`, toYamlText(buildWorkerConfig(process)));
-    }
-    configMap(this, 'workers', {
-      name: WORKERS_CONFIG_MAP,
-      namespace: SYNAPSE_NAMESPACE,
-      data: Object.fromEntries(workerFiles),
-      labels: componentLabels('synapse', 'config'),
-    });
-    const sharedHash = contentHash(...Object.values(sharedConfig));
-
-    this.addMain(platform, processes[0], sharedHash);
-    for (const type of activeWorkerTypes(config)) {
-      const poolFiles = processesOf(config, type).map((process) => workerFiles.get(`${process.instanceName}.yaml`) ?? '');
-      this.addPool(platform, type, contentHash(sharedHash, ...poolFiles));
-    }
-    this.addMediaUpload(platform);
-    new HaproxyRouter(this, 'router', { platform });
+    this.addMain(platform, synapseProcesses(platform.config)[0], contentHash(...Object.values(sharedConfig)));
   }
 
   private addMain(platform: Platform, main: SynapseProcess, configHash: string): void {
@@ -277,8 +335,7 @@ export class SynapseChart extends ComponentChart {
           command: ['python', '-m', 'synapse.app.homeserver', '--config-path', SYNAPSE_PATHS.homeserver],
           ports: containerPorts(true),
           volumeMounts: files.mounts,
-          // Schema migrations run before main listens: allow 30 minutes on upgrades.
-          ...synapseProbes(360),
+          ...synapseProbes(MAIN_STARTUP_SECONDS),
         }),
       ],
       volumes: files.volumes,
@@ -293,6 +350,37 @@ export class SynapseChart extends ComponentChart {
         { name: 'metrics', port: SYNAPSE_PORTS.metrics },
       ],
     });
+  }
+}
+
+/**
+ * The Synapse workers: one StatefulSet per replicated pool (stable per-process host names for
+ * instance_map and unique worker_name), a Deployment per single writer, their Services and PDBs, the
+ * media stores and their S3 upload CronJobs, and the internal HAProxy router the edge sends all
+ * Matrix traffic to.
+ */
+export class SynapseChart extends ComponentChart {
+  constructor(scope: Construct, platform: Platform) {
+    super(scope, 'synapse', { platform, stage: '40-apps', namespace: SYNAPSE_NAMESPACE });
+    const { config } = platform;
+    const processes = synapseProcesses(config);
+    const workerFiles = new Map<string, string>();
+    for (const process of processes.filter((candidate) => candidate.type)) {
+      workerFiles.set(`${process.instanceName}.yaml`, toYamlText(buildWorkerConfig(process)));
+    }
+    configMap(this, 'workers', {
+      name: WORKERS_CONFIG_MAP,
+      namespace: SYNAPSE_NAMESPACE,
+      data: Object.fromEntries(workerFiles),
+      labels: componentLabels('synapse', 'config'),
+    });
+    const sharedHash = contentHash(...Object.values(sharedSynapseFiles(platform)));
+    for (const type of activeWorkerTypes(config)) {
+      const poolFiles = processesOf(config, type).map((process) => workerFiles.get(`${process.instanceName}.yaml`) ?? '');
+      this.addPool(platform, type, contentHash(sharedHash, ...poolFiles));
+    }
+    this.addMediaUpload(platform);
+    new HaproxyRouter(this, 'router', { platform });
   }
 
   private addPool(platform: Platform, type: WorkerType, configHash: string): void {
@@ -325,6 +413,27 @@ export class SynapseChart extends ComponentChart {
     // A single writer: one pod, never two at once (Recreate), replaced 30 s after its node is lost,
     // its process name fixed (workerKind in lib/model/workers.ts).
     const singlePod = kind === 'Deployment' ? processesOf(config, type)[0].podName : undefined;
+    const worker = container({
+      name: 'synapse',
+      image: synapseImage(platform),
+      resources: workerResources(config, type),
+      command: [
+        'python',
+        '-m',
+        'synapse.app.generic_worker',
+        '--config-path',
+        SYNAPSE_PATHS.homeserver,
+        '--config-path',
+        `${SYNAPSE_PATHS.workersDir}/$(POD_NAME).yaml`,
+      ],
+      env: [
+        singlePod ? { name: 'POD_NAME', value: singlePod } : { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+        ...(type.mediaStore ? s3Env() : []),
+      ],
+      ports: containerPorts(replication),
+      volumeMounts: mounts,
+      ...synapseProbes(WORKER_STARTUP_SECONDS),
+    });
     new Workload(this, type.id, {
       kind,
       name,
@@ -339,30 +448,8 @@ export class SynapseChart extends ComponentChart {
       identity: { runAsUser: SYNAPSE_UID },
       configHash,
       terminationGracePeriodSeconds: 60,
-      initContainers: [passfileInit(platform), waitForMainInit(platform)],
-      containers: [
-        container({
-          name: 'synapse',
-          image: synapseImage(platform),
-          resources: workerResources(config, type),
-          command: [
-            'python',
-            '-m',
-            'synapse.app.generic_worker',
-            '--config-path',
-            SYNAPSE_PATHS.homeserver,
-            '--config-path',
-            `${SYNAPSE_PATHS.workersDir}/$(POD_NAME).yaml`,
-          ],
-          env: [
-            singlePod ? { name: 'POD_NAME', value: singlePod } : { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
-            ...(type.mediaStore ? s3Env() : []),
-          ],
-          ports: containerPorts(replication),
-          volumeMounts: mounts,
-          ...synapseProbes(60),
-        }),
-      ],
+      initContainers: [passfileInit(platform), waitForSchemaInit(platform, worker), waitForMainInit(platform)],
+      containers: [worker],
       volumes,
       ...(type.mediaStore
         ? {

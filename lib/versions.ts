@@ -67,6 +67,16 @@ export function withDigest(reference: string, digests: Readonly<Record<string, s
 
 /** The Synapse release the project image is built from; the integration suite installs the same from PyPI. */
 export const SYNAPSE_VERSION = '1.163.2';
+/**
+ * Barman (barman-cloud-*) as the Barman Cloud plugin's sidecar runs it (plugin-barman-cloud v0.13.0
+ * containers/sidecar-requirements.in); the integration suite backs up and restores with the same release.
+ */
+export const BARMAN_VERSION = '3.19.1';
+/**
+ * The previous minor Synapse release on PyPI: the integration suite starts the stack on it and upgrades
+ * to SYNAPSE_VERSION under traffic (test/integration/test_upgrade.py). Bump it with SYNAPSE_VERSION.
+ */
+export const SYNAPSE_PREVIOUS_VERSION = '1.162.0';
 /** synapse-s3-storage-provider baked into the project's Synapse image. */
 export const S3_STORAGE_PROVIDER_VERSION = '1.7.0';
 

@@ -100,3 +100,40 @@ export function findOne(objects: KubeObject[], kind: string, name: string, names
 }
 
 export type { DeepPartial };
+
+/** `Kind namespace/name`, the key distChanges reports under. */
+export function objectIdentity(object: KubeObject): string {
+  return `${object.kind} ${object.metadata?.namespace ?? ''}/${object.metadata?.name ?? ''}`;
+}
+
+/** Every leaf path where two JSON values differ. */
+function leafDifferences(before: unknown, after: unknown, path = ''): string[] {
+  if (JSON.stringify(before) === JSON.stringify(after)) return [];
+  if (typeof before !== 'object' || typeof after !== 'object' || before === null || after === null) return [path];
+  const keys = new Set([...Object.keys(before), ...Object.keys(after)]);
+  return [...keys].flatMap((key) =>
+    leafDifferences((before as Record<string, unknown>)[key], (after as Record<string, unknown>)[key], `${path}/${key}`),
+  );
+}
+
+/**
+ * What a config change does to dist/: `Kind namespace/name` -> the JSON paths that differ. Both
+ * renders must hold the same files and objects in the same order (a config change that adds or
+ * removes an object fails here).
+ */
+export function distChanges(before: DistFiles, after: DistFiles): Map<string, string[]> {
+  const keyed = (files: DistFiles) => objectsOf(files).map(({ file, object }) => [`${file}: ${objectIdentity(object)}`, object] as const);
+  const old = keyed(before);
+  const updated = keyed(after);
+  const oldKeys = old.map(([key]) => key);
+  const newKeys = updated.map(([key]) => key);
+  if (JSON.stringify(oldKeys) !== JSON.stringify(newKeys)) {
+    throw new Error(`objects differ: removed ${oldKeys.filter((key) => !newKeys.includes(key)).join(', ') || 'none'}; added ${newKeys.filter((key) => !oldKeys.includes(key)).join(', ') || 'none'}`);
+  }
+  const changes = new Map<string, string[]>();
+  old.forEach(([, object], index) => {
+    const paths = leafDifferences(object, updated[index][1]);
+    if (paths.length > 0) changes.set(objectIdentity(object), paths);
+  });
+  return changes;
+}

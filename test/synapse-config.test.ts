@@ -137,7 +137,7 @@ describe.each(VARIANTS)('Synapse invariants (%s)', (_name, overrides) => {
   test('workers wait for main and every Synapse pod probes /health', () => {
     for (const type of activeWorkerTypes(config)) {
       const spec = (findOne(objects, workerKind(type), poolName(type), 'matrix') as Any).spec.template.spec;
-      expect(spec.initContainers.map((init: Any) => init.name)).toEqual(['passfile', 'wait-for-main']);
+      expect(spec.initContainers.map((init: Any) => init.name)).toEqual(['passfile', 'wait-for-schema', 'wait-for-main']);
       expect(spec.containers[0].readinessProbe.httpGet.path).toBe('/health');
       expect(spec.containers[0].livenessProbe.httpGet.path).toBe('/health');
     }

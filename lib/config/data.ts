@@ -1,11 +1,36 @@
 import { z } from 'zod';
+import { images } from '../versions';
 import { cnpgSchedule, dnsName, k8sName, replicas, resources, storageSize } from './primitives';
 
 /** The CNPG cluster name (lib/model/endpoints.ts POSTGRES.clusterName), the default backup serverName. */
 export const DEFAULT_POSTGRES_SERVER_NAME = 'synapse-postgres';
 
+/**
+ * The PostgreSQL major version CloudNativePG reads from an operand image tag: the tag starts with
+ * MAJOR[.MINOR] (CNPG docs, container_images.md "Image Tag Requirements").
+ */
+export function postgresMajor(tag: string): number {
+  return Number(/^([0-9]+)/.exec(tag)?.[1]);
+}
+
+/** `<version>-<flavour>-<distribution>` of the official CNPG operand images, for example 18.4-standard-trixie. */
+function operandVariant(tag: string): string {
+  return tag.replace(/^[0-9.]+-?/, '');
+}
+
 export const databaseSchema = z
   .strictObject({
+    image: z
+      .strictObject({
+        repository: z.string().min(1),
+        tag: z
+          .string()
+          .regex(/^[0-9]+(\.[0-9]+)*([._-][A-Za-z0-9._-]+)?$/, 'a tag starting with the PostgreSQL version, such as 18.4-standard-trixie'),
+      })
+      .optional()
+      .describe(
+        'PostgreSQL operand image; defaults to the one pinned in lib/versions.ts. A newer minor version rolls the instances (replicas first, then a switchover); a newer major version is an offline in-place pg_upgrade and needs a new backup.serverName (docs/operations.md).',
+      ),
     instances: replicas(1, 'PostgreSQL instances (one primary, the rest synchronous-capable replicas).').default(3),
     storageSize: storageSize.default('500Gi').describe('Data volume per instance, on the fast storage class.'),
     walStorageSize: storageSize.default('100Gi').describe('WAL volume per instance, on the fast storage class.'),
@@ -39,6 +64,23 @@ export const databaseSchema = z
   })
   .prefault({})
   .superRefine((database, ctx) => {
+    const image = database.image;
+    if (image && image.repository === images.postgres.repository && operandVariant(image.tag) !== operandVariant(images.postgres.tag)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['image', 'tag'],
+        message: `the flavour and distribution of the pinned image ("${operandVariant(images.postgres.tag)}"), found "${operandVariant(image.tag)}": CloudNativePG upgrades in place only between images of the same distribution`,
+      });
+    }
+    // pg_upgrade starts a new system at timeline 1: archived into the old folder it would overwrite
+    // the old major's timeline-1 WAL (CNPG docs, postgres_upgrades.md; the plugin does not separate them).
+    if (image && postgresMajor(image.tag) !== postgresMajor(images.postgres.tag) && !database.backup.serverName) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['backup', 'serverName'],
+        message: `a new archive folder for PostgreSQL ${postgresMajor(image.tag)} (for example ${DEFAULT_POSTGRES_SERVER_NAME}-pg${postgresMajor(image.tag)}), found none: a major upgrade restarts the WAL timeline at 1`,
+      });
+    }
     if (!database.restore.enabled) return;
     // Both default to the cluster name, so a restore must name at least one of them.
     const archiveTo = database.backup.serverName ?? DEFAULT_POSTGRES_SERVER_NAME;

@@ -8,6 +8,10 @@ export const STAGES = [
   { id: '10-operators', title: 'Operators and CRDs: cert-manager, MetalLB, edge, CloudNativePG, MinIO, Prometheus operator' },
   { id: '20-platform', title: 'Cluster services built on those CRDs: issuers, address pools, gateway, certificates, secrets' },
   { id: '30-data', title: 'PostgreSQL, Valkey, object storage' },
+  {
+    id: '35-synapse-main',
+    title: 'Synapse main and its shared config: it migrates the database schema before the workers of the same version roll',
+  },
   { id: '40-apps', title: 'Synapse, router, Element Web, admin UI, calls, routes' },
   { id: '50-observability', title: 'Logs, dashboards, scrape objects and alert rules' },
 ] as const;

@@ -63,6 +63,10 @@ summary() {
     python3 -c 'import json,sys; d=json.load(open(sys.argv[1]))["durations"]; [print(f"  {k:<64} {v:>5}s") for k,v in d.items()]' "$file"
   done
   printf '  %-48s %4ss\n' "total" "$((now - SUITE_START))"
+  if [[ -f "$WORK/measurements.json" ]]; then
+    printf 'Measurements:\n'
+    python3 -c 'import json,sys; [print(f"  {k:<48} {v}") for k,v in json.load(open(sys.argv[1])).items()]' "$WORK/measurements.json"
+  fi
   if [[ -n "${IT_KEEP:-}" || -n "${IT_WORK:-}" ]]; then echo "work dir kept: $WORK"; else rm -rf "$WORK"; fi
   if [[ $rc -ne 0 && $FAILED -eq 0 ]]; then FAILED=1; fi
   echo "$PASSED passed, $FAILED failed"
@@ -96,10 +100,15 @@ if [[ ${#missing[@]} -gt 0 ]]; then
 fi
 echo "ok: postgresql $(ls /usr/lib/postgresql | tail -1), $(redis-server --version | cut -d' ' -f3), $(/usr/sbin/haproxy -v | head -1 | cut -d' ' -f1-3)"
 
-phase "python virtualenv (cached)"
+phase "python virtualenvs (cached)"
 VENV="$(bash "$HERE/venv.sh")"
 PY="$VENV/bin/python"
-echo "$VENV"
+# barman-cloud-* for PostgreSQL's WAL archive and the backup/restore scenario.
+IT_BARMAN_VENV="$(bash "$HERE/venv.sh" barman)"
+export IT_BARMAN_VENV
+# The previous Synapse release: the stack starts on it and test_upgrade.py upgrades it first.
+PREVIOUS_VENV="$(bash "$HERE/venv.sh" previous)"
+echo "$VENV $IT_BARMAN_VENV $PREVIOUS_VENV"
 
 phase "synthesize dist/ and snapshot it"
 if [[ -n "${IT_DIST:-}" ]]; then
@@ -111,12 +120,12 @@ else
 fi
 
 phase "start the stack from dist/"
-"$PY" "$HERE/stack.py" up --work "$WORK" --dist "$WORK/dist"
+IT_SYNAPSE_START_VENV="$PREVIOUS_VENV" "$PY" "$HERE/stack.py" up --work "$WORK" --dist "$WORK/dist"
 
 phase "scenarios (pytest)"
 rm -f "$WORK/results.json"
 set +e
-IT_WORK="$WORK" "$PY" -m pytest -p no:cacheprovider -q -rfE "$HERE/test_platform.py" "$HERE/test_calls.py" "$HERE/test_smoke.py" 2>&1 | tail -n 60
+IT_WORK="$WORK" "$PY" -m pytest -p no:cacheprovider -q -rfE "$HERE/test_upgrade.py" "$HERE/test_platform.py" "$HERE/test_calls.py" "$HERE/test_smoke.py" "$HERE/test_backup_restore.py" 2>&1 | tail -n 60
 pytest_rc=${PIPESTATUS[0]}
 set -e
 # pytest exits 5 when it collected nothing: that is a failure of the suite, not a pass.

@@ -26,9 +26,12 @@ import subprocess
 import sys
 import time
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import yaml
+
+from barman_cloud import BarmanCloud
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
@@ -44,12 +47,16 @@ REWRITES = [
     " and in the s3_media_upload command",
     "binaries: python -> the suite's virtualenv python, haproxy -> /usr/sbin/haproxy, valkey-server/valkey-cli ->"
     " redis-server/redis-cli (VALKEY_SERVER/VALKEY_CLI, variables the scripts document)",
-    "PostgreSQL: max_connections from the CNPG Cluster; database created from its bootstrap.initdb",
+    "PostgreSQL: max_connections from the CNPG Cluster; database created from its bootstrap.initdb; WAL archived with"
+    " barman-cloud-wal-archive from the ObjectStore (archive_timeout 10s instead of CNPG's 5min)",
     "HAProxy global maxconn lowered to fit this machine's open-file hard limit (only when it is lower than needed)",
     "coturn: the node table's public address -> the node's loopback address; listening-ip/relay-ip set to it",
     "Secrets: values generated per run (throw-away CA and TLS certificates)",
 ]
 
+# CNPG's archive_timeout is 5min: a segment is archived at the latest 5 minutes after it was started. The
+# suite measures the archive path (RPO) within seconds instead.
+ARCHIVE_TIMEOUT = "10s"
 SVC_HOST = re.compile(r"\b[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*\.svc\.cluster\.local\b")
 S3_PORT = 8333
 SYNAPSE_NS = "matrix"
@@ -325,7 +332,7 @@ class Pod:
         argv = [*container.get("command", []), *container.get("args", [])]
         argv = [re.sub(r"\$\((\w+)\)", lambda m: env.get(m.group(1), m.group(0)), arg) for arg in argv]
         argv = [self.rewrite(arg) for arg in argv]
-        binaries = {"python": str(VENV_BIN / "python"), "haproxy": "/usr/sbin/haproxy", "sh": "/bin/sh"}
+        binaries = {"python": self.stack.synapse_python, "haproxy": "/usr/sbin/haproxy", "sh": "/bin/sh"}
         argv[0] = binaries.get(argv[0], argv[0])
         return argv
 
@@ -351,6 +358,9 @@ class Stack:
         hs = yaml.safe_load(self.dist.config_map("synapse-config", SYNAPSE_NS)["homeserver.yaml"])
         self.homeserver = hs
         self.addresses = Addresses(self.dist, [f"{n}.{SYNAPSE_NS}.svc.cluster.local" for n in ("synapse-main",)])
+        # The interpreter of the `python` the Synapse pods run: the pinned release, or the previous one
+        # when the suite starts there to upgrade (IT_SYNAPSE_START_VENV, test_upgrade.py).
+        self.synapse_python = str(VENV_BIN / "python")
 
     # Secrets: generated per run, never from the repository --------------------------------------------
     def secret(self, name: str) -> dict[str, str]:
@@ -419,12 +429,21 @@ class Stack:
             shutil.chown(d, "postgres", "postgres")
         subprocess.run([str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C"],
                        check=True, capture_output=True, user="postgres", group="postgres")
+        archiving = ""
+        archive_env: dict[str, str] = {}
+        if any(p.get("isWALArchiver") for p in cluster["spec"].get("plugins", [])):
+            # As the Barman Cloud plugin's sidecar: every completed WAL segment goes to the ObjectStore.
+            barman = BarmanCloud.from_dist(self.dist, self.state["s3"], self.secret)
+            archiving = (f"archive_mode = on\narchive_command = '{barman.archive_command().replace(chr(39), chr(39) * 2)}'\n"
+                         f"archive_timeout = {ARCHIVE_TIMEOUT}\n")
+            archive_env = barman.credentials
+            self.state["barman"] = {"bin": str(barman.bin)}
         with open(data / "postgresql.conf", "a") as f:
             f.write(f"listen_addresses = '{ip}'\nport = 5432\nunix_socket_directories = '{sock}'\n"
                     f"max_connections = {params.get('max_connections', '400')}\nfsync = off\nsynchronous_commit = off\n"
-                    "full_page_writes = off\nshared_buffers = 256MB\n")
+                    "full_page_writes = off\nshared_buffers = 256MB\n" + archiving)
         (data / "pg_hba.conf").write_text(f"local all postgres trust\nhost all all {ip}/32 scram-sha-256\nhost all all 127.0.0.0/8 scram-sha-256\n")
-        self.procs.start("postgres", [str(bindir / "postgres"), "-D", str(data)], {}, self.work / "postgres", user="postgres")
+        self.procs.start("postgres", [str(bindir / "postgres"), "-D", str(data)], archive_env, self.work / "postgres", user="postgres")
         wait_for("postgres", lambda: tcp_open(ip, 5432), 60, log=str(self.work / "logs" / "postgres.log"))
         password = self.secret(f"{cluster['metadata']['name']}-app")["password"]
         db, owner = initdb_spec["database"], initdb_spec["owner"]
@@ -436,7 +455,7 @@ class Stack:
         subprocess.run([str(bindir / "psql"), "-v", "ON_ERROR_STOP=1", "-h", str(sock), "-U", "postgres", "-c", create_role, "-c", create_db],
                        check=True, capture_output=True, user="postgres")
         self.state["postgres"] = {"host": ip, "port": 5432, "user": owner, "database": db, "password": password,
-                                  "psql": str(bindir / "psql"), "socket": str(sock)}
+                                  "psql": str(bindir / "psql"), "socket": str(sock), "bindir": str(bindir), "data": str(data)}
 
     def start_s3(self) -> None:
         storage = self.homeserver["media_storage_providers"][0]["config"]
@@ -463,8 +482,15 @@ class Stack:
         client = boto3.client("s3", endpoint_url=s3["endpoint"], aws_access_key_id=s3["access_key"], aws_secret_access_key=s3["secret_key"],
                               region_name=s3["region"], config=Config(s3={"addressing_style": "path"}))
 
+        buckets = [s3["bucket"]]
+        if "barman" in self.state:
+            buckets.append(BarmanCloud.from_dist(self.dist, s3, self.secret).bucket)
+
         def create():
-            client.create_bucket(Bucket=s3["bucket"])
+            existing = {b["Name"] for b in client.list_buckets().get("Buckets", [])}
+            for bucket in buckets:
+                if bucket not in existing:
+                    client.create_bucket(Bucket=bucket)
             return True
         wait_for("S3 bucket creation", create, 90, interval=1, log=str(self.work / "logs" / "seaweedfs.log"))
 
@@ -578,6 +604,15 @@ class Stack:
         self.state["processes"][process] = {"ip": pod.ip, "port": 8008, "kind": "synapse", "pool": workload["metadata"]["name"],
                                             "root": str(pod.root), "mounts": {k: str(v) for k, v in pod.mounts.items()}}
 
+    def roll_synapse(self, process: str, python: str) -> dict:
+        """One pod of a rollout: the old process stops as the kubelet stops it (SIGTERM, grace period), the
+        new pod runs its init containers with the new interpreter and starts. Returns the new process spec."""
+        kill_group(self.procs.specs[process]["pid"], timeout=60)
+        self.synapse_python = python
+        self.state["synapse_python"] = python
+        self.start_synapse(process)
+        return self.procs.specs[process]
+
     def wait_synapse(self, process: str, timeout: float = 240) -> None:
         info = self.state["processes"][process]
         log = str(self.work / "logs" / f"{process}.log")
@@ -627,6 +662,7 @@ class Stack:
         stack.addresses.table = state["addresses"]
         stack._secrets = json.loads((work / "secrets.json").read_text())
         stack.procs.specs = state["specs"]
+        stack.synapse_python = state.get("synapse_python", stack.synapse_python)
         return stack
 
     def run_job(self, cronjob: str) -> subprocess.CompletedProcess:
@@ -661,6 +697,9 @@ def up(work: Path, dist_path: Path, which: str) -> None:
     os.chmod(work, 0o755)  # the postgres user must reach its data directory
     container_limits()
     stack = Stack(work, dist_path)
+    if os.environ.get("IT_SYNAPSE_START_VENV"):
+        stack.synapse_python = str(Path(os.environ["IT_SYNAPSE_START_VENV"]) / "bin" / "python")
+    stack.state["synapse_python"] = stack.synapse_python
     processes = default_processes(stack.dist) if which == "default" else \
         ["main"] + sorted(k[:-5] for k in stack.dist.config_map("synapse-workers", SYNAPSE_NS))
     stack.state["synapse_processes"] = processes
@@ -671,8 +710,8 @@ def up(work: Path, dist_path: Path, which: str) -> None:
         t0 = time.time()
         print(f"  stack: {name} ready ({timings[name]}s)", flush=True)
     try:
+        stack.start_s3()  # first: PostgreSQL archives its WAL there
         stack.start_postgres()
-        stack.start_s3()
         stack.start_valkey()
         redis_host = stack.homeserver["redis"]["host"]
         stack.start_haproxy("redis-proxy", redis_host.split(".")[0], redis_host.split(".")[1], redis_host)
@@ -683,8 +722,11 @@ def up(work: Path, dist_path: Path, which: str) -> None:
         stack.start_synapse("main")
         stack.wait_synapse("main")
         mark("synapse main (schema)")
-        for process in processes[1:]:
-            stack.start_synapse(process)
+        # Pods start in parallel, as the kubelets would; their init containers (wait-for-schema loads
+        # each worker's full config) dominate the start-up otherwise.
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            for started in [pool.submit(stack.start_synapse, process) for process in processes[1:]]:
+                started.result()
         stack.wait_synapses(processes[1:])
         mark(f"{len(processes) - 1} synapse workers")
         router = next(d for d in stack.dist.docs if d["kind"] == "Deployment" and d["metadata"]["name"] == "synapse-router")
