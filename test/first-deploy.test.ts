@@ -7,7 +7,7 @@ import { CommandLineError, parseArguments } from '../lib/cli';
 import { ConfigError, parseConfig } from '../lib/config';
 import { credentialProblems, placeholdersIn } from '../lib/config/guards';
 import { configPlaceholders } from '../lib/notices';
-import { SYNAPSE_IMAGE_PLACEHOLDER } from '../lib/versions';
+import { images, S3_STORAGE_PROVIDER_VERSION, SYNAPSE_IMAGE_PLACEHOLDER, SYNAPSE_VERSION } from '../lib/versions';
 import { deepMerge, exampleInput, ROOT, runEntry } from './helpers';
 
 const REALISTIC = path.join(ROOT, 'test/fixtures/realistic.yaml');
@@ -183,4 +183,16 @@ test('self-contained: no file of the repository reads or names anything beside i
   const result = spawnSync('git', ['grep', '-l', '-F', outside, '--', '.', ':!package-lock.json'], { cwd: ROOT, encoding: 'utf8' });
   expect(result.error).toBeUndefined();
   expect(result.stdout.trim()).toBe('');
+});
+
+test('one requirements list: the image installs what the integration venv runs, at the pinned versions', () => {
+  const requirements = readFileSync(path.join(ROOT, 'images/synapse/requirements.txt'), 'utf8');
+  expect(requirements).toMatch(new RegExp(`^synapse-s3-storage-provider==${S3_STORAGE_PROVIDER_VERSION.replace(/\./g, '\\.')}$`, 'm'));
+  for (const line of requirements.split('\n').filter((entry) => entry && !entry.startsWith('#'))) expect(line).toMatch(/^[A-Za-z0-9_.-]+==[0-9][A-Za-z0-9.]*$/);
+  const dockerfile = readFileSync(path.join(ROOT, 'images/synapse/Dockerfile'), 'utf8');
+  expect(dockerfile).toContain(`ARG SYNAPSE_VERSION=${SYNAPSE_VERSION}\n`);
+  expect(dockerfile).toContain(`FROM ${images.synapseUpstream.repository}:v\${SYNAPSE_VERSION}\n`);
+  expect(dockerfile).toMatch(/pip install --no-cache-dir -r \/tmp\/synapse-s3-requirements\.txt/);
+  expect(readFileSync(path.join(ROOT, 'test/integration/venv.sh'), 'utf8')).toContain('images/synapse/requirements.txt');
+  expect(images.synapse.tag).toBe(`v${SYNAPSE_VERSION}-s3-${S3_STORAGE_PROVIDER_VERSION}`);
 });
