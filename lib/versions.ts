@@ -112,3 +112,9 @@ export const images = {
   /** Last community MinIO image (source-only releases since October 2025); quay.io, Docker Hub's minio/* is gone. */
   minio: { repository: 'quay.io/minio/minio', tag: 'RELEASE.2025-09-07T16-13-09Z' },
 } as const satisfies Record<string, ImagePin>;
+
+/**
+ * amtool for the test that loads the generated Alertmanager configuration: the Alertmanager release
+ * the pinned kube-prometheus-stack runs (scripts/build-amtool.sh installs it from the Go module proxy).
+ */
+export const AMTOOL_VERSION = 'v0.34.0';

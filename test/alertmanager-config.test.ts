@@ -1,16 +1,21 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import * as yaml from 'js-yaml';
 import { alertmanagerConfig } from '../lib/model/alert-routing';
+import { AMTOOL_VERSION } from '../lib/versions';
 import { configWith } from './helpers';
+import { reportSkip } from './support/skips';
 
 /**
  * The generated alertmanager.yaml loaded by the real `amtool check-config`. Needs amtool 0.26 or newer
- * (webhook url_file; the image runs v0.34.0): Debian bookworm ships 0.25, so install it with
- * `go install github.com/prometheus/alertmanager/cmd/amtool@v0.34.0`. Skipped loudly without it.
+ * (webhook url_file): Debian bookworm ships 0.25, so `bash scripts/build-amtool.sh` installs the pinned
+ * release (AMTOOL_VERSION) into the cache, where this test finds it. Skipped loudly without it.
  */
+
+const CACHED_AMTOOL = path.join(process.env.MATRIX_IT_CACHE ?? '/var/cache/matrix-platform-it', `amtool-${AMTOOL_VERSION}`, 'amtool');
+const AMTOOL = existsSync(CACHED_AMTOOL) ? CACHED_AMTOOL : 'amtool';
 
 const RECEIVER_VARIANTS: Record<string, Record<string, unknown>> = {
   'e-mail with SMTP auth and webhook': {
@@ -30,13 +35,13 @@ const RECEIVER_VARIANTS: Record<string, Record<string, unknown>> = {
 function checkConfig(document: Record<string, unknown>): { ok: boolean; output: string } {
   const file = path.join(mkdtempSync(path.join(tmpdir(), 'amtool-')), 'alertmanager.yaml');
   writeFileSync(file, yaml.dump(document, { lineWidth: -1, noRefs: true }));
-  const result = spawnSync('amtool', ['check-config', file], { encoding: 'utf8' });
+  const result = spawnSync(AMTOOL, ['check-config', file], { encoding: 'utf8' });
   return { ok: result.status === 0, output: `${result.stdout}${result.stderr}` };
 }
 
 /** amtool runs and knows webhook url_file (0.26+; `go install` builds report no version, so the feature is probed). */
 function amtoolUsable(): 'ok' | 'missing' | 'too old' {
-  if (spawnSync('amtool', ['--version'], { encoding: 'utf8' }).status !== 0) return 'missing';
+  if (spawnSync(AMTOOL, ['--version'], { encoding: 'utf8' }).status !== 0) return 'missing';
   const probe = checkConfig({ route: { receiver: 'r' }, receivers: [{ name: 'r', webhook_configs: [{ url_file: '/dev/null' }] }] });
   return probe.ok ? 'ok' : 'too old';
 }
@@ -44,11 +49,9 @@ function amtoolUsable(): 'ok' | 'missing' | 'too old' {
 const availability = amtoolUsable();
 const usable = availability === 'ok';
 if (!usable) {
-  console.warn(
-    '\n**********************************************************************\n' +
-      `SKIPPED: amtool check-config (${availability === 'missing' ? 'amtool not installed' : 'amtool older than 0.26: no webhook url_file'}).\n` +
-      'The generated Alertmanager configuration was NOT loaded by Alertmanager.\n' +
-      '**********************************************************************\n',
+  reportSkip(
+    'amtool check-config of the generated Alertmanager configuration',
+    availability === 'missing' ? 'amtool not installed (bash scripts/build-amtool.sh)' : 'amtool older than 0.26: no webhook url_file (bash scripts/build-amtool.sh)',
   );
 }
 const amtoolTest = usable ? test : test.skip;

@@ -248,7 +248,8 @@ describeIfCoturn('generated turnserver.conf runs in the real turnserver', () => 
       expect(renewed.status).toBe(0);
       writeFileSync(path.join(work, 'key.pem'), readFileSync(path.join(work, 'key.new')));
       writeFileSync(path.join(work, 'cert.pem'), readFileSync(path.join(work, 'cert.new')));
-      const deadline = Date.now() + 10_000;
+      // The watcher polls; on a loaded machine (parallel suites on two cores) its round can take a while.
+      const deadline = Date.now() + 30_000;
       while (!/Reloading TLS certificates and keys/.test(serverLog) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 200));
       expect(watcherLog).toMatch(new RegExp(`asked turnserver \\(pid ${pid}\\) to reload it`));
       expect(serverLog).toMatch(/Reloading TLS certificates and keys/);
