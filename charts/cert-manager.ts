@@ -1,6 +1,6 @@
 /*
  * cert-manager chart v1.21.1 (oci://quay.io/jetstack/charts/cert-manager). Values keys verified in
- * the chart's values.yaml and its strict values.schema.json at tag v1.21.1 (research notes §1):
+ * the chart's values.yaml and its strict values.schema.json at tag v1.21.1:
  *   crds.enabled, crds.keep, replicaCount, podDisruptionBudget.enabled, podDisruptionBudget.minAvailable
  *   (schema-allowed, commented in values), resources, topologySpreadConstraints, config (ControllerConfiguration;
  *   gatewayAPI.enabled read from pkg/apis/config/controller/v1alpha1/types.go at v1.21.1),

@@ -1,6 +1,6 @@
 /*
  * MetalLB chart 0.16.1 (https://metallb.github.io/metallb). Values keys verified in
- * charts/metallb/values.yaml at tag metallb-chart-0.16.1 (research notes §2):
+ * charts/metallb/values.yaml at tag metallb-chart-0.16.1:
  *   crds.enabled, frrk8s.enabled, speaker.frr.enabled, controller.resources, speaker.resources,
  *   speaker.tolerateMaster.
  * The chart has no replica, PDB or spreading keys: the controller is one Deployment replica (it only

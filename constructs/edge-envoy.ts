@@ -42,7 +42,7 @@ import { HelmReleaseWrapper } from './helm-release';
 
 /*
  * Envoy Gateway chart gateway-helm v1.9.0 (oci://docker.io/envoyproxy/gateway-helm). Values keys verified
- * in charts/gateway-helm/values.tmpl.yaml at tag v1.9.0 (research notes §3):
+ * in charts/gateway-helm/values.tmpl.yaml at tag v1.9.0:
  *   deployment.replicas, deployment.envoyGateway.resources, deployment.pod.topologySpreadConstraints,
  *   podDisruptionBudget.minAvailable (int; the PDB renders only for >= 1), crds.enabled.
  * The chart's default pod/container securityContext is already non-root, read-only, drop ALL, seccomp RuntimeDefault.

@@ -9,7 +9,7 @@ import { HelmReleaseWrapper } from './helm-release';
 /*
  * ingress-nginx chart 4.15.1 (controller v1.15.1, the final release; the project was retired in
  * March 2026). Values keys verified in charts/ingress-nginx/values.yaml at tag helm-chart-4.15.1
- * (research notes §4) and, where noted, in its templates:
+ * and, where noted, in its templates:
  *   controller.kind, controller.replicaCount, controller.maxUnavailable (controller-poddisruptionbudget.yaml
  *   reads it with hasKey), controller.resources, controller.affinity, controller.topologySpreadConstraints,
  *   controller.config (ConfigMap: use-forwarded-headers, compute-full-forwarded-for, proxy-body-size),
