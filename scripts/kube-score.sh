@@ -17,7 +17,10 @@ if [[ ! -x "$binary" ]]; then
 fi
 
 directory="${1:-dist}"
-find "$directory" -name '*.yaml' -print0 | sort -z | xargs -0 "$binary" score --output-format json 2>/dev/null | python3 -c '
+# kube-score exits 1 whenever it has critical findings; the report below is the output that matters,
+# and an empty or broken output still fails in the JSON parser.
+scores="$(find "$directory" -name '*.yaml' -print0 | sort -z | xargs -0 "$binary" score --output-format json 2>/dev/null || true)"
+printf '%s' "$scores" | python3 -c '
 import collections, json, sys
 workloads, findings = 0, collections.Counter()
 for scored in json.load(sys.stdin):
