@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# `npm run load -- [options]`: the load generator (scripts/load/load.py, Locust) in its own cached virtualenv
+# (scripts/load/venv.sh; needs python3 >= 3.10 with venv, and PyPI on first use).
+# `npm run load -- measure [...]`: the measured capacity run on the loopback stack (scripts/load/measure.sh).
+set -euo pipefail
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+if [[ "${1:-}" == measure ]]; then
+  shift
+  exec bash "$HERE/measure.sh" "$@"
+fi
+VENV="$(bash "$HERE/venv.sh")"
+exec "$VENV/bin/python" "$HERE/load.py" "$@"
