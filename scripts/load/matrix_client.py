@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import time
 import uuid
 from typing import Any
@@ -158,7 +157,3 @@ class MatrixClient:
     def download(self, content_uri: str) -> bytes:
         server, media_id = content_uri[len("mxc://"):].split("/", 1)
         return self.request("GET", f"/_matrix/client/v1/media/download/{server}/{media_id}", name="media download").content
-
-
-def compact_json(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"))
