@@ -49,7 +49,8 @@ class MatrixClient:
             headers["Authorization"] = f"Bearer {self.token}"
         if self.named_requests and name:
             kwargs["name"] = name
-        response = self.session.request(method, self.base + path, headers=headers, timeout=timeout or self.timeout, **kwargs)
+        url = path if path.startswith(("http://", "https://")) else self.base + path
+        response = self.session.request(method, url, headers=headers, timeout=timeout or self.timeout, **kwargs)
         if ok and response.status_code >= 400:
             raise MatrixError(method, path, response)
         return response
