@@ -329,11 +329,21 @@ class MatrixUser(HttpUser):
         }
         pos = getattr(self, "pos", None)
         while True:
-            body = self.syncer.sliding_sync(request, pos, 0 if pos is None else args.sync_timeout_ms)
+            try:
+                body = self.syncer.sliding_sync(request, pos, 0 if pos is None else args.sync_timeout_ms)
+            except MatrixError as error:
+                if error.status != 400 or "M_UNKNOWN_POS" not in str(error):
+                    raise
+                # The server dropped the connection state: start over as Element X does. The fresh
+                # response repeats recent timeline events, which are then no duplicates.
+                pos = self.pos = None
+                self.restarted = True
+                continue
             for room_id, room in (body.get("rooms") or {}).items():
                 if room.get("limited") and pos is not None and not room.get("initial"):
                     self.backfill(room_id, room.get("prev_batch"))
-                self.handle_events(room_id, room.get("timeline") or [])
+                repeated = pos is None and getattr(self, "restarted", False)
+                self.handle_events(room_id, room.get("timeline") or [], backfill=repeated)
             pos = self.pos = body["pos"]
             self.mark_ready()
 
