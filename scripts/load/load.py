@@ -42,7 +42,7 @@ import gevent.event  # noqa: E402
 import gevent.pool  # noqa: E402
 import locust  # noqa: E402
 import requests  # noqa: E402
-from locust import HttpUser, constant_pacing, task  # noqa: E402
+from locust import HttpUser, task  # noqa: E402
 from locust.clients import HttpSession  # noqa: E402
 from locust.env import Environment  # noqa: E402
 
@@ -243,7 +243,6 @@ class MatrixUser(HttpUser):
     """One client: a sync loop (its own HTTP session, like a client's long-poll connection) and a sender."""
 
     host = "http://loopback.invalid"  # replaced by Environment(host=...)
-    wait_time = constant_pacing(1.0)  # replaced per run in main()
 
     def on_start(self) -> None:
         world = WORLD
@@ -261,6 +260,7 @@ class MatrixUser(HttpUser):
         self.kinds, self.weights = list(weights), list(weights.values())
         self.random = random.Random(world.args.seed * 100003 + self.account.index)
         self.seq = 0
+        self.next_send: float | None = None
         self.sync_loop = gevent.spawn(self.run_sync)
 
     def on_stop(self) -> None:
@@ -348,16 +348,21 @@ class MatrixUser(HttpUser):
             self.mark_ready()
 
     # Sending ----------------------------------------------------------------------------------------
+    def wait_time(self) -> float:
+        """Each client's sends on a fixed schedule, the first at a random point of one interval after every
+        client syncs, so all clients together send --message-rate per second, evenly spread."""
+        world = self.world
+        if not world.go.is_set():
+            return 0.2
+        now = time.time()
+        self.next_send = now + self.random.uniform(0, world.interval) if self.next_send is None else self.next_send + world.interval
+        return max(0.0, self.next_send - now)
+
     @task
     def send(self) -> None:
         world = self.world
-        if not world.sending:
-            if "stop" in world.window:
-                return
-            # The first send waits for every client to sync, then a random part of one pacing interval,
-            # so the clients' sends spread evenly over time instead of arriving together.
-            world.go.wait()
-            gevent.sleep(self.random.uniform(0, world.interval))
+        if not world.sending or self.next_send is None:  # not yet scheduled: wait_time sets the first send
+            return
         if self.kinds:
             self.send_message()
         media_share = world.args.media_rate / world.args.message_rate if world.args.message_rate else 1.0
@@ -465,7 +470,6 @@ def main(argv: list[str]) -> int:
 
     # Each client sends every users/rate seconds, so all together send --message-rate per second.
     world.interval = args.users / (args.message_rate or args.media_rate or 1.0)
-    MatrixUser.wait_time = constant_pacing(world.interval)
     env = Environment(user_classes=[MatrixUser], host=args.url.rstrip("/"), catch_exceptions=True)
     env.events.request.add_listener(world.count_backend)
     runner = env.create_local_runner()

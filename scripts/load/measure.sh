@@ -3,7 +3,7 @@
 # on the loopback stack (test/integration/stack.py; root, the integration suite's packages and venv), runs the
 # load tool against it while sampling every process (test/integration/load_phase.py), stores the raw figures in
 # docs/capacity-measured.json and writes docs/capacity-measured.md (scripts/capacity-measured.ts).
-# Default size: 200 clients for 120 s; options after `measure` go to the load tool (e.g. --users 300).
+# Default size: 200 clients for 120 s at 6 messages/s; options after `measure` go to the load tool (e.g. --users 300).
 # Uses fixed loopback addresses: never run it next to another integration run.
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -23,7 +23,7 @@ npm run -s synth >/dev/null
 cp -r "$ROOT/dist" "$WORK/dist"
 "$PY" "$IT/stack.py" up --work "$WORK" --dist "$WORK/dist"
 set +e
-"$PY" "$IT/load_phase.py" --work "$WORK" --out "$ROOT/docs/capacity-measured.json" --users 200 --duration 120 "$@"
+"$PY" "$IT/load_phase.py" --work "$WORK" --out "$ROOT/docs/capacity-measured.json" --users 200 --duration 120 --message-rate 6 "$@"
 rc=$?
 set -e
 [[ -f "$ROOT/docs/capacity-measured.json" ]] || exit "$rc"

@@ -4,8 +4,8 @@ loopback stack and records what each process of the stack spent while it ran.
     python load_phase.py --work DIR --out FILE [load tool options...]
 
 Every process group the harness started (DIR/pgids) is sampled once a second from /proc: CPU seconds
-(utime+stime of every live member plus the cutime+cstime of the children it reaped, so PostgreSQL's exited
-backends count too) and memory (sum of the members' PSS, so PostgreSQL's shared buffers count once; and the
+(utime+stime of every live member, descendants included, plus the cutime+cstime of the children they reaped,
+so PostgreSQL's exited backends count too) and memory (sum of the members' PSS, so PostgreSQL's shared buffers count once; and the
 largest member's VmHWM). The CPU figures are the difference between the samples around the load tool's
 measured window (its result file's window.start/stop). The load tool's own process is sampled as well: it
 shares this machine's cores with the stack.
@@ -28,17 +28,16 @@ ROOT = Path(__file__).resolve().parents[2]
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
-def read_stat(pid: str) -> tuple[int, float] | None:
-    """(session id, CPU seconds of the process and its reaped children)."""
+def read_stat(pid: str) -> tuple[int, int, float] | None:
+    """(parent pid, session id, CPU seconds of the process and its reaped children)."""
     try:
         text = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return None
     fields = text[text.rindex(")") + 2:].split()
-    # fields[0] is field 3 (state); session is field 6, utime..cstime fields 14..17.
-    session = int(fields[3])
+    # fields[0] is field 3 (state): ppid is field 4, session field 6, utime..cstime fields 14..17.
     ticks = sum(int(fields[i]) for i in (11, 12, 13, 14))
-    return session, ticks / CLOCK_TICKS
+    return int(fields[1]), int(fields[3]), ticks / CLOCK_TICKS
 
 
 def memory_kib(pid: str) -> tuple[int, int]:
@@ -79,18 +78,24 @@ class Sampler(threading.Thread):
         self.stopping = threading.Event()
 
     def sample(self) -> None:
+        """A process belongs to the group whose session it is in, or to the group of its nearest ancestor that does:
+        PostgreSQL's backends start sessions of their own (setsid) but are children of the postmaster."""
         now = time.time()
+        stats = {int(pid): stat for pid in os.listdir("/proc") if pid.isdigit() and (stat := read_stat(pid))}
+
+        def group_of(pid: int, depth: int = 0) -> str | None:
+            stat = stats.get(pid)
+            if stat is None or depth > 20:
+                return None
+            return self.groups.get(stat[1]) or self.groups.get(pid) or group_of(stat[0], depth + 1)
         cpu: dict[str, float] = {}
         pss: dict[str, int] = {}
-        for pid in (p for p in os.listdir("/proc") if p.isdigit()):
-            stat = read_stat(pid)
-            if stat is None:
-                continue
-            name = self.groups.get(stat[0])
+        for pid, (_, _, seconds) in stats.items():
+            name = group_of(pid)
             if name is None:
                 continue
-            cpu[name] = cpu.get(name, 0.0) + stat[1]
-            member_pss, member_hwm = memory_kib(pid)
+            cpu[name] = cpu.get(name, 0.0) + seconds
+            member_pss, member_hwm = memory_kib(str(pid))
             pss[name] = pss.get(name, 0) + member_pss
             self.peak_hwm[name] = max(self.peak_hwm.get(name, 0), member_hwm)
         for name, value in pss.items():
