@@ -1,4 +1,5 @@
 import { parseBytes, parseCpu, renderedWorkloads, type Obj } from './capacity';
+import { MAIN_INSTANCE, MAIN_NAME, poolName, WORKER_TYPES } from './workers';
 
 /**
  * Measured capacity model: what a load run on the loopback stack (test/integration/load_phase.py, the
@@ -44,6 +45,9 @@ export interface MeasuredProcess {
   kind: string;
   pool: string;
   cpu_seconds: number;
+  /** CPU seconds in the window less the process's idle rate (sampled before the load) over the window. */
+  cpu_seconds_net?: number;
+  idle_cpu_per_s?: number;
   peak_pss_mib: number;
   peak_rss_mib: number;
 }
@@ -165,6 +169,13 @@ export function allocations(objects: readonly Obj[]): Map<string, Allocation> {
   return result;
 }
 
+/** The router labels responses with the pool id (WorkerType.pool) or `main`: the pool's workload name. */
+export function poolOfBackendLabel(label: string): string {
+  if (label === MAIN_INSTANCE) return MAIN_NAME;
+  const type = WORKER_TYPES.find((candidate) => candidate.pool === label);
+  return type ? poolName(type) : label;
+}
+
 function classRequests(load: LoadResult, names: readonly string[]): number {
   return names.reduce((sum, name) => sum + (load.classes[name]?.requests ?? 0), 0);
 }
@@ -178,13 +189,13 @@ export function poolRows(measurement: Measurement, objects: readonly Obj[], a: A
     if (process.kind === 'load-generator' || process.kind === 'coturn' || process.pool === 'seaweedfs') continue;
     const entry = pools.get(process.pool) ?? { processes: 0, cpu: 0, pss: 0 };
     entry.processes += 1;
-    entry.cpu += process.cpu_seconds;
+    entry.cpu += process.cpu_seconds_net ?? process.cpu_seconds;
     entry.pss = Math.max(entry.pss, process.peak_pss_mib);
     pools.set(process.pool, entry);
   }
   const served = new Map<string, Map<string, number>>();
   for (const row of load.backends) {
-    const pool = row.backend.replace(/-by-room$/, '');
+    const pool = poolOfBackendLabel(row.backend);
     const classes = served.get(pool) ?? new Map<string, number>();
     classes.set(row.class, (classes.get(row.class) ?? 0) + row.requests);
     served.set(pool, classes);
@@ -273,6 +284,16 @@ function round(value: number, digits: number): number {
   return Math.round(value * factor) / factor;
 }
 
+/** How many sync requests each delivery caused, beyond the timeouts: below 1 when one response carries several events. */
+export function syncPerDelivery(measurement: Measurement): number | null {
+  const load = measurement.load;
+  const syncs = classRequests(load, SYNC_CLASSES);
+  const timeoutMs = Number(load.options.sync_timeout_ms ?? 30000);
+  const timeouts = ((load.clients.sync + load.clients.sliding_sync) * load.window.seconds * 1000) / timeoutMs;
+  const deliveries = load.messages.delivered ?? 0;
+  return deliveries > 0 ? round(Math.max(0, syncs - timeouts) / deliveries, 2) : null;
+}
+
 const cell = (value: unknown): string => (value === null || value === undefined ? '-' : String(value));
 
 export function formatMeasuredCapacity(measurement: Measurement, objects: readonly Obj[], a: Assumptions = ASSUMPTIONS): string {
@@ -299,6 +320,7 @@ export function formatMeasuredCapacity(measurement: Measurement, objects: readon
     `rooms: ${Object.entries(load.setup.rooms).map(([kind, n]) => `${n} ${kind} (${load.setup.room_sizes[kind]} members)`).join(', ')};`,
     `${cell(o.message_rate)} messages/s (mix ${JSON.stringify(o.room_mix)}), ${cell(o.media_rate)} media uploads/s of ${cell(o.media_size)} bytes, each downloaded back;`,
     `measured window ${load.window.seconds} s (CPU sampled over ${measurement.cpu_window_seconds} s).`,
+    `Sync requests per delivery (after one timeout per client per long-poll): ${syncPerDelivery(measurement) ?? '-'} (1 would mean no batching).`,
     '',
     '| endpoint class | requests | failed | req/s | p50 ms | p95 ms | p99 ms |',
     '| --- | --- | --- | --- | --- | --- | --- |',
@@ -314,13 +336,15 @@ export function formatMeasuredCapacity(measurement: Measurement, objects: readon
     '',
     '## Processes (raw)',
     '',
-    'CPU seconds over the measured window; PSS peak sums the members of a process group (PostgreSQL backends share',
-    'their buffers once); RSS peak is the largest member\'s VmHWM since it started.',
+    'CPU seconds over the measured window; net: less the process\'s own idle rate, sampled before the load started',
+    '(timers, replication, metrics), which the per-request figures below use. PSS peak sums the members of a process',
+    'group (PostgreSQL backends share their buffers once); RSS peak is the largest member\'s VmHWM since it started.',
     '',
-    '| process | pool | CPU s | cores (avg) | PSS peak MiB | RSS peak MiB |',
-    '| --- | --- | --- | --- | --- | --- |',
+    '| process | pool | CPU s | idle CPU s/s | net CPU s | cores (avg) | PSS peak MiB | RSS peak MiB |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- |',
     ...Object.entries(measurement.processes).map(
-      ([name, p]) => `| ${name} | ${p.pool} | ${p.cpu_seconds} | ${round(p.cpu_seconds / measurement.cpu_window_seconds, 2)} | ${p.peak_pss_mib} | ${p.peak_rss_mib} |`,
+      ([name, p]) =>
+        `| ${name} | ${p.pool} | ${p.cpu_seconds} | ${cell(p.idle_cpu_per_s)} | ${cell(p.cpu_seconds_net)} | ${round(p.cpu_seconds / measurement.cpu_window_seconds, 2)} | ${p.peak_pss_mib} | ${p.peak_rss_mib} |`,
     ),
     '',
     '## Per 1,000 requests and at 20,000 users',

@@ -141,6 +141,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--work", type=Path, required=True, help="the running stack's work dir (stack.json, pgids)")
     parser.add_argument("--out", type=Path, required=True, help="measurement file to write (JSON)")
+    parser.add_argument("--idle-seconds", type=float, default=10, help="idle baseline sampled before the load starts")
     args, load_args = parser.parse_known_args()
     state = json.loads((args.work / "stack.json").read_text())
     result_file = args.work / "load-result.json"
@@ -150,11 +151,16 @@ def main() -> int:
                "--registration-secret-file", state["secrets"]["registration_shared_secret_file"], "--result", str(result_file),
                # a router without an edge in front: each client its own address, as the edge would forward
                "--forwarded-for-base", "127.202", *load_args]
-    # The load tool runs in its own session so its CPU is sampled like any process group of the stack.
-    load = subprocess.Popen(command, cwd=ROOT, start_new_session=True)
-    groups[load.pid] = "load-generator"
+    # Idle baseline first: what each process spends with no client (replication, timers, metrics) is
+    # subtracted from its CPU in the window, so per-request figures are not inflated by it.
     sampler = Sampler(groups)
     sampler.start()
+    idle_start = time.time()
+    time.sleep(args.idle_seconds)
+    idle_stop = time.time()
+    # The load tool runs in its own session so its CPU is sampled like any process group of the stack.
+    load = subprocess.Popen(command, cwd=ROOT, start_new_session=True)
+    sampler.groups = {**groups, load.pid: "load-generator"}
     rc = load.wait()
     time.sleep(1.5)
     sampler.stopping.set()
@@ -165,24 +171,28 @@ def main() -> int:
     result = json.loads(result_file.read_text())
     window = result["window"]
     cpu = sampler.cpu_between(window["start"], window["stop"])
+    idle = sampler.cpu_between(idle_start, idle_stop)
     processes = {}
-    for name in sorted(set(groups.values())):
+    for name in sorted(set(sampler.groups.values())):
         kind, pool = classify(name, state)
         if name not in cpu:
             continue
+        idle_rate = idle.get(name, 0.0) / idle["_seconds"] if idle["_seconds"] else 0.0
         processes[name] = {"kind": kind, "pool": pool, "cpu_seconds": cpu[name],
+                           "idle_cpu_per_s": round(idle_rate, 4),
+                           "cpu_seconds_net": round(max(0.0, cpu[name] - idle_rate * cpu["_seconds"]), 2),
                            "peak_pss_mib": round(sampler.peak_pss.get(name, 0) / 1024, 1),
                            "peak_rss_mib": round(sampler.peak_hwm.get(name, 0) / 1024, 1)}
     measurement = {
         "measured_at": result["started"], "machine": machine(),
         "load_average": {"before": [round(x, 2) for x in load_before], "after": [round(x, 2) for x in os.getloadavg()]},
-        "cpu_window_seconds": cpu["_seconds"], "processes": processes, "load": result,
+        "cpu_window_seconds": cpu["_seconds"], "idle_seconds": idle["_seconds"], "processes": processes, "load": result,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(measurement, indent=1) + "\n")
     print(f"load phase: measurement in {args.out}")
     for name, p in processes.items():
-        print(f"  {name:<28} {p['pool']:<26} CPU {p['cpu_seconds']:>7.1f}s  PSS peak {p['peak_pss_mib']:>7.1f} MiB")
+        print(f"  {name:<28} {p['pool']:<26} CPU {p['cpu_seconds']:>7.1f}s (net of idle {p['cpu_seconds_net']:>7.1f}s)  PSS peak {p['peak_pss_mib']:>7.1f} MiB")
     return rc
 
 
