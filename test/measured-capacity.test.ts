@@ -67,7 +67,7 @@ describe('measured capacity model', () => {
     // 0.02 CPU s per sync request x ~2,900 sync requests/s = ~58 cores over 8 sync processes: > 0.8 each.
     const heavy = poolRows(measurement({ 'synapse-sync-0': 20, main: 100, postgres: 100 }), objects);
     expect(row(heavy, 'synapse-sync').verdict).toMatch(/^needs more replicas/);
-    expect(row(heavy, 'synapse-main').verdict).toMatch(/^over one Python core/);
+    expect(row(heavy, 'synapse-main').verdict).toMatch(/^past one Python core/);
     expect(row(heavy, 'synapse-postgres').verdict).toMatch(/^under-sized/);
     const light = poolRows(measurement({ 'synapse-sync-0': 0.1, main: 0.01, postgres: 0.1 }), objects);
     expect(row(light, 'synapse-sync').verdict).toMatch(/^within requests/);

@@ -169,6 +169,19 @@ export function allocations(objects: readonly Obj[]): Map<string, Allocation> {
   return result;
 }
 
+/**
+ * A request class's rate at the target load: its group's assumed rate (sync, media, send) split by the
+ * measured mix within the group; classes without an assumption (filters, back-fills) scale with all requests.
+ */
+function classRateAtTarget(load: LoadResult, name: string, rates: ReturnType<typeof assumedRates>, allRequests: number): number {
+  const requests = load.classes[name]?.requests ?? 0;
+  const groups: [readonly string[], number][] = [[SYNC_CLASSES, rates.sync], [MEDIA_CLASSES, rates.media], [['send'], rates.send]];
+  for (const [group, rate] of groups) {
+    if (group.includes(name)) return (rate * requests) / Math.max(1, classRequests(load, group));
+  }
+  return (rates.all * requests) / Math.max(1, allRequests);
+}
+
 /** The router labels responses with the pool id (WorkerType.pool) or `main`: the pool's workload name. */
 export function poolOfBackendLabel(label: string): string {
   if (label === MAIN_INSTANCE) return MAIN_NAME;
@@ -211,14 +224,8 @@ export function poolRows(measurement: Measurement, objects: readonly Obj[], a: A
     if (driver === 'served' && own) {
       driverRequests = [...own.values()].reduce((s, n) => s + n, 0);
       driverLabel = `served: ${[...own.keys()].sort().join(', ')}`;
-      // The pool's share of each class it served, at the target rate of that class.
-      rateAtTarget = [...own.entries()].reduce((sum, [name, count]) => {
-        const total = load.classes[name]?.requests ?? count;
-        const classRate = SYNC_CLASSES.includes(name) ? rates.sync : MEDIA_CLASSES.includes(name) ? rates.media : name === 'send' ? rates.send : 0;
-        // Classes without an assumed rate at 20k (filter uploads, back-fills) scale with all requests.
-        const scaled = classRate || (count / Math.max(1, allRequests)) * rates.all;
-        return sum + (classRate ? scaled * (count / Math.max(1, total)) : scaled);
-      }, 0);
+      // The pool's share of each class it served, at that class's share of its group's rate at the target.
+      rateAtTarget = [...own.entries()].reduce((sum, [name, count]) => sum + classRateAtTarget(load, name, rates, allRequests) * (count / Math.max(1, load.classes[name]?.requests ?? count)), 0);
     } else if (driver === 'sync') {
       driverRequests = classRequests(load, SYNC_CLASSES);
       driverLabel = 'sync requests (all clients)';
@@ -271,7 +278,7 @@ export function verdict(pool: string, cores: number | null, allocation: Allocati
   const synapse = pool.startsWith('synapse-') && pool !== 'synapse-postgres';
   if (synapse && perProcess > 0.8) {
     return allocation.replicas === 1
-      ? `over one Python core: ${round(perProcess, 2)} cores for a process Synapse runs once; its work has to move to worker pools`
+      ? `past one Python core's safe share (0.8): ${round(perProcess, 2)} cores for a process Synapse runs once`
       : `needs more replicas: ${round(perProcess, 2)} cores per process exceeds one Python core's safe share (0.8)`;
   }
   if (cores <= requested) return `within requests (${Math.round((cores / requested) * 100)}% of ${round(requested, 1)} cores)`;
