@@ -60,7 +60,8 @@ describe('measured capacity model', () => {
     const rates = assumedRates(ASSUMPTIONS);
     expect(row(rows, 'synapse-sync').coresAtTarget).toBeCloseTo(0.002 * rates.sync, 1);
     expect(row(rows, 'synapse-sync')).toMatchObject({ replicas: 8, requestCores: 16, limitCores: 32 });
-    expect(row(rows, 'synapse-postgres')).toMatchObject({ replicas: 3, requestCores: 48 });
+    // Only the primary serves Synapse: PostgreSQL compares with one instance of the three.
+    expect(row(rows, 'synapse-postgres')).toMatchObject({ replicas: 1, requestCores: 16 });
   });
 
   test('the verdict flags a pool the table under-sizes, a pool past one Python core per process, and a single process', () => {

@@ -159,8 +159,10 @@ export function allocations(objects: readonly Obj[]): Map<string, Allocation> {
   for (const object of objects) {
     if (object.kind !== 'Cluster') continue;
     const spec = object.spec as { instances?: number; resources?: { requests?: Record<string, string>; limits?: Record<string, string> } };
+    // Synapse reads and writes through the rw Service only: one instance (the primary) carries the load,
+    // the others replicate it.
     result.set(`${object.metadata?.namespace}/${object.metadata?.name}`, {
-      replicas: spec.instances ?? 1,
+      replicas: Math.min(1, spec.instances ?? 1),
       requestCores: parseCpu(spec.resources?.requests?.cpu) / 1000,
       limitCores: parseCpu(spec.resources?.limits?.cpu) / 1000,
       requestMemoryGiB: parseBytes(spec.resources?.requests?.memory) / 2 ** 30,
@@ -366,6 +368,7 @@ export function formatMeasuredCapacity(measurement: Measurement, objects: readon
     `- ${a.mediaUploadsPerUserHour} media upload per user per hour, each downloaded ${a.downloadsPerUpload} times: ${round(rates.media, 1)} media requests/s;`,
     '- CPU per request as measured here (same code, same configuration; caches colder at 200 users than at 20,000, queries on',
     '  small tables faster): cores at 20,000 = CPU s per request x requests/s of the driver;',
+    '- PostgreSQL: only the primary serves Synapse (the rw Service), so its row compares with one instance;',
     '- memory is not extrapolated: it follows cache sizes (the configured cache factor) and room state, not request rate;',
     '  the measured peak is a floor, the table\'s request the planned ceiling.',
     '',
