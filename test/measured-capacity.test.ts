@@ -59,13 +59,13 @@ describe('measured capacity model', () => {
     // Extrapolation: CPU per request x the class's rate at the assumed 20,000-user load.
     const rates = assumedRates(ASSUMPTIONS);
     expect(row(rows, 'synapse-sync').coresAtTarget).toBeCloseTo(0.002 * rates.sync, 1);
-    expect(row(rows, 'synapse-sync')).toMatchObject({ replicas: 8, requestCores: 16, limitCores: 32 });
+    expect(row(rows, 'synapse-sync')).toMatchObject({ replicas: 24, requestCores: 24, limitCores: 48 });
     // Only the primary serves Synapse: PostgreSQL compares with one instance of the three.
     expect(row(rows, 'synapse-postgres')).toMatchObject({ replicas: 1, requestCores: 16 });
   });
 
   test('the verdict flags a pool the table under-sizes, a pool past one Python core per process, and a single process', () => {
-    // 0.02 CPU s per sync request x ~2,900 sync requests/s = ~58 cores over 8 sync processes: > 0.8 each.
+    // 0.02 CPU s per sync request x ~2,900 sync requests/s = ~58 cores over 24 sync processes: > 0.8 each.
     const heavy = poolRows(measurement({ 'synapse-sync-0': 20, main: 100, postgres: 100 }), objects);
     expect(row(heavy, 'synapse-sync').verdict).toMatch(/^needs more replicas/);
     expect(row(heavy, 'synapse-main').verdict).toMatch(/^past one Python core/);

@@ -309,6 +309,7 @@ export function formatMeasuredCapacity(measurement: Measurement, objects: readon
   const load = measurement.load;
   const rows = poolRows(measurement, objects, a);
   const rates = assumedRates(a);
+  const batching = syncPerDelivery(measurement);
   const o = load.options;
   const lines: string[] = [
     '# Measured capacity',
@@ -364,7 +365,8 @@ export function formatMeasuredCapacity(measurement: Measurement, objects: readon
     `- ${a.messagesPerUserHour} messages per user per hour at peak (${round(rates.messages, 1)} messages/s), sent into ` +
       a.rooms.map((r) => `${r.kind} rooms of ${r.members} members (${Math.round(r.share * 100)}%)`).join(', ') +
       `: ${round(rates.fanOut, 1)} recipients per message on average;`,
-    `- every delivery wakes one sync request (no batching, an upper bound) plus one timeout per user per ${a.syncTimeoutSeconds} s: ${round(rates.sync, 0)} sync requests/s;`,
+    `- every delivery wakes one sync request (no batching, an upper bound) plus one timeout per user per ${a.syncTimeoutSeconds} s: ${round(rates.sync, 0)} sync requests/s` +
+      (batching === null ? ';' : ` (with the ${batching} sync requests per delivery measured here: ${round(a.users / a.syncTimeoutSeconds + batching * rates.messages * rates.fanOut, 0)}/s, ${Math.round((100 * (a.users / a.syncTimeoutSeconds + batching * rates.messages * rates.fanOut)) / rates.sync)}% of the bound);`),
     `- ${a.mediaUploadsPerUserHour} media upload per user per hour, each downloaded ${a.downloadsPerUpload} times: ${round(rates.media, 1)} media requests/s;`,
     '- CPU per request as measured here (same code, same configuration; caches colder at 200 users than at 20,000, queries on',
     '  small tables faster): cores at 20,000 = CPU s per request x requests/s of the driver;',
