@@ -70,7 +70,7 @@ describe('config validation', () => {
     };
     const config = parseConfig(minimal);
     expect(config.database.instances).toBe(3);
-    expect(config.synapse.workers.sync.count).toBe(8);
+    expect(config.synapse.workers.sync.count).toBe(24);
     expect(config.synapse.workers.generic.count).toBe(4);
     expect(config.synapse.workers.federationReader.count).toBe(4);
     expect(config.synapse.workers.eventPersister.count).toBe(2);

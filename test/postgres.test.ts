@@ -84,8 +84,10 @@ describe('connection budget and parameters', () => {
 
   test('more workers means more connections (computed, not hard-coded)', () => {
     const small = Number(cluster().spec.postgresql.parameters.max_connections);
-    const large = Number(cluster({ synapse: { workers: { sync: { count: 30 } } } }).spec.postgresql.parameters.max_connections);
-    expect(large).toBeGreaterThanOrEqual(small + 22 * 10);
+    const extraWorkers = 22;
+    const syncCount = configWith().synapse.workers.sync.count + extraWorkers;
+    const large = Number(cluster({ synapse: { workers: { sync: { count: syncCount } } } }).spec.postgresql.parameters.max_connections);
+    expect(large).toBeGreaterThanOrEqual(small + extraWorkers * 10);
   });
 
   test('postgresMaxConnections keeps at least 10 connections of headroom', () => {

@@ -17,15 +17,17 @@ const workerPool = (defaultCount: number, minimum: number, what: string, maximum
     .describe(what);
 
 /**
- * Worker pools by type. Defaults: the original design's 8 sync, 4 generic, 4 federation readers and
- * 2 event persisters, plus the pools a 20k-user server needs (see docs/synapse-workers.md).
+ * Worker pools by type. Defaults: 24 sync workers of one core each (the original design had 8 of two: the
+ * load measurement, docs/capacity-measured.md, finds 8 sync processes would each need 2.5-4 Python cores at
+ * 20k users, more than the GIL gives one process), 4 generic, 4 federation readers and 2 event persisters, plus the pools a 20k-user
+ * server needs (see docs/synapse-workers.md).
  * typing, to_device, account_data and presence accept exactly one writer in Synapse (0 keeps the stream on main);
  * events and receipts accept several. run_background_tasks_on and update_user_directory_from_worker name one process.
  * Those single processes share Synapse main's node (one failure domain); pushers and receipts writers (2 each) spread.
  */
 export const workersSchema = z
   .strictObject({
-    sync: workerPool(8, 1, 'sync workers (/sync, sticky per user)'),
+    sync: workerPool(24, 1, 'sync workers (/sync, sticky per user)'),
     initialSync: workerPool(0, 0, 'initial-sync workers (sync requests without a since token); 0 sends them to the sync pool'),
     generic: workerPool(4, 1, 'generic client-API workers'),
     federationReader: workerPool(4, 1, 'inbound federation readers'),

@@ -117,7 +117,9 @@ export const WORKER_TYPES: readonly WorkerType[] = [
     httpResources: ['client'],
     streams: [],
     balance: 'access-token',
-    sizing: size('2', '8Gi', '4', '16Gi'),
+    // Measured (docs/capacity-measured.md): incremental /sync and sliding sync cost about 10 ms of Python
+    // CPU each, so the pool needs many processes of about one core (GIL), not few large ones.
+    sizing: size('1', '4Gi', '2', '8Gi'),
   },
   {
     id: 'initialSync',

@@ -2,14 +2,11 @@
 that talk only to the generated router and record which pool served every request."""
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import os
 import subprocess
 import sys
 import threading
-import time
 import uuid
 from pathlib import Path
 
@@ -18,6 +15,9 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).parent))
 import stack as stack_module  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts" / "load"))
+from matrix_client import MatrixClient, MatrixError  # noqa: E402
 
 WORK = Path(os.environ.get("IT_WORK", "/tmp/it-dev"))
 _lock = threading.Lock()
@@ -39,84 +39,28 @@ def record(method: str, url: str, response: requests.Response) -> None:
         f.write(line + "\n")
 
 
-class Matrix:
-    """Minimal client-server API client; every request goes through the router and is recorded."""
+class Matrix(MatrixClient):
+    """The shared client (scripts/load/matrix_client.py); every request goes through the router and is recorded."""
 
     _clients = 0
 
     def __init__(self, base: str, server_name: str):
-        self.base = base.rstrip("/")
-        self.server_name = server_name
-        self.session = requests.Session()
         # Each test client appears as its own address, as it would behind the edge (which sets
         # X-Forwarded-For): Synapse's per-address login rate limit then applies per client.
         Matrix._clients += 1
-        self.session.headers["X-Forwarded-For"] = f"127.0.201.{Matrix._clients}"
-        self.token: str | None = None
-        self.user_id: str | None = None
-        self.device_id: str | None = None
+        super().__init__(base, forwarded_for=f"127.0.201.{Matrix._clients}")
+        self.server_name = server_name
         # Requests are recorded for the route check (test_platform.py, last test); traffic that knowingly
         # meets a pool with no started server (a rollout) turns it off: HAProxy's own 503 names no backend.
         self.recorded = True
 
-    def request(self, method: str, path: str, *, ok: bool = True, auth: bool = True, timeout: float = 60, **kwargs) -> requests.Response:
-        headers = kwargs.pop("headers", {})
-        if auth and self.token:
-            headers["Authorization"] = f"Bearer {self.token}"
-        url = self.base + path
-        response = self.session.request(method, url, headers=headers, timeout=timeout, **kwargs)
+    def request(self, method: str, path: str, **kwargs) -> requests.Response:
+        response = super().request(method, path, **{**kwargs, "ok": False})
         if self.recorded:
-            record(method, url, response)
-        if ok and response.status_code >= 400:
-            raise AssertionError(f"{method} {path.split('?')[0]} -> {response.status_code} {response.text[:300]} (backend {response.headers.get('X-Synapse-Backend')})")
+            record(method, self.base + path, response)
+        if kwargs.get("ok", True) and response.status_code >= 400:
+            raise MatrixError(method, path, response)
         return response
-
-    def json(self, method: str, path: str, **kwargs) -> dict:
-        return self.request(method, path, **kwargs).json()
-
-    # Flows ------------------------------------------------------------------------------------------
-    def register_with_shared_secret(self, secret: str, username: str, password: str, admin: bool = False) -> dict:
-        nonce = self.json("GET", "/_synapse/admin/v1/register", auth=False)["nonce"]
-        message = "\x00".join((nonce, username, password, "admin" if admin else "notadmin"))
-        mac = hmac.new(secret.encode(), message.encode(), digestmod=hashlib.sha1)
-        body = {"nonce": nonce, "username": username, "password": password, "admin": admin, "mac": mac.hexdigest()}
-        return self.json("POST", "/_synapse/admin/v1/register", json=body, auth=False)
-
-    def login(self, username: str, password: str) -> None:
-        body = {"type": "m.login.password", "identifier": {"type": "m.id.user", "user": username}, "password": password}
-        result = self.json("POST", "/_matrix/client/v3/login", json=body, auth=False)
-        self.token, self.user_id, self.device_id = result["access_token"], result["user_id"], result["device_id"]
-
-    def send_text(self, room_id: str, body: str, txn: str | None = None, retry_for: float = 0) -> str:
-        """PUT with a transaction id: retrying is idempotent, as real clients do."""
-        txn = txn or uuid.uuid4().hex
-        deadline = time.time() + retry_for
-        while True:
-            try:
-                response = self.request("PUT", f"/_matrix/client/v3/rooms/{room_id}/send/m.room.message/{txn}",
-                                        json={"msgtype": "m.text", "body": body}, ok=False, timeout=60)
-                if response.status_code == 200:
-                    return response.json()["event_id"]
-                error = f"{response.status_code} {response.text[:200]}"
-                if response.status_code == 429 and time.time() < deadline:
-                    time.sleep(response.json().get("retry_after_ms", 1000) / 1000)
-            except requests.RequestException as exc:
-                error = str(exc)
-            if time.time() >= deadline:
-                raise AssertionError(f"sending {body!r} failed: {error}")
-            time.sleep(0.5)
-
-    def messages(self, room_id: str, limit: int = 1000) -> list[dict]:
-        chunk = self.json("GET", f"/_matrix/client/v3/rooms/{room_id}/messages?dir=b&limit={limit}")["chunk"]
-        return [e for e in reversed(chunk) if e["type"] == "m.room.message"]
-
-    def sync(self, since: str | None = None, timeout_ms: int = 0, filter_json: str | None = None) -> dict:
-        query = f"timeout={timeout_ms}"
-        if since:
-            query += f"&since={since}"
-        if filter_json:
-            query += f"&filter={requests.utils.quote(filter_json)}"
-        return self.json("GET", f"/_matrix/client/v3/sync?{query}")
 
 
 @pytest.fixture(scope="session")

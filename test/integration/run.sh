@@ -7,6 +7,8 @@
 #      IT_KEEP=1     keep the work dir (logs) after the run
 #      IT_DIST=DIR   use this synthesized output instead of running `npm run synth`
 #      IT_SKIP_SELFTEST=1  skip the harness self-test (deliberate breaks)
+#      IT_SKIP_LOAD=1      skip the load phase
+#      IT_LOAD_USERS=N IT_LOAD_SECONDS=S IT_LOAD_ARGS="..."  size of the load phase (default 60 clients, 45 s)
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
@@ -132,6 +134,17 @@ set -e
 if [[ $pytest_rc -eq 5 ]]; then echo "error: pytest collected no tests" >&2; FAILED=$((FAILED + 1)); fi
 count_results "$WORK/results.json"
 mv "$WORK/results.json" "$WORK/results-scenarios.json" 2>/dev/null || true
+
+if [[ -z "${IT_SKIP_LOAD:-}" ]]; then
+  phase "load (scripts/load: ${IT_LOAD_USERS:-60} clients, ${IT_LOAD_SECONDS:-45}s)"
+  set +e
+  # shellcheck disable=SC2086 # IT_LOAD_ARGS is a list of options
+  "$PY" "$HERE/load_phase.py" --work "$WORK" --out "$WORK/load-measure.json" \
+    --users "${IT_LOAD_USERS:-60}" --duration "${IT_LOAD_SECONDS:-45}" --progress-interval 10 ${IT_LOAD_ARGS:-}
+  load_rc=$?
+  set -e
+  if [[ $load_rc -eq 0 ]]; then PASSED=$((PASSED + 1)); else echo "load phase failed (exit $load_rc)"; FAILED=$((FAILED + 1)); fi
+fi
 
 phase "stop the stack"
 "$PY" "$HERE/stack.py" down --work "$WORK"

@@ -1,4 +1,4 @@
-"""`npm run smoke` (scripts/smoke.ts) against the local stack: the post-deployment smoke test is tested code.
+"""`npm run smoke` (scripts/load/smoke.py, on the client the load tool shares) against the local stack: the post-deployment smoke test is tested code.
 The well-known document is the generated one (ConfigMap matrix-well-known, client.json), served on the
 well-known Service's loopback address by a static file server instead of nginx. lk-jwt-service is not
 part of the local stack, so its step is skipped here."""
@@ -46,7 +46,7 @@ def well_known_url(stack):
 
 
 def run_smoke(stack: dict, secret_file: str, well_known_url: str, client_address: str) -> subprocess.CompletedProcess:
-    return subprocess.run(["npx", "--no-install", "tsx", "scripts/smoke.ts", "--url", stack["router_url"], "--server-name", stack["server_name"],
+    return subprocess.run(["bash", "scripts/load/run.sh", "smoke", "--url", stack["router_url"], "--server-name", stack["server_name"],
                            "--registration-secret-file", secret_file, "--well-known-url", well_known_url, "--skip", "lk-jwt",
                            "--forwarded-for", client_address],
                           cwd=ROOT, capture_output=True, text=True, timeout=180)
