@@ -66,9 +66,13 @@ const primary = 'namespace="matrix", pod="synapse-postgres-1"';
 const primaryLabels = { namespace: 'matrix', pod: 'synapse-postgres-1' };
 const slot = `cnpg_pg_replication_slots_pg_wal_lsn_diff{${primary}, slot_name="_cnpg_synapse_postgres_2", slot_type="physical"}`;
 
-/** The backup-age alert: a backup reported at `ageSeconds` before an evaluation past the threshold and its `for`. */
-function backupAge(platform: Platform, ageSeconds: number): { series: Series[]; evalTime: string } {
-  const evalMinutes = Math.ceil(baseBackupMaxAgeSeconds(platform) / 60) + 90;
+/**
+ * The backup-age alert: at the evaluation (past the rule's 1h `for`), the newest backup is `ageSeconds`
+ * old. The timestamp may lie before the test's time 0 (a negative value), so promtool evaluates 90
+ * minutes of rules instead of the whole threshold (30 h by default: minutes of CPU per run).
+ */
+function backupAge(ageSeconds: number): { series: Series[]; evalTime: string } {
+  const evalMinutes = 90;
   const lastBackup = evalMinutes * 60 - ageSeconds;
   return {
     series: [{ series: `${LAST_BACKUP_METRIC}{${primary}}`, values: `${lastBackup}x${evalMinutes + 10}` }],
@@ -164,8 +168,8 @@ export function alertCases(platform: Platform): Record<string, AlertCases> {
       },
     },
     PostgresBaseBackupTooOld: {
-      fires: { ...backupAge(platform, baseBackupMaxAgeSeconds(platform) + 2 * 3600), labels: { namespace: 'matrix' } },
-      quiet: backupAge(platform, 3600),
+      fires: { ...backupAge(baseBackupMaxAgeSeconds(platform) + 2 * 3600), labels: { namespace: 'matrix' } },
+      quiet: backupAge(3600),
     },
     PostgresReplicationSlotLagHigh: {
       fires: {
