@@ -1,3 +1,6 @@
+import { writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+
 /**
  * One command-line parser for every npm script: a mistyped flag must never be ignored (it would, for
  * example, silently synthesize the default config instead of the one meant), and every command
@@ -108,5 +111,15 @@ export function parseCommandLine(argv: readonly string[], spec: CommandSpec): Pa
       process.exit(2);
     }
     throw error;
+  }
+}
+
+/** A generated report to a file (`--write FILE`, confirmed on stderr) or to standard output. */
+export function emitReport(text: string, target: string | undefined): void {
+  if (target) {
+    writeFileSync(path.resolve(target), text);
+    console.error(`wrote ${target}`);
+  } else {
+    process.stdout.write(text);
   }
 }

@@ -1,6 +1,6 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { parseCommandLine } from '../lib/cli';
+import { emitReport, parseCommandLine } from '../lib/cli';
 import { CONFIG_OPTION, ConfigError, loadConfigFile, locateConfig } from '../lib/config';
 import { formatMeasuredCapacity, type Measurement } from '../lib/model/measured-capacity';
 import { renderDist, renderedObjects } from '../lib/synth';
@@ -30,12 +30,7 @@ function main(argv: string[]): number {
     const measurementFile = options.measurement ?? path.join(root, 'docs', 'capacity-measured.json');
     const measurement = JSON.parse(readFileSync(measurementFile, 'utf8')) as Measurement;
     const text = formatMeasuredCapacity(measurement, renderedObjects(renderDist(config)));
-    if (options.write) {
-      writeFileSync(path.resolve(options.write), text);
-      console.error(`wrote ${options.write}`);
-    } else {
-      process.stdout.write(text);
-    }
+    emitReport(text, options.write);
     return 0;
   } catch (error) {
     if (error instanceof ConfigError) {

@@ -1,6 +1,5 @@
-import { writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { parseCommandLine } from '../lib/cli';
+import { emitReport, parseCommandLine } from '../lib/cli';
 import { CONFIG_OPTION, ConfigError, loadConfigFile, locateConfig } from '../lib/config';
 import { capacityReport, formatReport, type Obj } from '../lib/model/capacity';
 import { renderDist, renderedObjects } from '../lib/synth';
@@ -27,13 +26,7 @@ function main(argv: string[]): number {
     const objects: Obj[] = renderedObjects(renderDist(config));
     const report = capacityReport(config, objects);
     const text = formatReport(report, `\`${path.relative(root, location.file).split(path.sep).join('/')}\``);
-    const target = options.write;
-    if (target) {
-      writeFileSync(path.resolve(target), text);
-      console.error(`wrote ${target}`);
-    } else {
-      process.stdout.write(text);
-    }
+    emitReport(text, options.write);
     return report.fits ? 0 : 1;
   } catch (error) {
     if (error instanceof ConfigError) {
