@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import type { DistFiles } from '../lib/synth';
 import { render } from './helpers';
+import { reportSkip } from './support/skips';
 
 /**
  * checkov (pinned in scripts/checkov.sh, cached virtualenv) over the rendered manifests of several
@@ -17,7 +18,7 @@ const VENV = path.join(process.env.MATRIX_IT_CACHE ?? '/var/cache/matrix-platfor
 const installed = existsSync(path.join(VENV, '.complete'));
 if (!installed) {
   // Loud: a skipped scanner check must be visible in the test log.
-  console.warn(`checkov: SKIPPED, ${VENV} is not installed (bash scripts/checkov.sh --install)`);
+  reportSkip('checkov over rendered config variants', `${VENV} is not installed (bash scripts/checkov.sh --install)`);
 }
 const describeIfCheckov = installed ? describe : describe.skip;
 

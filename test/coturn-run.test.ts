@@ -193,7 +193,7 @@ describeIfCoturn('generated turnserver.conf runs in the real turnserver', () => 
 
   test('the Prometheus exporter listens on the node internal address only', async () => {
     if (!prometheusAddressSupported) {
-      console.warn(`coturn-run: Prometheus bind check SKIPPED, ${TURNSERVER} has no --prometheus-address (Debian 4.6.1 has no exporter at all; the image's 4.17 has both)`);
+      reportSkip('coturn-run: the Prometheus exporter binds the node internal address only', `${TURNSERVER} has no --prometheus-address (Debian 4.6.1 has no exporter at all; the image's 4.17 has both)`);
       return;
     }
     expect(serverLog).not.toMatch(/Bad configuration format: prometheus/);

@@ -7,7 +7,7 @@ import * as yaml from 'js-yaml';
 import { readDist } from '../lib/dist-files';
 import { catalogueValueIds, externalValueSources, POSTGRES, SECRET_VALUES, secretCatalogue } from '../lib/model';
 import { generateValue, providedValues, readExistingSecrets, SYNAPSE_SIGNING_KEY_FORMAT, synapseSigningKey, writeSecrets } from '../scripts/secrets';
-import { configWith, find, objectsOf, render, runEntry } from './helpers';
+import { configWith, find, objectsOf, render, ROOT, runEntry } from './helpers';
 import { type Finding, referencedSecretNames, type ScannedObject, scanObjects, scanText } from './support/secret-scanner';
 
 const EXTERNAL = { secrets: { provider: 'external-secrets', externalSecrets: { storeName: 'vault-backend' } } };
@@ -205,11 +205,13 @@ describe('npm run secrets', () => {
   test('the CLI never prints a value and refuses a folder Git would track', () => {
     const work = mkdtempSync(path.join(tmpdir(), 'secrets-cli-'));
     const out = path.join(work, 'out');
-    const refused = runEntry('scripts/secrets.ts', ['--out', out]);
+    // The example config (a fork's own config/deployment.yaml may need no value from outside).
+    const example = ['--config', path.join(ROOT, 'config/deployment.example.yaml')];
+    const refused = runEntry('scripts/secrets.ts', ['--out', out, ...example]);
     expect(refused.status).toBe(2);
     expect(refused.stderr).toContain('values issued elsewhere are missing: alertmanager-smtp-password (MATRIX_ALERT_SMTP_PASSWORD)');
     seedSupplied(out, configWith());
-    const result = runEntry('scripts/secrets.ts', ['--out', out]);
+    const result = runEntry('scripts/secrets.ts', ['--out', out, ...example]);
     expect(result.status).toBe(0);
     rmSync(path.join(out, 'supplied.yaml'));
     const values = [...decodedSecrets(out).values()].flatMap((data) => Object.values(data)).filter((value) => value !== 'admin');
