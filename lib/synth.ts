@@ -134,11 +134,3 @@ export function writeDist(files: DistFiles, distDir: string): void {
   }
 }
 
-export function countObjects(files: DistFiles): number {
-  let count = 0;
-  for (const [file, content] of files) {
-    if (file.endsWith('kustomization.yaml')) continue;
-    count += yaml.loadAll(content).filter((doc) => doc !== null && doc !== undefined).length;
-  }
-  return count;
-}

@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { parseCommandLine } from '../lib/cli';
 import { readDist } from '../lib/dist-files';
 import { TIMINGS_ENV, TIMINGS_PREFIX } from '../lib/phases';
-import { countObjects } from '../lib/synth';
+import { renderedObjects } from '../lib/synth';
 
 /**
  * `npm run bench`: median wall time of `npm run synth` over 5 runs (a fresh process each time, as a
@@ -89,7 +89,7 @@ const rows: [string, string][] = [
   ...phaseNames.map((name) => [`phase: ${name}`, seconds(phaseMedian(name))] as [string, string]),
   ['warm-up run (rebuilds the bundle if a source changed)', seconds(warmUp.wallMs)],
   ['files written', String(files.size)],
-  ['objects written', String(countObjects(files))],
+  ['objects written', String(renderedObjects(files).length)],
   ['bytes written', String(bytes)],
 ];
 const width = Math.max(...rows.map(([name]) => name.length));
