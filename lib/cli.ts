@@ -1,5 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import * as path from 'node:path';
+import { ConfigError, loadConfigFile, locateConfig, type PlatformConfig } from './config';
 
 /**
  * One command-line parser for every npm script: a mistyped flag must never be ignored (it would, for
@@ -121,5 +122,26 @@ export function emitReport(text: string, target: string | undefined): void {
     console.error(`wrote ${target}`);
   } else {
     process.stdout.write(text);
+  }
+}
+
+/** The `--write FILE` option of the report commands (emitReport). */
+export const WRITE_OPTION = { write: { takesValue: true, help: 'write the report to FILE instead of standard output' } } as const;
+
+/**
+ * Runs a report command on the config the command line names (`--config`, MATRIX_CONFIG, the user's
+ * file, else the example with a notice): a config mistake prints its problems and exits 2.
+ */
+export function withConfig(configOption: string | undefined, root: string, run: (config: PlatformConfig, file: string) => number): number {
+  try {
+    const location = locateConfig(configOption, process.env, root);
+    if (location.notice) console.error(location.notice);
+    return run(loadConfigFile(location.file), location.file);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(`error: ${error.message}`);
+      return 2;
+    }
+    throw error;
   }
 }

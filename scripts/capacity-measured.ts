@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { emitReport, parseCommandLine } from '../lib/cli';
-import { CONFIG_OPTION, ConfigError, loadConfigFile, locateConfig } from '../lib/config';
+import { emitReport, parseCommandLine, withConfig, WRITE_OPTION } from '../lib/cli';
+import { CONFIG_OPTION } from '../lib/config';
 import { formatMeasuredCapacity, type Measurement } from '../lib/model/measured-capacity';
 import { renderDist, renderedObjects } from '../lib/synth';
 
@@ -19,26 +19,16 @@ function main(argv: string[]): number {
     options: {
       ...CONFIG_OPTION,
       measurement: { takesValue: true, help: 'measurement file of test/integration/load_phase.py (default docs/capacity-measured.json)' },
-      write: { takesValue: true, help: 'write the report to FILE instead of standard output' },
+      ...WRITE_OPTION,
     },
     epilog: 'docs/capacity-measured.md: npx tsx scripts/capacity-measured.ts --config config/deployment.example.yaml --write docs/capacity-measured.md',
   });
-  try {
-    const location = locateConfig(options.config, process.env, root);
-    if (location.notice) console.error(location.notice);
-    const config = loadConfigFile(location.file);
+  return withConfig(options.config, root, (config) => {
     const measurementFile = options.measurement ?? path.join(root, 'docs', 'capacity-measured.json');
     const measurement = JSON.parse(readFileSync(measurementFile, 'utf8')) as Measurement;
-    const text = formatMeasuredCapacity(measurement, renderedObjects(renderDist(config)));
-    emitReport(text, options.write);
+    emitReport(formatMeasuredCapacity(measurement, renderedObjects(renderDist(config))), options.write);
     return 0;
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      console.error(`error: ${error.message}`);
-      return 2;
-    }
-    throw error;
-  }
+  });
 }
 
 process.exitCode = main(process.argv.slice(2));

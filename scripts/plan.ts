@@ -1,6 +1,6 @@
 import * as path from 'node:path';
-import { emitReport, parseCommandLine } from '../lib/cli';
-import { CONFIG_OPTION, ConfigError, loadConfigFile, locateConfig } from '../lib/config';
+import { emitReport, parseCommandLine, withConfig, WRITE_OPTION } from '../lib/cli';
+import { CONFIG_OPTION } from '../lib/config';
 import { capacityReport, formatReport, type Obj } from '../lib/model/capacity';
 import { renderDist, renderedObjects } from '../lib/synth';
 
@@ -16,25 +16,15 @@ function main(argv: string[]): number {
     usage: 'npm run plan [-- [--config PATH] [--write FILE]]',
     description:
       'Places every pod of the rendered platform on the node pools of config.nodes and reports totals against the budget, whether everything fits, and what a single node loss takes down. Exit 1 when it does not fit.',
-    options: { ...CONFIG_OPTION, write: { takesValue: true, help: 'write the report to FILE instead of standard output' } },
+    options: { ...CONFIG_OPTION, ...WRITE_OPTION },
     epilog: 'docs/capacity.md is this report for the example config: npm run plan -- --config config/deployment.example.yaml --write docs/capacity.md',
   });
-  try {
-    const location = locateConfig(options.config, process.env, root);
-    if (location.notice) console.error(location.notice);
-    const config = loadConfigFile(location.file);
+  return withConfig(options.config, root, (config, file) => {
     const objects: Obj[] = renderedObjects(renderDist(config));
     const report = capacityReport(config, objects);
-    const text = formatReport(report, `\`${path.relative(root, location.file).split(path.sep).join('/')}\``);
-    emitReport(text, options.write);
+    emitReport(formatReport(report, `\`${path.relative(root, file).split(path.sep).join('/')}\``), options.write);
     return report.fits ? 0 : 1;
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      console.error(`error: ${error.message}`);
-      return 2;
-    }
-    throw error;
-  }
+  });
 }
 
 process.exitCode = main(process.argv.slice(2));
