@@ -118,3 +118,9 @@ export const images = {
  * the pinned kube-prometheus-stack runs (scripts/build-amtool.sh installs it from the Go module proxy).
  */
 export const AMTOOL_VERSION = 'v0.34.0';
+
+/** checkov (PyPI) that scans dist/ in CI (scripts/checkov.sh, test/checkov.test.ts). */
+export const CHECKOV_VERSION = '3.3.30';
+
+/** kube-score (Go module proxy), the CI report per workload (scripts/kube-score.sh). */
+export const KUBE_SCORE_VERSION = 'v1.20.0';

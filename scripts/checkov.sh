@@ -11,7 +11,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-CHECKOV_VERSION=3.3.30
+CHECKOV_VERSION="$(sed -n "s/^export const CHECKOV_VERSION = '\([^']*\)';.*/\1/p" lib/versions.ts)"
+[[ -n "$CHECKOV_VERSION" ]] || { echo "error: CHECKOV_VERSION not found in lib/versions.ts" >&2; exit 2; }
 cache="${MATRIX_IT_CACHE:-/var/cache/matrix-platform-it}"
 venv="$cache/checkov-$CHECKOV_VERSION"
 

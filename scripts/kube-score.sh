@@ -7,7 +7,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-KUBE_SCORE_VERSION=v1.20.0
+KUBE_SCORE_VERSION="$(sed -n "s/^export const KUBE_SCORE_VERSION = '\([^']*\)';.*/\1/p" lib/versions.ts)"
+[[ -n "$KUBE_SCORE_VERSION" ]] || { echo "error: KUBE_SCORE_VERSION not found in lib/versions.ts" >&2; exit 2; }
 cache="${MATRIX_IT_CACHE:-/var/cache/matrix-platform-it}"
 binary="$cache/kube-score-$KUBE_SCORE_VERSION/kube-score"
 if [[ ! -x "$binary" ]]; then

@@ -1,10 +1,11 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import type { DistFiles } from '../lib/synth';
 import { render } from './helpers';
 import { reportSkip } from './support/skips';
+import { CHECKOV_VERSION } from '../lib/versions';
 
 /**
  * checkov (pinned in scripts/checkov.sh, cached virtualenv) over the rendered manifests of several
@@ -13,7 +14,6 @@ import { reportSkip } from './support/skips';
  * elsewhere `bash scripts/checkov.sh --install` does.
  */
 
-const CHECKOV_VERSION = /CHECKOV_VERSION=([0-9.]+)/.exec(readFileSync(path.join(__dirname, '..', 'scripts', 'checkov.sh'), 'utf8'))?.[1];
 const VENV = path.join(process.env.MATRIX_IT_CACHE ?? '/var/cache/matrix-platform-it', `checkov-${CHECKOV_VERSION}`);
 const installed = existsSync(path.join(VENV, '.complete'));
 if (!installed) {
