@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import * as yaml from 'js-yaml';
 import { elementWebConfig } from '../charts/element-web';
 import { CALL_METRICS_PORTS } from '../lib/config/calls';
+import { edgeProxyPod } from '../lib/model/chart-pods';
 import { METRICS_PORTS } from '../lib/model/metrics';
 import { LK_JWT_PARTICIPANT_CHECK_SECONDS } from '../charts/livekit';
 import { FAST_EVICTION_SECONDS } from '../constructs/workload';
@@ -275,7 +276,8 @@ describe.each([
     const fromFlows = hostFlows.flatMap((flow) => flow.ports.map((port) => `${flow.id} ${flow.to.namespace} ${port.port}`)).sort();
     const fromTable = table.flatMap((claim) => (claim.exposure === 'internal' ? [`${claim.reachedFrom}-to-${claim.role} ${claim.role} ${claim.start}`] : [])).sort();
     expect(fromFlows).toEqual(fromTable);
-    expect(hostFlows.find((flow) => flow.id === 'edge-to-livekit')?.from).toEqual([{ namespace: config.edge.controller === 'envoy-gateway' ? 'envoy-gateway-system' : 'ingress-nginx', pods: {} }]);
+    const edgeProxy = edgeProxyPod(config);
+    expect(hostFlows.find((flow) => flow.id === 'edge-to-livekit')?.from).toEqual([{ namespace: config.edge.controller === 'envoy-gateway' ? 'envoy-gateway-system' : 'ingress-nginx', pods: edgeProxy.labels }]);
     // The TURN TLS port is public exactly when TURN over TLS is served.
     expect(table.some((claim) => claim.owner === 'coturn tls' && claim.exposure === 'public')).toBe(turnTlsEnabled(config));
   });

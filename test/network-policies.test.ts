@@ -1,6 +1,19 @@
 import { renderedWorkloads, type Obj } from '../lib/model/capacity';
 import { buildPlatform } from '../lib/model';
 import { publicCertificates } from '../lib/model/edge-routes';
+import {
+  CERT_MANAGER_PODS,
+  type ChartPod,
+  chartPods,
+  CNPG_PODS,
+  edgeContainerPort,
+  edgeProxyPod,
+  ENVOY_GATEWAY_PODS,
+  INGRESS_NGINX_PODS,
+  METALLB_PODS,
+  MINIO_OPERATOR_PODS,
+  MONITORING_PODS,
+} from '../lib/model/chart-pods';
 import { ACME_SOLVER, egressGuardedNamespaces, guardedNamespaces, POD_LABELS } from '../lib/model/network-policies';
 import { METRICS_PORTS } from '../lib/model/metrics';
 import { SYNAPSE_PORTS } from '../lib/model/workers';
@@ -9,9 +22,11 @@ import { allowed, type Pod } from './network-evaluator';
 
 const synapse = (component: string): Pod => ({ namespace: 'matrix', labels: { 'app.kubernetes.io/name': 'synapse', 'app.kubernetes.io/component': component } });
 const router: Pod = { namespace: 'matrix', labels: { 'app.kubernetes.io/name': 'synapse-router', 'app.kubernetes.io/component': 'router' } };
-const envoy: Pod = { namespace: 'envoy-gateway-system', labels: { 'app.kubernetes.io/component': 'proxy' } };
-const prometheus: Pod = { namespace: 'monitoring', labels: { 'app.kubernetes.io/name': 'prometheus' } };
-const grafana: Pod = { namespace: 'monitoring', labels: { 'app.kubernetes.io/name': 'grafana' } };
+const asPod = (pod: ChartPod): Pod & { id: string; ports: number[] } => ({ id: `${pod.namespace}/${pod.id}`, namespace: pod.namespace, labels: { ...pod.labels }, hostNetwork: pod.hostNetwork, ports: pod.ports.map((entry) => entry.port) });
+const prometheus = asPod(MONITORING_PODS.prometheus);
+const grafana = asPod(MONITORING_PODS.grafana);
+/** A client outside the cluster (or on the host network): no labels, subject to no egress policy. */
+const internet: Pod = { namespace: '', labels: {}, hostNetwork: true };
 const elementWeb: Pod = { namespace: 'matrix', labels: { 'app.kubernetes.io/name': 'element-web' } };
 const livekitHost: Pod = { namespace: 'livekit', labels: {}, hostNetwork: true };
 const postgres: Pod = { namespace: 'matrix', labels: { 'cnpg.io/cluster': 'synapse-postgres' } };
@@ -37,7 +52,8 @@ describe.each<[string, Record<string, unknown>]>([
 ])('network policies: %s', (_, overrides) => {
   const { objects, config, files } = render(overrides);
   const policies = (objects as unknown as Obj[]).filter((object) => object.kind === 'NetworkPolicy');
-  const edge: Pod = { ...envoy, namespace: config.edge.controller === 'envoy-gateway' ? 'envoy-gateway-system' : 'ingress-nginx' };
+  const edge = asPod(edgeProxyPod(config));
+  const charted = chartPods(config).map(asPod);
 
   test('default deny ingress in every guarded namespace, in stage 20-platform', () => {
     for (const namespace of guardedNamespaces(config)) {
@@ -124,14 +140,15 @@ describe.each<[string, Record<string, unknown>]>([
     if (!found) throw new Error(`no rendered pod ${namespace}/${name}`);
     return found;
   };
-  const guardedPods = () => rendered.filter((candidate) => guardedNamespaces(config).includes(candidate.namespace));
+  // Host-network pods are subject to no NetworkPolicy (the node firewall guards them).
+  const guardedPods = () => [...rendered, ...charted].filter((candidate) => guardedNamespaces(config).includes(candidate.namespace) && !candidate.hostNetwork);
   const dns: Pod = { namespace: 'kube-system', labels: { 'k8s-app': 'kube-dns' } };
   const remoteHomeserver = { address: '203.0.113.10' };
   const remoteHomeserverV6 = { address: '2001:db8::10' };
   const privateAddress = { address: '10.20.30.40' };
   const metadataService = { address: '169.254.169.254' };
 
-  test('egress: every rendered pod of a guarded namespace resolves names, and nothing else by default', () => {
+  test('egress: every pod of a guarded namespace (rendered or chart-made) resolves names, and nothing else by default', () => {
     expect(guardedPods().length).toBeGreaterThan(5);
     for (const source of guardedPods()) {
       expect([source.id, allowed(policies, source, dns, 53, 'UDP'), allowed(policies, source, dns, 53, 'TCP')]).toEqual([source.id, true, true]);
@@ -170,7 +187,7 @@ describe.each<[string, Record<string, unknown>]>([
     if (config.calls.enabled) {
       const lkJwt = pod('matrix', 'lk-jwt-service');
       expect(allowed(policies, lkJwt, pod('redis-livekit', 'valkey-master-proxy'), 6379)).toBe(true);
-      expect(allowed(policies, lkJwt, { ...edge, labels: { 'app.kubernetes.io/name': 'envoy' } }, 10443)).toBe(true);
+      expect(allowed(policies, lkJwt, edge, edgeContainerPort(config, 443))).toBe(true);
       expect(allowed(policies, lkJwt, remoteHomeserver, 8448)).toBe(true);
       expect(allowed(policies, lkJwt, postgres, 5432)).toBe(false);
       expect(allowed(policies, lkJwt, pod('redis-synapse', 'valkey-master-proxy'), 6379)).toBe(false);
@@ -193,8 +210,8 @@ describe.each<[string, Record<string, unknown>]>([
 
   test('egress: cert-manager reaches the API server, Let\'s Encrypt and its HTTP-01 self-check, nothing else', () => {
     expect(egressGuardedNamespaces(config)).toContain('cert-manager');
-    const controller: Pod = { namespace: 'cert-manager', labels: { 'app.kubernetes.io/name': 'cert-manager', 'app.kubernetes.io/instance': 'cert-manager', 'app.kubernetes.io/component': 'controller' } };
-    const webhook: Pod = { namespace: 'cert-manager', labels: { 'app.kubernetes.io/name': 'webhook', 'app.kubernetes.io/instance': 'cert-manager', 'app.kubernetes.io/component': 'webhook' } };
+    const controller = asPod(CERT_MANAGER_PODS.controller);
+    const webhook = asPod(CERT_MANAGER_PODS.webhook);
     const letsEncrypt = { address: '172.65.32.248' };
     for (const pod of [controller, webhook]) {
       expect(allowed(policies, pod, { address: '10.96.0.1' }, 443)).toBe(true);
@@ -202,7 +219,7 @@ describe.each<[string, Record<string, unknown>]>([
     }
     expect(allowed(policies, controller, letsEncrypt, 443)).toBe(true);
     expect(allowed(policies, controller, { address: '192.168.10.5' }, 80)).toBe(true);
-    expect(allowed(policies, controller, { ...edge, labels: { 'app.kubernetes.io/name': 'envoy' } }, 10080)).toBe(true);
+    expect(allowed(policies, controller, edge, edgeContainerPort(config, 80))).toBe(true);
     // Planted unneeded flows: the webhook has no business on the internet, the controller none in the data layer.
     // (With the default network.apiServer.cidrs, any address on 443 counts as the API server.)
     expect(allowed(policies, webhook, letsEncrypt, 443)).toBe(config.network.apiServer.cidrs.includes('0.0.0.0/0'));
@@ -244,10 +261,142 @@ describe.each<[string, Record<string, unknown>]>([
     }
   });
 
+  test('every namespace we create has default deny ingress and egress', () => {
+    const namespaces = (objects as unknown as Obj[]).filter((object) => object.kind === 'Namespace').map((object) => object.metadata?.name ?? '');
+    expect(namespaces.length).toBeGreaterThan(5);
+    expect([...namespaces].sort()).toEqual([...guardedNamespaces(config)].sort());
+    for (const namespace of namespaces) {
+      for (const [name, type] of [['default-deny-ingress', 'Ingress'], ['default-deny-egress', 'Egress']]) {
+        const deny = policies.find((policy) => policy.metadata?.namespace === namespace && policy.metadata?.name === name);
+        expect([namespace, deny?.spec]).toEqual([namespace, { podSelector: {}, policyTypes: [type] }]);
+      }
+    }
+  });
+
+  test('every Helm release installs into a namespace whose chart-made pods the policy model knows', () => {
+    const releases = (objects as unknown as Obj[]).filter((object) => object.kind === 'HelmRelease' || object.kind === 'Application');
+    expect(releases.length).toBeGreaterThan(5);
+    const known = new Set(charted.map((pod) => pod.namespace));
+    for (const release of releases) {
+      const spec = release.spec as { targetNamespace?: string; destination?: { namespace?: string } };
+      const namespace = spec.targetNamespace ?? spec.destination?.namespace ?? release.metadata?.namespace ?? '';
+      expect([release.metadata?.name, known.has(namespace)]).toEqual([release.metadata?.name, true]);
+    }
+  });
+
+  test('chart-made pods: every port they serve is reachable by its clients, and by nobody on the other ports', () => {
+    const sources = [...rendered, ...charted, internet];
+    for (const pod of charted.filter((candidate) => !candidate.hostNetwork)) {
+      for (const port of pod.ports) {
+        expect([pod.id, port, sources.some((source) => allowed(policies, source, pod, port))]).toEqual([pod.id, port, true]);
+      }
+      // Planted: a port the pod does not serve to others is closed to everyone (probes come from the kubelet).
+      expect([pod.id, sources.some((source) => allowed(policies, source, pod, 6060))]).toEqual([pod.id, false]);
+    }
+  });
+
+  test('the API server reaches each admission webhook; the internet reaches the edge listeners and nothing else', () => {
+    const webhooks: [ChartPod, number][] = [
+      [CERT_MANAGER_PODS.webhook, 10250],
+      [CNPG_PODS.operator, 9443],
+      [METALLB_PODS.controller, 9443],
+      [MONITORING_PODS.operator, 10250],
+      config.edge.controller === 'envoy-gateway' ? [ENVOY_GATEWAY_PODS.controller, 9443] : [INGRESS_NGINX_PODS.controller, 8443],
+    ];
+    for (const [pod, port] of webhooks) expect([pod.id, allowed(policies, internet, asPod(pod), port)]).toEqual([pod.id, true]);
+    for (const port of [80, 443, config.edge.federationPort]) expect([port, allowed(policies, internet, edge, edgeContainerPort(config, port))]).toEqual([port, true]);
+    const metricsPort = config.edge.controller === 'envoy-gateway' ? 19001 : 10254;
+    expect(allowed(policies, internet, edge, metricsPort)).toBe(false);
+    expect(allowed(policies, prometheus, edge, metricsPort)).toBe(true);
+    for (const pod of [grafana, prometheus, asPod(MONITORING_PODS.loki), asPod(CNPG_PODS.barmanPlugin)]) {
+      for (const port of pod.ports) expect([pod.id, port, allowed(policies, internet, pod, port)]).toEqual([pod.id, port, false]);
+    }
+    if (config.edge.controller === 'envoy-gateway') {
+      expect(allowed(policies, edge, asPod(ENVOY_GATEWAY_PODS.controller), 18000)).toBe(true);
+      expect(allowed(policies, internet, asPod(ENVOY_GATEWAY_PODS.controller), 18000)).toBe(false);
+      expect(allowed(policies, grafana, asPod(ENVOY_GATEWAY_PODS.controller), 18000)).toBe(false);
+    }
+  });
+
+  const apiServerAnywhere = config.network.apiServer.cidrs.includes('0.0.0.0/0');
+  const apiServer = { address: '10.96.0.1' };
+  const node = { address: '10.0.0.21' };
+
+  test('egress of the controllers: the API server, their own dependencies, nothing else', () => {
+    const cnpg = asPod(CNPG_PODS.operator);
+    const plugin = asPod(CNPG_PODS.barmanPlugin);
+    const metallb = asPod(METALLB_PODS.controller);
+    for (const pod of [cnpg, plugin, metallb, asPod(CERT_MANAGER_PODS.cainjector), prometheus, grafana, asPod(MONITORING_PODS.operator), asPod(MONITORING_PODS.kubeStateMetrics), asPod(MONITORING_PODS.alloy)]) {
+      expect([pod.id, allowed(policies, pod, apiServer, 443)]).toEqual([pod.id, true]);
+      // Planted: none of them has business in the data layer or on the internet on other ports.
+      expect([pod.id, allowed(policies, pod, postgres, 5432)]).toEqual([pod.id, false]);
+      expect([pod.id, allowed(policies, pod, remoteHomeserver, 8448)]).toEqual([pod.id, false]);
+      expect([pod.id, allowed(policies, pod, metadataService, 80)]).toEqual([pod.id, false]);
+    }
+    expect(allowed(policies, cnpg, postgres, 8000)).toBe(true);
+    expect(allowed(policies, cnpg, plugin, 9090)).toBe(true);
+    expect(allowed(policies, plugin, postgres, 8000)).toBe(false);
+    expect(allowed(policies, metallb, node, 7946)).toBe(false);
+    // The edge: only the ingress-nginx controller watches the API itself; Envoy proxies never do.
+    expect(allowed(policies, edge, apiServer, 443)).toBe(config.edge.controller === 'ingress-nginx');
+    expect(allowed(policies, edge, postgres, 5432)).toBe(false);
+    if (config.edge.controller === 'envoy-gateway') expect(allowed(policies, asPod(ENVOY_GATEWAY_PODS.controller), apiServer, 443)).toBe(true);
+    if (config.objectStorage.provider === 'minio') {
+      const operator = asPod(MINIO_OPERATOR_PODS.operator);
+      expect(allowed(policies, operator, apiServer, 443)).toBe(true);
+      expect(allowed(policies, operator, { namespace: 'minio', labels: { ...POD_LABELS.minio } }, 9000)).toBe(true);
+      expect(allowed(policies, operator, postgres, 5432)).toBe(false);
+    }
+  });
+
+  test('egress of monitoring: scraping, logs, dashboards, alerts; nothing else', () => {
+    const loki = asPod(MONITORING_PODS.loki);
+    const alloy = asPod(MONITORING_PODS.alloy);
+    for (const port of [10250, 9100, 10249, 10257, 10259, 2381]) expect([port, allowed(policies, prometheus, node, port)]).toEqual([port, true]);
+    expect(allowed(policies, prometheus, dns, 9153)).toBe(true);
+    expect(allowed(policies, prometheus, node, 22)).toBe(false);
+    expect(allowed(policies, grafana, prometheus, 9090)).toBe(true);
+    expect(allowed(policies, grafana, loki, 3100)).toBe(true);
+    expect(allowed(policies, alloy, loki, 3100)).toBe(true);
+    expect(allowed(policies, loki, loki, 9095)).toBe(true);
+    expect(allowed(policies, loki, loki, 7946, 'UDP')).toBe(true);
+    // Grafana downloads its dashboards from the internet, on 443 only.
+    expect(allowed(policies, grafana, remoteHomeserver, 443)).toBe(true);
+    expect(allowed(policies, grafana, remoteHomeserver, 80)).toBe(false);
+    expect(allowed(policies, grafana, privateAddress, 443)).toBe(apiServerAnywhere);
+    // Planted: Alloy, Loki and Prometheus never reach the internet; Alloy queries nothing but Loki.
+    // (Loki reaches an external S3 endpoint on any address, on its port.)
+    for (const pod of [alloy, loki, prometheus]) {
+      const expected = pod === loki ? config.objectStorage.provider === 'external' : apiServerAnywhere;
+      expect([pod.id, allowed(policies, pod, remoteHomeserver, 443)]).toEqual([pod.id, expected]);
+      expect([pod.id, allowed(policies, pod, remoteHomeserver, 8448)]).toEqual([pod.id, false]);
+    }
+    expect(allowed(policies, alloy, prometheus, 9090)).toBe(false);
+    expect(allowed(policies, loki, postgres, 5432)).toBe(false);
+    if (config.objectStorage.provider === 'minio') {
+      expect(allowed(policies, loki, { namespace: 'minio', labels: { ...POD_LABELS.minio } }, 9000)).toBe(true);
+      expect(allowed(policies, grafana, { namespace: 'minio', labels: { ...POD_LABELS.minio } }, 9000)).toBe(false);
+    } else {
+      expect(allowed(policies, loki, privateAddress, 443)).toBe(true);
+      expect(allowed(policies, loki, privateAddress, 9000)).toBe(false);
+    }
+    const alertmanager = asPod(MONITORING_PODS.alertmanager);
+    if (config.monitoring.alertmanager.enabled) {
+      expect(allowed(policies, prometheus, alertmanager, 9093)).toBe(true);
+      expect(allowed(policies, alertmanager, alertmanager, 9094, 'UDP')).toBe(true);
+      expect(allowed(policies, alertmanager, { address: '198.51.100.25' }, 587)).toBe(true);
+      expect(allowed(policies, alertmanager, remoteHomeserver, 443)).toBe(true);
+      expect(allowed(policies, alertmanager, remoteHomeserver, 25)).toBe(false);
+      expect(allowed(policies, alertmanager, postgres, 5432)).toBe(false);
+    } else {
+      expect(allowed(policies, prometheus, alertmanager, 9093)).toBe(false);
+    }
+  });
+
   test('every rendered pod in a guarded namespace is reachable on each container port by someone', () => {
     const guarded = new Set(guardedNamespaces(config));
     const rendered = renderedPods(objects as unknown as Obj[]);
-    const sources = [...rendered, edge, prometheus, { namespace: 'cnpg-system', labels: {} }, router];
+    const sources = [...rendered, ...charted, internet, router];
     for (const pod of rendered.filter((candidate) => guarded.has(candidate.namespace))) {
       for (const port of pod.ports) {
         expect([pod.id, port, sources.some((source) => allowed(policies, source, pod, port))]).toEqual([pod.id, port, true]);
@@ -294,4 +443,24 @@ test('the evaluator: no selecting policy allows; a default deny blocks; host-net
   expect(allowed([deny, allow], pod, pod, 1)).toBe(true);
   expect(allowed([deny, allow], pod, pod, 2)).toBe(false);
   expect(allowed([deny, allow], { ...pod, hostNetwork: true }, pod, 1)).toBe(false);
+});
+
+test('network.nodes.cidrs and the webhook receiver port decide what Prometheus and Alertmanager may reach', () => {
+  const { objects, config } = render({
+    network: { nodes: { cidrs: ['10.0.0.0/16'] }, apiServer: { cidrs: ['10.96.0.1/32'] } },
+    monitoring: { alertmanager: { enabled: true, email: undefined, webhook: { port: 8443 } } },
+  });
+  expect(config.monitoring.alertmanager.email).toBeUndefined();
+  const policies = (objects as unknown as Obj[]).filter((object) => object.kind === 'NetworkPolicy');
+  const prometheus = { namespace: 'monitoring', labels: { ...MONITORING_PODS.prometheus.labels } };
+  const alertmanager = { namespace: 'monitoring', labels: { ...MONITORING_PODS.alertmanager.labels } };
+  expect(allowed(policies, prometheus, { address: '10.0.7.3' }, 10250)).toBe(true);
+  expect(allowed(policies, prometheus, { address: '10.1.7.3' }, 10250)).toBe(false);
+  expect(allowed(policies, prometheus, { address: '10.0.7.3' }, METRICS_PORTS.livekit)).toBe(true);
+  expect(allowed(policies, prometheus, { address: '192.168.1.7' }, METRICS_PORTS.livekit)).toBe(false);
+  expect(allowed(policies, alertmanager, { address: '198.51.100.25' }, 8443)).toBe(true);
+  // No e-mail receiver: no SMTP port; the default webhook port is not opened either.
+  expect(allowed(policies, alertmanager, { address: '198.51.100.25' }, 587)).toBe(false);
+  expect(allowed(policies, alertmanager, { address: '198.51.100.25' }, 443)).toBe(false);
+  expect(allowed(policies, alertmanager, { address: '169.254.169.254' }, 8443)).toBe(false);
 });

@@ -96,7 +96,10 @@ describe.each<[string, Record<string, unknown>]>([
       const port = portOf(monitor);
       expect(typeof port).toBe('number');
       const pod = { namespace: monitor.metadata.namespace, labels: monitor.spec.selector.matchLabels };
-      expect({ monitor: monitor.metadata.name, allowed: allowed(policies, prometheusPod, pod, port as number) }).toEqual({
+      // Host-network targets are reached on their node's address (network.nodes), where no ingress policy applies.
+      const onHostNetwork = workloads.some((workload) => workload.namespace === pod.namespace && workload.template.spec.hostNetwork && labelsMatch(pod.labels, workload.template.metadata?.labels));
+      const target = onHostNetwork ? { address: '10.0.0.21' } : pod;
+      expect({ monitor: monitor.metadata.name, allowed: allowed(policies, prometheusPod, target, port as number) }).toEqual({
         monitor: monitor.metadata.name,
         allowed: true,
       });

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { email, replicas, retentionDuration, storageSize } from './primitives';
+import { email, port, replicas, retentionDuration, storageSize } from './primitives';
 
 /** Secret (monitoring namespace) holding the receivers' credentials; config and dist/ only name it. */
 export const ALERT_RECEIVERS_SECRET = 'alertmanager-receivers';
@@ -32,6 +32,7 @@ const alertmanagerSchema = z
     webhook: z
       .strictObject({
         sendResolved: z.boolean().default(true).describe('Also notify when an alert resolves.'),
+        port: port.default(443).describe('Port of the webhook URL (the URL itself is a secret): the only port Alertmanager\'s egress policy opens for it.'),
       })
       .optional()
       .describe(

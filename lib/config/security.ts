@@ -52,14 +52,24 @@ export const networkSchema = z
         ports: z.array(port).min(1).default([443, 6443]).describe('Ports the API server endpoints listen on.'),
       })
       .prefault({})
-      .describe('Egress to the Kubernetes API, for the pods of guarded namespaces that call it (CloudNativePG instances, MinIO servers).'),
+      .describe('Egress to the Kubernetes API, for the pods that call it (the operators and controllers, Prometheus, Grafana\'s and Alloy\'s discovery, CloudNativePG instances, MinIO servers).'),
+    nodes: z
+      .strictObject({
+        cidrs: z
+          .array(cidr)
+          .min(1)
+          .default(['0.0.0.0/0', '::/0'])
+          .describe('Addresses of the cluster nodes. Narrow this to the node networks.'),
+      })
+      .prefault({})
+      .describe('Egress to node addresses, on the listed ports only: Prometheus to the kubelets, node-exporter, control-plane components and the call pods; the edge to LiveKit\'s signalling (host network).'),
     dns: z
       .strictObject({
         namespace: k8sName.default('kube-system'),
         podLabels: z.record(labelKey, labelValue).default({ 'k8s-app': 'kube-dns' }).describe('Labels of the cluster DNS pods (CoreDNS keeps k8s-app: kube-dns).'),
       })
       .prefault({})
-      .describe('The cluster DNS every pod of a guarded namespace may query on port 53.'),
+      .describe('The cluster DNS every pod of our namespaces may query on port 53.'),
   })
   .prefault({})
   .describe('Facts about the cluster the egress NetworkPolicies need (docs/security.md).');

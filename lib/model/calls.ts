@@ -2,7 +2,7 @@ import type { PlatformConfig } from '../config';
 import { ipToBigInt, parseCidr } from '../config/primitives';
 import { LIVEKIT, LK_JWT, sentinelAddresses, VALKEY_LIVEKIT } from './endpoints';
 import type { Platform } from './index';
-import { METRICS_PORTS } from './metrics';
+import { METRICS_PORTS } from './metrics-ports';
 import { NAMESPACES, serviceHost } from './platform';
 
 /**

@@ -1,6 +1,5 @@
 import type { PlatformConfig } from '../config';
 import {
-  CERT_MANAGER,
   LIVEKIT,
   LIVEKIT_REDIS_PROXY,
   MINIO_TENANT,
@@ -14,6 +13,8 @@ import {
 } from './endpoints';
 import type { Platform } from './index';
 import { INTERNAL_CA, MINIO_SERVER_TLS_SECRET } from './internal-ca';
+import { CERT_MANAGER_PODS, ENVOY_GATEWAY_PODS, INGRESS_NGINX_PODS } from './chart-pods';
+import { METRICS_PORTS } from './metrics-ports';
 import { NAMESPACES, serviceHost } from './platform';
 import { activeWorkerTypes, SYNAPSE_NAMESPACE, SYNAPSE_PORTS, type WorkerType } from './workers';
 
@@ -47,35 +48,7 @@ export interface ScrapeTarget {
   readonly podNameLabel?: string;
 }
 
-/**
- * Metrics ports of components that have no port contract elsewhere. The component charts listen
- * on these numbers; defined here so the scrape object and the workload cannot disagree.
- */
-export const METRICS_PORTS = {
-  /** HAProxy `http-request use-service prometheus-exporter` frontend of the Redis proxy. */
-  haproxy: 8405,
-  /**
-   * The Synapse router's status frontend (/healthz and /metrics): constructs/haproxy-router.ts
-   * ROUTER_PORTS.status. test/scrape-targets.test.ts matches it against the rendered router pods.
-   */
-  synapseRouter: 8404,
-  /** oliver006/redis_exporter default listen port. */
-  redisExporter: 9121,
-  /** CloudNativePG instance manager exporter (container port `metrics`). */
-  cnpg: 9187,
-  /** LiveKit `prometheus_port`. */
-  livekit: 6789,
-  /** coturn `--prometheus` exporter default port. */
-  coturn: 9641,
-  /** MinIO serves metrics on its S3 port. */
-  minio: 9000,
-  /** Envoy Gateway's proxy pods: /stats/prometheus. */
-  envoyProxy: 19001,
-  /** ingress-nginx controller metrics (controller.metrics.enabled). */
-  ingressNginx: 10254,
-  /** cert-manager controller (chart prometheus.enabled: container port `http-metrics`). */
-  certManager: 9402,
-} as const;
+export { METRICS_PORTS } from './metrics-ports';
 
 export const HAPROXY_METRICS_PATH = '/metrics';
 
@@ -209,9 +182,8 @@ export function edgeScrapeTargets(config: PlatformConfig): ScrapeTarget[] {
     return [
       {
         name: 'envoy-proxy',
-        namespace: NAMESPACES.envoyGateway.name,
-        // Labels Envoy Gateway puts on every proxy pod it manages.
-        selector: { 'app.kubernetes.io/component': 'proxy', 'app.kubernetes.io/managed-by': 'envoy-gateway' },
+        namespace: ENVOY_GATEWAY_PODS.proxy.namespace,
+        selector: ENVOY_GATEWAY_PODS.proxy.labels,
         port: METRICS_PORTS.envoyProxy,
         path: '/stats/prometheus',
         kind: 'PodMonitor',
@@ -221,8 +193,8 @@ export function edgeScrapeTargets(config: PlatformConfig): ScrapeTarget[] {
   return [
     {
       name: 'ingress-nginx-controller',
-      namespace: NAMESPACES.ingressNginx.name,
-      selector: { 'app.kubernetes.io/name': 'ingress-nginx', 'app.kubernetes.io/component': 'controller' },
+      namespace: INGRESS_NGINX_PODS.controller.namespace,
+      selector: INGRESS_NGINX_PODS.controller.labels,
       port: METRICS_PORTS.ingressNginx,
       path: '/metrics',
       kind: 'PodMonitor',
@@ -233,14 +205,14 @@ export function edgeScrapeTargets(config: PlatformConfig): ScrapeTarget[] {
 /**
  * Platform operators whose metrics the alerts need: cert-manager's certificate expiry
  * (certmanager_certificate_expiration_timestamp_seconds). The chart's own ServiceMonitor is off
- * (scraping is declared only here); its controller pods carry these labels (templates/deployment.yaml, v1.21.1).
+ * (scraping is declared only here); the controller pods' labels are in lib/model/chart-pods.ts.
  */
 export function operatorScrapeTargets(): ScrapeTarget[] {
   return [
     {
       name: 'cert-manager',
-      namespace: CERT_MANAGER.namespace,
-      selector: { 'app.kubernetes.io/name': 'cert-manager', 'app.kubernetes.io/instance': CERT_MANAGER.releaseName, 'app.kubernetes.io/component': 'controller' },
+      namespace: CERT_MANAGER_PODS.controller.namespace,
+      selector: CERT_MANAGER_PODS.controller.labels,
       port: METRICS_PORTS.certManager,
       path: '/metrics',
       kind: 'PodMonitor',

@@ -1,7 +1,33 @@
 import type { PlatformConfig } from '../config';
 import { callHostPorts, COTURN, type InternalPortClient } from './calls';
-import { ADMIN_UI, CERT_MANAGER, ELEMENT_WEB, LIVEKIT_REDIS_PROXY, LK_JWT, MINIO_TENANT, POSTGRES, SYNAPSE_REDIS_PROXY, SYNAPSE_ROUTER, VALKEY_LIVEKIT, VALKEY_SYNAPSE } from './endpoints';
-import { publicCertificates } from './edge-routes';
+import {
+  ALERTMANAGER_MESH_PORT,
+  ALERTMANAGER_PORT,
+  BARMAN_PLUGIN_PORT,
+  CERT_MANAGER_PODS,
+  CERT_MANAGER_WEBHOOK_PORT,
+  type ChartPod,
+  CNPG_PODS,
+  CNPG_WEBHOOK_PORT,
+  edgeContainerPort,
+  edgeContainerPorts,
+  edgeProxyPod,
+  ENVOY_GATEWAY_PODS,
+  ENVOY_GATEWAY_WEBHOOK_PORT,
+  ENVOY_GATEWAY_XDS_PORT,
+  INGRESS_NGINX_PODS,
+  INGRESS_NGINX_WEBHOOK_PORT,
+  type Labels,
+  LOKI_GRPC_PORT,
+  LOKI_MEMBERLIST_PORT,
+  METALLB_PODS,
+  METALLB_WEBHOOK_PORT,
+  MINIO_OPERATOR_PODS,
+  MONITORING_PODS,
+  PROMETHEUS_OPERATOR_WEBHOOK_PORT,
+} from './chart-pods';
+import { ADMIN_UI, CERT_MANAGER, ELEMENT_WEB, LIVEKIT_REDIS_PROXY, LK_JWT, LOKI, MINIO_TENANT, POSTGRES, SYNAPSE_REDIS_PROXY, SYNAPSE_ROUTER, VALKEY_LIVEKIT, VALKEY_SYNAPSE } from './endpoints';
+import { EDGE_PORTS, publicCertificates } from './edge-routes';
 import { buildPlatform } from './index';
 import { METRICS_PORTS } from './metrics';
 import { activeNamespaces, NAMESPACES } from './platform';
@@ -9,15 +35,17 @@ import { SYNAPSE_NAMESPACE, SYNAPSE_PORTS, workerType, type WorkerTypeId } from 
 
 /**
  * Who may open a connection to whom, as a typed table. charts/network-policies.ts turns it into
- * one default-deny-ingress NetworkPolicy per guarded namespace plus one allow policy per flow;
- * test/network-policies.test.ts evaluates the rendered policies against rendered pods.
+ * default-deny ingress and egress NetworkPolicies in every namespace we own, one ingress allow policy
+ * per flow at its destination and one egress allow policy per rule at its source;
+ * test/network-policies.test.ts evaluates the rendered policies against the rendered pods and the
+ * pods the charts and operators create (lib/model/chart-pods.ts).
  *
- * Guarded namespaces are those whose every listener and client we render ourselves. Operator
- * namespaces installed by Helm charts and the host-network namespaces are not guarded (see
- * docs/security.md for why).
+ * Host-network pods (coturn, LiveKit, the MetalLB speaker, node-exporter) are subject to no
+ * NetworkPolicy: flows to them are allowed at the client by node address (network.nodes), and the
+ * node firewall guards them (lib/model/calls.ts callHostPorts, docs/security.md).
  */
 
-export type Labels = Readonly<Record<string, string>>;
+export type { Labels } from './chart-pods';
 
 export interface PodRef {
   /** Namespace name; undefined = any namespace. */
@@ -80,15 +108,20 @@ export function edgeNamespace(config: PlatformConfig): string {
   return config.edge.controller === 'envoy-gateway' ? NAMESPACES.envoyGateway.name : NAMESPACES.ingressNginx.name;
 }
 
-/** Namespaces that get default-deny ingress: every client and listener inside is ours and listed below. */
+/**
+ * Namespaces that get default-deny ingress and egress: every namespace we create, so every listener
+ * and client inside is ours or a chart's, and each of their connections is a flow or rule below.
+ */
 export function guardedNamespaces(config: PlatformConfig): string[] {
-  const active = new Set(activeNamespaces(config).map((namespace) => namespace.name));
-  return [NAMESPACES.matrix.name, NAMESPACES.redisSynapse.name, NAMESPACES.redisLivekit.name, NAMESPACES.minio.name].filter((name) => active.has(name));
+  return activeNamespaces(config).map((namespace) => namespace.name);
 }
+
+const podRef = (pod: ChartPod): PodRef & { readonly namespace: string } => ({ namespace: pod.namespace, pods: pod.labels });
+
 
 export function flows(config: PlatformConfig): Flow[] {
   const matrix = SYNAPSE_NAMESPACE;
-  const edge: PodRef = { namespace: edgeNamespace(config), pods: {} };
+  const edge: PodRef = podRef(edgeProxyPod(config));
   const synapse: PodRef = { namespace: matrix, pods: POD_LABELS.synapse };
   const prometheus: PodRef = { namespace: NAMESPACES.monitoring.name, pods: POD_LABELS.prometheus };
   const result: Flow[] = [
@@ -106,10 +139,24 @@ export function flows(config: PlatformConfig): Flow[] {
     },
     {
       id: 'synapse-to-postgres',
-      description: 'Synapse (and the media upload jobs) -> PostgreSQL; instances replicate among themselves; CNPG operator -> status',
-      from: [synapse, { namespace: matrix, pods: POD_LABELS.postgres }, { namespace: NAMESPACES.cnpg.name, pods: {} }],
+      description: 'Synapse (and the media upload jobs) -> PostgreSQL',
+      from: [synapse],
+      to: { namespace: POSTGRES.namespace, pods: POD_LABELS.postgres },
+      ports: [{ port: POSTGRES.port }],
+    },
+    {
+      id: 'postgres-replication',
+      description: 'PostgreSQL instances among themselves: streaming replication and the instance managers\' status',
+      from: [{ namespace: matrix, pods: POD_LABELS.postgres }],
       to: { namespace: POSTGRES.namespace, pods: POD_LABELS.postgres },
       ports: [{ port: POSTGRES.port }, { port: CNPG_STATUS_PORT }],
+    },
+    {
+      id: 'cnpg-operator-to-postgres',
+      description: 'CloudNativePG operator -> the instance managers\' status endpoint',
+      from: [podRef(CNPG_PODS.operator)],
+      to: { namespace: POSTGRES.namespace, pods: POD_LABELS.postgres },
+      ports: [{ port: CNPG_STATUS_PORT }],
     },
     {
       id: 'synapse-to-redis-proxy',
@@ -149,40 +196,142 @@ export function flows(config: PlatformConfig): Flow[] {
       ...callInternalFlows(config, { edge, prometheus }),
     );
   }
-  // With ingress-nginx the host certificates live in the hosts' namespaces (edge-routes.ts
-  // certificateNamespace), so the HTTP-01 solver pods start there and the edge must reach them.
-  // (With Envoy Gateway they live with the Gateway, outside every guarded namespace.)
-  if (config.edge.controller === 'ingress-nginx') {
-    const certificateNamespaces = new Set(
-      publicCertificates(buildPlatform(config))
-        .filter((certificate) => certificate.challenge === 'http01')
-        .map((certificate) => certificate.namespace),
-    );
-    for (const namespace of guardedNamespaces(config).filter((name) => certificateNamespaces.has(name))) {
-      result.push({
-        id: 'edge-to-acme-solver',
-        description: 'edge -> cert-manager HTTP-01 solver pods (Let\'s Encrypt challenges through the Ingress)',
-        from: [edge],
-        to: { namespace, pods: ACME_SOLVER.labels },
-        ports: [{ port: ACME_SOLVER.port }],
-      });
-    }
+  // cert-manager starts the HTTP-01 solver pods in each certificate's namespace (edge-routes.ts
+  // certificateNamespace: the Gateway's with Envoy Gateway, the hosts' with ingress-nginx).
+  const certificateNamespaces = new Set(
+    publicCertificates(buildPlatform(config))
+      .filter((certificate) => certificate.challenge === 'http01')
+      .map((certificate) => certificate.namespace),
+  );
+  for (const namespace of [...certificateNamespaces].sort()) {
+    result.push({
+      id: `edge-to-acme-solver-${namespace}`,
+      description: 'edge -> cert-manager HTTP-01 solver pods (Let\'s Encrypt challenges through the edge)',
+      from: [edge],
+      to: { namespace, pods: ACME_SOLVER.labels },
+      ports: [{ port: ACME_SOLVER.port }],
+    });
   }
   if (config.objectStorage.provider === 'minio') {
     result.push({
       id: 'clients-to-minio',
-      description: 'S3 clients (Synapse media, CNPG backups in matrix, Loki in monitoring), MinIO servers among themselves, the MinIO operator, Prometheus',
+      description: 'S3 clients (Synapse media and its upload jobs, CNPG backups, Loki), MinIO servers among themselves, the MinIO operator, Prometheus',
       from: [
-        { namespace: matrix, pods: {} },
-        { namespace: NAMESPACES.monitoring.name, pods: {} },
+        { namespace: matrix, pods: POD_LABELS.synapse, componentIn: [workerType('mediaRepository').pool, MEDIA_UPLOAD_COMPONENT] },
+        { namespace: matrix, pods: POD_LABELS.postgres },
+        podRef(MONITORING_PODS.loki),
         { namespace: MINIO_TENANT.namespace, pods: POD_LABELS.minio },
-        { namespace: NAMESPACES.minioOperator.name, pods: {} },
+        podRef(MINIO_OPERATOR_PODS.operator),
+        prometheus,
       ],
       to: { namespace: MINIO_TENANT.namespace, pods: POD_LABELS.minio },
       ports: [{ port: MINIO_S3_PORT }],
     });
   }
+  result.push(...chartFlows(config, prometheus));
   return result;
+}
+
+/** A webhook the API server calls: from its own address, which no selector names and which differs per cluster. */
+function webhookFlow(pod: ChartPod, port: number, what: string): Flow {
+  return { id: `api-server-to-${pod.id}`, description: `API server -> ${what} (from the API server's address: any source, this port only)`, to: podRef(pod), ports: [{ port }] };
+}
+
+/** The flows of the pods that Helm charts and operators create in our namespaces (lib/model/chart-pods.ts). */
+function chartFlows(config: PlatformConfig, prometheus: PodRef): Flow[] {
+  const monitoring = MONITORING_PODS;
+  const edgeProxy = edgeProxyPod(config);
+  const alertmanager = config.monitoring.alertmanager.enabled;
+  const flows: Flow[] = [
+    {
+      id: 'internet-to-edge',
+      description: 'clients and other homeservers (the internet, through the LoadBalancer with the client address kept) -> the edge proxies',
+      to: podRef(edgeProxy),
+      ports: edgeContainerPorts(config).map((port) => ({ port })),
+    },
+    webhookFlow(CERT_MANAGER_PODS.webhook, CERT_MANAGER_WEBHOOK_PORT, 'cert-manager webhook'),
+    webhookFlow(CNPG_PODS.operator, CNPG_WEBHOOK_PORT, 'CloudNativePG webhooks'),
+    webhookFlow(METALLB_PODS.controller, METALLB_WEBHOOK_PORT, 'MetalLB webhooks'),
+    webhookFlow(monitoring.operator, PROMETHEUS_OPERATOR_WEBHOOK_PORT, 'prometheus-operator admission webhook'),
+    config.edge.controller === 'envoy-gateway'
+      ? webhookFlow(ENVOY_GATEWAY_PODS.controller, ENVOY_GATEWAY_WEBHOOK_PORT, 'Envoy Gateway topology injector webhook')
+      : webhookFlow(INGRESS_NGINX_PODS.controller, INGRESS_NGINX_WEBHOOK_PORT, 'ingress-nginx admission webhook'),
+    {
+      id: 'cnpg-to-barman-plugin',
+      description: 'CloudNativePG operator -> Barman Cloud plugin (gRPC over mTLS)',
+      from: [podRef(CNPG_PODS.operator)],
+      to: podRef(CNPG_PODS.barmanPlugin),
+      ports: [{ port: BARMAN_PLUGIN_PORT }],
+    },
+    { id: 'prometheus-to-cert-manager', description: 'Prometheus -> cert-manager controller metrics', from: [prometheus], to: podRef(CERT_MANAGER_PODS.controller), ports: [{ port: METRICS_PORTS.certManager }] },
+    {
+      id: 'prometheus-to-edge',
+      description: 'Prometheus -> edge proxy metrics',
+      from: [prometheus],
+      to: podRef(edgeProxy),
+      ports: [{ port: config.edge.controller === 'envoy-gateway' ? METRICS_PORTS.envoyProxy : METRICS_PORTS.ingressNginx }],
+    },
+    // kube-prometheus-stack's own ServiceMonitors (selfMonitor defaults): Prometheus, the operator, Grafana, kube-state-metrics.
+    { id: 'prometheus-self', description: 'Prometheus -> Prometheus and its config reloader (self-monitoring)', from: [prometheus], to: podRef(monitoring.prometheus), ports: [{ port: 9090 }, { port: 8080 }] },
+    { id: 'prometheus-to-operator', description: 'Prometheus -> prometheus-operator metrics', from: [prometheus], to: podRef(monitoring.operator), ports: [{ port: 10250 }] },
+    { id: 'prometheus-to-kube-state-metrics', description: 'Prometheus -> kube-state-metrics', from: [prometheus], to: podRef(monitoring.kubeStateMetrics), ports: [{ port: 8080 }] },
+    {
+      id: 'grafana-to-prometheus',
+      description: 'Grafana -> Prometheus (datasource)',
+      from: [podRef(monitoring.grafana)],
+      to: podRef(monitoring.prometheus),
+      ports: [{ port: 9090 }],
+    },
+    {
+      id: 'prometheus-to-grafana',
+      description: 'Prometheus -> Grafana metrics',
+      from: [prometheus],
+      to: podRef(monitoring.grafana),
+      ports: [{ port: 3000 }],
+    },
+    {
+      id: 'logs-to-loki',
+      description: 'Alloy -> Loki (push), Grafana -> Loki (queries)',
+      from: [podRef(monitoring.alloy), podRef(monitoring.grafana)],
+      to: podRef(monitoring.loki),
+      ports: [{ port: LOKI.port }],
+    },
+    {
+      id: 'loki-internal',
+      description: 'Loki replicas among themselves (gRPC, memberlist ring)',
+      from: [podRef(monitoring.loki)],
+      to: podRef(monitoring.loki),
+      ports: [{ port: LOKI.port }, { port: LOKI_GRPC_PORT }, { port: LOKI_MEMBERLIST_PORT }, { port: LOKI_MEMBERLIST_PORT, protocol: 'UDP' }],
+    },
+  ];
+  if (config.edge.controller === 'envoy-gateway') {
+    flows.push({
+      id: 'envoy-to-xds',
+      description: 'Envoy proxies -> Envoy Gateway xDS (their configuration)',
+      from: [podRef(ENVOY_GATEWAY_PODS.proxy)],
+      to: podRef(ENVOY_GATEWAY_PODS.controller),
+      ports: [{ port: ENVOY_GATEWAY_XDS_PORT }],
+    });
+  }
+  if (alertmanager) {
+    flows.push(
+      {
+        id: 'alerts-to-alertmanager',
+        description: 'Prometheus -> Alertmanager (alerts, metrics); Grafana -> Alertmanager (datasource)',
+        from: [prometheus, podRef(monitoring.grafana)],
+        to: podRef(monitoring.alertmanager),
+        ports: [{ port: ALERTMANAGER_PORT }, { port: 8080 }],
+      },
+      {
+        id: 'alertmanager-mesh',
+        description: 'Alertmanager replicas among themselves (silences, notification log)',
+        from: [podRef(monitoring.alertmanager)],
+        to: podRef(monitoring.alertmanager),
+        ports: [{ port: ALERTMANAGER_MESH_PORT }, { port: ALERTMANAGER_MESH_PORT, protocol: 'UDP' }],
+      },
+    );
+  }
+  return flows;
 }
 
 /**
@@ -232,22 +381,21 @@ function valkeyInternalFlows(id: string, namespace: string): Flow[] {
   ];
 }
 
-/**
- * Namespaces that get default-deny egress: the guarded ones, and cert-manager, whose every outbound
- * connection is known (the API server, Let's Encrypt, its HTTP-01 self-check). Its ingress stays
- * open: the API server calls its webhook from addresses no selector matches (docs/security.md).
- */
+/** Namespaces that get default-deny egress: the same as for ingress, every namespace we own. */
 export function egressGuardedNamespaces(config: PlatformConfig): string[] {
-  return [...guardedNamespaces(config), CERT_MANAGER.namespace];
+  return guardedNamespaces(config);
 }
 
 /** cert-manager's controller pods (chart labels: release instance + component). */
 export const CERT_MANAGER_CONTROLLER: Labels = { 'app.kubernetes.io/instance': CERT_MANAGER.releaseName, 'app.kubernetes.io/component': 'controller' };
 
-/** All flows whose destination namespace is guarded (others would be dead policies). */
+/**
+ * The flows that get an ingress allow policy: destination namespace guarded and not on the host
+ * network (no NetworkPolicy selects a host-network pod; the client's egress rule names node addresses).
+ */
 export function guardedFlows(config: PlatformConfig): Flow[] {
   const guarded = new Set(guardedNamespaces(config));
-  const all = flows(config).filter((flow) => guarded.has(flow.to.namespace));
+  const all = flows(config).filter((flow) => guarded.has(flow.to.namespace) && !flow.hostNetwork);
   if (config.calls.enabled) all.push(...valkeyInternalFlows('livekit', VALKEY_LIVEKIT.namespace).filter(() => guarded.has(VALKEY_LIVEKIT.namespace)));
   return all;
 }
@@ -331,15 +479,17 @@ function endpointPort(url: string): number {
  */
 export function egressRules(config: PlatformConfig): EgressRule[] {
   const guarded = new Set(guardedNamespaces(config));
+  const nodes = config.network.nodes.cidrs.map((cidr) => ({ cidr }));
   const rules: EgressRule[] = [];
-  for (const flow of guardedFlows(config)) {
+  const hostNetworkFlows = flows(config).filter((flow) => flow.hostNetwork);
+  for (const flow of [...guardedFlows(config), ...hostNetworkFlows]) {
     (flow.from ?? []).forEach((source, index) => {
       if (source.namespace === undefined || !guarded.has(source.namespace)) return;
       rules.push({
         id: flow.from!.length > 1 ? `${flow.id}-${index + 1}` : flow.id,
         description: flow.description,
         from: { ...source, namespace: source.namespace },
-        toPods: [flow.to],
+        ...(flow.hostNetwork ? { toAddresses: nodes } : { toPods: [flow.to] }),
         ports: flow.ports,
       });
     });
@@ -348,8 +498,8 @@ export function egressRules(config: PlatformConfig): EgressRule[] {
   for (const namespace of egressGuardedNamespaces(config)) {
     rules.push({ id: 'dns', description: 'every pod -> cluster DNS', from: { namespace, pods: {} }, toPods: [dns], ports: [{ port: 53, protocol: 'UDP' }, { port: 53, protocol: 'TCP' }] });
   }
-  const apiServer = (namespace: string, pods: Labels, who: string): EgressRule => ({
-    id: 'api-server',
+  const apiServer = (namespace: string, pods: Labels, who: string, id = 'api-server'): EgressRule => ({
+    id,
     description: `${who} -> Kubernetes API`,
     from: { namespace, pods },
     toAddresses: config.network.apiServer.cidrs.map((cidr) => ({ cidr })),
@@ -379,9 +529,11 @@ export function egressRules(config: PlatformConfig): EgressRule[] {
       id: 'acme-http01-self-check-edge',
       description: 'cert-manager controller -> the edge pods (HTTP-01 self-check after kube-proxy forwards the LoadBalancer address)',
       from: { namespace: CERT_MANAGER.namespace, pods: CERT_MANAGER_CONTROLLER },
-      toPods: [{ namespace: edgeNamespace(config), pods: {} }],
+      toPods: [podRef(edgeProxyPod(config))],
+      ports: [{ port: edgeContainerPort(config, EDGE_PORTS.http) }],
     },
   );
+  rules.push(...chartEgressRules(config, apiServer));
   if (config.objectStorage.provider === 'minio' && guarded.has(MINIO_TENANT.namespace)) {
     rules.push(apiServer(MINIO_TENANT.namespace, POD_LABELS.minio, 'MinIO servers (the operator sidecar reads the Tenant)'));
   }
@@ -413,7 +565,8 @@ export function egressRules(config: PlatformConfig): EgressRule[] {
         id: 'lk-jwt-to-edge',
         description: 'lk-jwt-service -> the LiveKit API and our homeserver (OpenID token checks) through the edge',
         from: lkJwt,
-        toPods: [{ namespace: edgeNamespace(config), pods: {} }],
+        toPods: [podRef(edgeProxyPod(config))],
+        ports: edgeContainerPorts(config).map((port) => ({ port })),
       },
       {
         id: 'lk-jwt-federation',
@@ -426,3 +579,84 @@ export function egressRules(config: PlatformConfig): EgressRule[] {
   }
   return rules;
 }
+
+type ApiServerRule = (namespace: string, pods: Labels, who: string, id?: string) => EgressRule;
+
+/**
+ * The outbound connections of the chart- and operator-created pods that no flow covers: the API
+ * server for the controllers, node addresses for Prometheus, the internet for Grafana's dashboard
+ * download and the Alertmanager receivers, an external S3 endpoint for Loki.
+ */
+function chartEgressRules(config: PlatformConfig, apiServer: ApiServerRule): EgressRule[] {
+  const monitoring = MONITORING_PODS;
+  const nodes = config.network.nodes.cidrs.map((cidr) => ({ cidr }));
+  const rules: EgressRule[] = [
+    apiServer(NAMESPACES.cnpg.name, {}, 'CloudNativePG operator and Barman Cloud plugin'),
+    apiServer(NAMESPACES.metallb.name, METALLB_PODS.controller.labels, 'MetalLB controller (the speakers run on the host network)'),
+    config.edge.controller === 'envoy-gateway'
+      ? apiServer(NAMESPACES.envoyGateway.name, ENVOY_GATEWAY_PODS.controller.labels, 'Envoy Gateway controller')
+      : apiServer(NAMESPACES.ingressNginx.name, { 'app.kubernetes.io/name': 'ingress-nginx' }, 'ingress-nginx controller and its admission set-up jobs'),
+    apiServer(NAMESPACES.monitoring.name, monitoring.prometheus.labels, 'Prometheus (service discovery, the API server\'s metrics)', 'api-server-prometheus'),
+    apiServer(NAMESPACES.monitoring.name, monitoring.operator.labels, 'prometheus-operator', 'api-server-prometheus-operator'),
+    apiServer(NAMESPACES.monitoring.name, monitoring.admissionJobs.labels, 'prometheus-operator admission set-up jobs', 'api-server-admission-jobs'),
+    apiServer(NAMESPACES.monitoring.name, monitoring.kubeStateMetrics.labels, 'kube-state-metrics', 'api-server-kube-state-metrics'),
+    apiServer(NAMESPACES.monitoring.name, monitoring.grafana.labels, 'Grafana dashboard and datasource sidecars', 'api-server-grafana'),
+    apiServer(NAMESPACES.monitoring.name, monitoring.alloy.labels, 'Alloy (pod discovery, log tailing through the API)', 'api-server-alloy'),
+    {
+      // kube-prometheus-stack's default ServiceMonitors: kubelet and cAdvisor, node-exporter (host network),
+      // kube-proxy, controller manager, scheduler and etcd metrics, all on node addresses.
+      id: 'prometheus-to-nodes',
+      description: 'Prometheus -> kubelet, node-exporter and the control-plane components on node addresses',
+      from: podRef(monitoring.prometheus),
+      toAddresses: nodes,
+      ports: [...PROMETHEUS_NODE_PORTS].map((port) => ({ port })),
+    },
+    {
+      id: 'prometheus-to-coredns',
+      description: 'Prometheus -> cluster DNS metrics',
+      from: podRef(monitoring.prometheus),
+      toPods: [{ namespace: config.network.dns.namespace, pods: config.network.dns.podLabels }],
+      ports: [{ port: COREDNS_METRICS_PORT }],
+    },
+    {
+      // The chart's init container downloads the dashboards of charts/dashboards.ts from grafana.com and GitHub.
+      id: 'grafana-dashboards',
+      description: 'Grafana -> grafana.com and raw.githubusercontent.com (dashboard download at start)',
+      from: podRef(monitoring.grafana),
+      toAddresses: PUBLIC_INTERNET,
+      ports: [{ port: 443 }],
+    },
+  ];
+  if (config.objectStorage.provider === 'minio') {
+    rules.push(apiServer(NAMESPACES.minioOperator.name, {}, 'MinIO operator'));
+  }
+  if (config.objectStorage.provider === 'external' && config.objectStorage.external) {
+    rules.push({
+      id: 'external-s3-loki',
+      description: 'Loki -> the external S3 endpoint (any address: it may be on premises)',
+      from: podRef(monitoring.loki),
+      toAddresses: ANY_BUT_LINK_LOCAL,
+      ports: [{ port: endpointPort(config.objectStorage.external.endpoint) }],
+    });
+  }
+  const { alertmanager } = config.monitoring;
+  if (alertmanager.enabled) {
+    const receiverPorts = [
+      ...(alertmanager.email ? [Number(alertmanager.email.smarthost.split(':').pop())] : []),
+      ...(alertmanager.webhook ? [alertmanager.webhook.port] : []),
+    ];
+    rules.push({
+      id: 'alertmanager-receivers',
+      description: 'Alertmanager -> the SMTP server and the webhook (any address but link-local: either may be on premises)',
+      from: podRef(monitoring.alertmanager),
+      toAddresses: ANY_BUT_LINK_LOCAL,
+      ports: [...new Set(receiverPorts)].sort((a, b) => a - b).map((port) => ({ port })),
+    });
+  }
+  return rules;
+}
+
+/** Node-address ports kube-prometheus-stack scrapes by default: kubelet, node-exporter, kube-proxy, controller manager, scheduler, etcd. */
+export const PROMETHEUS_NODE_PORTS = [10250, 9100, 10249, 10257, 10259, 2381] as const;
+/** CoreDNS `prometheus :9153` (kube-prometheus-stack coreDns ServiceMonitor). */
+export const COREDNS_METRICS_PORT = 9153;
