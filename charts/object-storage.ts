@@ -97,7 +97,10 @@ export class MinioTenantChart extends ComponentChart {
         // cert-manager type makes the operator mount the Secret's ca.crt as MinIO's trusted CA too.
         requestAutoCert: false,
         externalCertSecret: [{ name: MINIO_SERVER_TLS_SECRET, type: 'cert-manager.io/v1' }],
-        prometheusOperator: true,
+        // The operator's own Prometheus integration patches a Prometheus resource in PROMETHEUS_NAMESPACE
+        // (`default` unless set) and fails the tenant's reconcile, before bucket creation, when there is
+        // none (minio/operator v7.1.1 pkg/controller/main-controller.go). Our PodMonitor scrapes MinIO.
+        prometheusOperator: false,
         features: { bucketDns: false, enableSftp: false },
         exposeServices: { minio: false, console: false },
         buckets: [storage.buckets.media, storage.buckets.backups, storage.buckets.logs].map((name) => ({ name })),
