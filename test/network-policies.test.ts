@@ -14,10 +14,10 @@ import {
   MINIO_OPERATOR_PODS,
   MONITORING_PODS,
 } from '../lib/model/chart-pods';
-import { ACME_SOLVER, egressGuardedNamespaces, guardedNamespaces, POD_LABELS } from '../lib/model/network-policies';
+import { ACME_SOLVER, dnsServerPort, egressGuardedNamespaces, guardedNamespaces, POD_LABELS } from '../lib/model/network-policies';
 import { METRICS_PORTS } from '../lib/model/metrics';
 import { SYNAPSE_PORTS } from '../lib/model/workers';
-import { render } from './helpers';
+import { render, TURN_DNS01 } from './helpers';
 import { allowed, type Pod } from './network-evaluator';
 
 const synapse = (component: string): Pod => ({ namespace: 'matrix', labels: { 'app.kubernetes.io/name': 'synapse', 'app.kubernetes.io/component': component } });
@@ -359,7 +359,9 @@ describe.each<[string, Record<string, unknown>]>([
     expect(allowed(policies, grafana, loki, 3100)).toBe(true);
     expect(allowed(policies, alloy, loki, 3100)).toBe(true);
     expect(allowed(policies, loki, loki, 9095)).toBe(true);
-    expect(allowed(policies, loki, loki, 7946, 'UDP')).toBe(true);
+    expect(allowed(policies, loki, loki, 7946)).toBe(true);
+    // Planted: memberlist in dskit is TCP only, so UDP stays closed.
+    expect(allowed(policies, loki, loki, 7946, 'UDP')).toBe(false);
     // Grafana downloads its dashboards from the internet, on 443 only.
     expect(allowed(policies, grafana, remoteHomeserver, 443)).toBe(true);
     expect(allowed(policies, grafana, remoteHomeserver, 80)).toBe(false);
@@ -463,4 +465,23 @@ test('network.nodes.cidrs and the webhook receiver port decide what Prometheus a
   expect(allowed(policies, alertmanager, { address: '198.51.100.25' }, 587)).toBe(false);
   expect(allowed(policies, alertmanager, { address: '198.51.100.25' }, 443)).toBe(false);
   expect(allowed(policies, alertmanager, { address: '169.254.169.254' }, 8443)).toBe(false);
+});
+
+test('DNS-01: the cert-manager controller may query the authoritative nameservers (and an RFC 2136 server on its port); without DNS-01 it may not', () => {
+  const controller = { namespace: 'cert-manager', labels: { ...CERT_MANAGER_PODS.controller.labels } };
+  const webhook = { namespace: 'cert-manager', labels: { ...CERT_MANAGER_PODS.webhook.labels } };
+  const nameserver = { address: '198.51.100.53' };
+  const policiesOf = (overrides: Record<string, unknown>) => (render(overrides).objects as unknown as Obj[]).filter((object) => object.kind === 'NetworkPolicy');
+  const cloudflare = policiesOf(TURN_DNS01);
+  expect(allowed(cloudflare, controller, nameserver, 53, 'UDP')).toBe(true);
+  expect(allowed(cloudflare, controller, nameserver, 53, 'TCP')).toBe(true);
+  expect(allowed(cloudflare, webhook, nameserver, 53, 'UDP')).toBe(false);
+  expect(allowed(cloudflare, controller, { address: '169.254.169.254' }, 53, 'UDP')).toBe(false);
+  const rfc2136 = policiesOf({ tls: { dns01: { rfc2136: { nameserver: '10.0.0.5:5353', tsigKeyName: 'acme', tsigSecretSecretRef: { name: 'tsig', key: 'secret' } } } } });
+  expect(allowed(rfc2136, controller, { address: '10.0.0.5' }, 5353, 'UDP')).toBe(true);
+  expect(allowed(rfc2136, controller, { address: '10.0.0.5' }, 5353, 'TCP')).toBe(true);
+  expect(allowed(rfc2136, controller, nameserver, 53, 'UDP')).toBe(true);
+  const http01Only = policiesOf({});
+  expect(allowed(http01Only, controller, nameserver, 53, 'UDP')).toBe(false);
+  expect([dnsServerPort('ns1.example.org'), dnsServerPort('ns1.example.org:5353'), dnsServerPort('[2001:db8::1]:5300'), dnsServerPort('[2001:db8::1]'), dnsServerPort('192.0.2.1')]).toEqual([53, 5353, 5300, 53, 53]);
 });

@@ -1,6 +1,6 @@
 import type { PlatformConfig } from '../config';
 import { EDGE_PORTS, edgePublicPorts } from './edge-routes';
-import { CERT_MANAGER, LOKI, PROMETHEUS_STACK } from './endpoints';
+import { CERT_MANAGER, LOKI, MINIO_TENANT, POSTGRES, PROMETHEUS_STACK } from './endpoints';
 import { METRICS_PORTS } from './metrics-ports';
 import { NAMESPACES } from './platform';
 
@@ -78,15 +78,15 @@ export const METALLB_PODS = {
     namespace: NAMESPACES.metallb.name,
     labels: { ...release('metallb', 'metallb'), 'app.kubernetes.io/component': 'controller' },
     ports: tcp(9443),
-    source: 'metallb 0.16.1 charts/metallb/templates/controller.yaml (webhook-server 9443; monitoring 7472 unscraped)',
+    source: 'metallb 0.16.1 charts/metallb/templates/controller.yaml (webhook-server 9443, also the bgppeers CRD conversion; metricshttps 9120 unscraped)',
   },
   speaker: {
     id: 'metallb-speaker',
     namespace: NAMESPACES.metallb.name,
     labels: { ...release('metallb', 'metallb'), 'app.kubernetes.io/component': 'speaker' },
     hostNetwork: true,
-    ports: [{ port: 7472 }, { port: 7946 }, { port: 7946, protocol: 'UDP' }],
-    source: 'metallb 0.16.1 charts/metallb/templates/speakers.yaml (hostNetwork; monitoring 7472, memberlist 7946)',
+    ports: [{ port: 7946 }, { port: 7946, protocol: 'UDP' }],
+    source: 'metallb 0.16.1 charts/metallb/templates/speaker.yaml (hostNetwork; memberlist 7946 among the speakers; metricshttps 9120 unscraped)',
   },
 } as const satisfies Record<string, ChartPod>;
 
@@ -105,15 +105,15 @@ export const ENVOY_GATEWAY_PODS = {
     namespace: NAMESPACES.envoyGateway.name,
     labels: { app: 'certgen' },
     ports: [],
-    source: 'gateway-helm v1.9.0 templates/certgen.yaml (Helm hook Job)',
+    source: 'gateway-helm v1.9.0 templates/certgen.yaml (Helm hook Job; `app: certgen` is its only label)',
   },
   proxy: {
     id: 'envoy-proxy',
     namespace: NAMESPACES.envoyGateway.name,
     labels: { 'app.kubernetes.io/name': 'envoy', 'app.kubernetes.io/component': 'proxy', 'app.kubernetes.io/managed-by': 'envoy-gateway' },
-    // The listener ports depend on the config: edgeProxyPod adds them.
+    // The listener ports depend on the config: edgeProxyPod adds them (v1.9.0 does not declare them as container ports).
     ports: tcp(METRICS_PORTS.envoyProxy),
-    source: 'envoy gateway v1.9.0 internal/infrastructure/kubernetes/proxy/resource_provider.go (labels, listener ports, metrics 19001)',
+    source: 'envoy gateway v1.9.0 internal/infrastructure/kubernetes/proxy/resource.go, internal/gatewayapi/listener.go (labels, listener ports + 10000 below 1024, metrics 19001)',
   },
 } as const satisfies Record<string, ChartPod>;
 
@@ -163,13 +163,35 @@ export const CNPG_WEBHOOK_PORT = 9443;
 /** The Barman Cloud plugin's gRPC server (mTLS), which the CloudNativePG operator calls. */
 export const BARMAN_PLUGIN_PORT = 9090;
 
+/** The MinIO operator's upgrade server: tenant pods download a new MinIO binary from it during an image upgrade. */
+export const MINIO_OPERATOR_UPGRADE_PORT = 4221;
+
 export const MINIO_OPERATOR_PODS = {
   operator: {
     id: 'minio-operator',
     namespace: NAMESPACES.minioOperator.name,
+    // The elected leader also gets `operator: leader` at run time; the selector stays on the chart's labels.
     labels: release('operator', 'minio-operator'),
-    ports: [],
-    source: 'minio operator v7.1.1 helm/operator/templates/operator-deployment.yaml',
+    ports: tcp(MINIO_OPERATOR_UPGRADE_PORT),
+    source: 'minio operator v7.1.1 helm/operator/templates/operator-deployment.yaml; pkg/common/const.go (upgrade server 4221; the STS API on 4223 is unused here)',
+  },
+} as const satisfies Record<string, ChartPod>;
+
+/** Pods the operators create from our custom resources in our namespaces. */
+export const OPERATOR_MADE_PODS = {
+  postgres: {
+    id: 'postgres',
+    namespace: POSTGRES.namespace,
+    labels: { 'cnpg.io/cluster': POSTGRES.clusterName },
+    ports: tcp(POSTGRES.port, 8000, METRICS_PORTS.cnpg),
+    source: 'cloudnative-pg v1.30.0 pkg/specs/pods.go (postgresql 5432, status 8000, metrics 9187); the join and initdb Jobs carry the same label',
+  },
+  minioTenant: {
+    id: 'minio-tenant',
+    namespace: MINIO_TENANT.namespace,
+    labels: { 'v1.min.io/tenant': MINIO_TENANT.name },
+    ports: tcp(METRICS_PORTS.minio),
+    source: 'minio operator v7.1.1 pkg/resources/statefulsets/minio-statefulset.go (minio 9000: S3 and metrics; console 9443 unused, the browser is off)',
   },
 } as const satisfies Record<string, ChartPod>;
 
@@ -209,7 +231,7 @@ export const MONITORING_PODS = {
     namespace: NAMESPACES.monitoring.name,
     labels: release('grafana', STACK),
     ports: tcp(3000),
-    source: 'grafana subchart templates/_pod.tpl (grafana 3000; the dashboard and datasource sidecars listen nowhere)',
+    source: 'grafana subchart 12.11.1 templates/_pod.tpl (grafana 3000; gossip 9094 and profiling 6060 are declared but unused: no HA alerting peers, no profiling)',
   },
   kubeStateMetrics: {
     id: 'kube-state-metrics',
@@ -230,8 +252,8 @@ export const MONITORING_PODS = {
     id: 'loki',
     namespace: NAMESPACES.monitoring.name,
     labels: { ...release('loki', LOKI.name), 'app.kubernetes.io/component': 'single-binary' },
-    ports: [{ port: LOKI.port }, { port: 9095 }, { port: 7946 }, { port: 7946, protocol: 'UDP' }],
-    source: 'loki chart 18.11.0 templates/single-binary/statefulset.yaml (http-metrics 3100, grpc 9095, http-memberlist 7946)',
+    ports: tcp(LOKI.port, 9095, 7946),
+    source: 'loki chart 18.11.0 templates/single-binary/statefulset.yaml (http-metrics 3100, grpc 9095, http-memberlist 7946: TCP only in dskit)',
   },
   alloy: {
     id: 'alloy',
@@ -255,7 +277,8 @@ export function chartPods(config: PlatformConfig): ChartPod[] {
   const edgePods: ChartPod[] = Object.values(config.edge.controller === 'envoy-gateway' ? ENVOY_GATEWAY_PODS : INGRESS_NGINX_PODS);
   const proxy = edgeProxyPod(config);
   pods.push(...edgePods.map((pod) => (pod.id === proxy.id ? proxy : pod)));
-  if (config.objectStorage.provider === 'minio') pods.push(...Object.values(MINIO_OPERATOR_PODS));
+  pods.push(OPERATOR_MADE_PODS.postgres);
+  if (config.objectStorage.provider === 'minio') pods.push(...Object.values(MINIO_OPERATOR_PODS), OPERATOR_MADE_PODS.minioTenant);
   const { alertmanager, ...monitoring } = MONITORING_PODS;
   pods.push(...Object.values(monitoring));
   if (config.monitoring.alertmanager.enabled) pods.push(alertmanager);

@@ -23,6 +23,7 @@ import {
   METALLB_PODS,
   METALLB_WEBHOOK_PORT,
   MINIO_OPERATOR_PODS,
+  MINIO_OPERATOR_UPGRADE_PORT,
   MONITORING_PODS,
   PROMETHEUS_OPERATOR_WEBHOOK_PORT,
 } from './chart-pods';
@@ -298,12 +299,21 @@ function chartFlows(config: PlatformConfig, prometheus: PodRef): Flow[] {
     },
     {
       id: 'loki-internal',
-      description: 'Loki replicas among themselves (gRPC, memberlist ring)',
+      description: 'Loki replicas among themselves (gRPC, memberlist ring over TCP)',
       from: [podRef(monitoring.loki)],
       to: podRef(monitoring.loki),
-      ports: [{ port: LOKI.port }, { port: LOKI_GRPC_PORT }, { port: LOKI_MEMBERLIST_PORT }, { port: LOKI_MEMBERLIST_PORT, protocol: 'UDP' }],
+      ports: [{ port: LOKI_GRPC_PORT }, { port: LOKI_MEMBERLIST_PORT }],
     },
   ];
+  if (config.objectStorage.provider === 'minio') {
+    flows.push({
+      id: 'minio-to-operator-upgrade',
+      description: 'MinIO servers -> the MinIO operator\'s upgrade server (new binary during an image upgrade)',
+      from: [{ namespace: MINIO_TENANT.namespace, pods: POD_LABELS.minio }],
+      to: podRef(MINIO_OPERATOR_PODS.operator),
+      ports: [{ port: MINIO_OPERATOR_UPGRADE_PORT }],
+    });
+  }
   if (config.edge.controller === 'envoy-gateway') {
     flows.push({
       id: 'envoy-to-xds',
@@ -465,6 +475,14 @@ function synapseOutboundPods(): PodRef {
   return { namespace: SYNAPSE_NAMESPACE, pods: POD_LABELS.synapse, componentIn: pools };
 }
 
+const DNS_PORT = 53;
+
+/** Port of a DNS server address as config tls.dns01.rfc2136.nameserver allows it: `host`, `host:port` or `[v6]:port`. */
+export function dnsServerPort(address: string): number {
+  const match = /^(?:\[[^\]]+\]|[^:[\]]+):(\d+)$/.exec(address);
+  return match ? Number(match[1]) : DNS_PORT;
+}
+
 function endpointPort(url: string): number {
   const parsed = new URL(url);
   if (parsed.port) return Number(parsed.port);
@@ -533,6 +551,20 @@ export function egressRules(config: PlatformConfig): EgressRule[] {
       ports: [{ port: edgeContainerPort(config, EDGE_PORTS.http) }],
     },
   );
+  if (config.tls.dns01) {
+    // DNS-01: before it asks Let's Encrypt to validate, the controller checks the TXT record at the
+    // zone's authoritative nameservers itself (public, or an RFC 2136 server on premises); the
+    // provider APIs (Cloudflare, Route 53, ...) are HTTPS to public addresses, which the acme rule allows.
+    const rfc2136Port = config.tls.dns01.rfc2136 ? dnsServerPort(config.tls.dns01.rfc2136.nameserver) : DNS_PORT;
+    const ports = [...new Set([DNS_PORT, rfc2136Port])].flatMap((port) => [{ port, protocol: 'UDP' as const }, { port, protocol: 'TCP' as const }]);
+    rules.push({
+      id: 'dns01-nameservers',
+      description: 'cert-manager controller -> the authoritative nameservers (DNS-01 propagation check, RFC 2136 updates)',
+      from: { namespace: CERT_MANAGER.namespace, pods: CERT_MANAGER_CONTROLLER },
+      toAddresses: ANY_BUT_LINK_LOCAL,
+      ports,
+    });
+  }
   rules.push(...chartEgressRules(config, apiServer));
   if (config.objectStorage.provider === 'minio' && guarded.has(MINIO_TENANT.namespace)) {
     rules.push(apiServer(MINIO_TENANT.namespace, POD_LABELS.minio, 'MinIO servers (the operator sidecar reads the Tenant)'));
@@ -593,9 +625,12 @@ function chartEgressRules(config: PlatformConfig, apiServer: ApiServerRule): Egr
   const rules: EgressRule[] = [
     apiServer(NAMESPACES.cnpg.name, {}, 'CloudNativePG operator and Barman Cloud plugin'),
     apiServer(NAMESPACES.metallb.name, METALLB_PODS.controller.labels, 'MetalLB controller (the speakers run on the host network)'),
-    config.edge.controller === 'envoy-gateway'
-      ? apiServer(NAMESPACES.envoyGateway.name, ENVOY_GATEWAY_PODS.controller.labels, 'Envoy Gateway controller')
-      : apiServer(NAMESPACES.ingressNginx.name, { 'app.kubernetes.io/name': 'ingress-nginx' }, 'ingress-nginx controller and its admission set-up jobs'),
+    ...(config.edge.controller === 'envoy-gateway'
+      ? [
+          apiServer(NAMESPACES.envoyGateway.name, ENVOY_GATEWAY_PODS.controller.labels, 'Envoy Gateway controller'),
+          apiServer(NAMESPACES.envoyGateway.name, ENVOY_GATEWAY_PODS.certgen.labels, 'Envoy Gateway certificate job', 'api-server-certgen'),
+        ]
+      : [apiServer(NAMESPACES.ingressNginx.name, { 'app.kubernetes.io/name': 'ingress-nginx' }, 'ingress-nginx controller and its admission set-up jobs')]),
     apiServer(NAMESPACES.monitoring.name, monitoring.prometheus.labels, 'Prometheus (service discovery, the API server\'s metrics)', 'api-server-prometheus'),
     apiServer(NAMESPACES.monitoring.name, monitoring.operator.labels, 'prometheus-operator', 'api-server-prometheus-operator'),
     apiServer(NAMESPACES.monitoring.name, monitoring.admissionJobs.labels, 'prometheus-operator admission set-up jobs', 'api-server-admission-jobs'),
