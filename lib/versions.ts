@@ -119,6 +119,12 @@ export const images = {
  */
 export const AMTOOL_VERSION = 'v0.34.0';
 
+/**
+ * helm (Go module proxy, scripts/build-helm.sh) that renders the pinned charts whose sources are Go
+ * modules, so scripts/check-chart-pods.ts can compare their pods with lib/model/chart-pods.ts.
+ */
+export const HELM_VERSION = 'v3.17.3';
+
 /** checkov (PyPI) that scans dist/ in CI (scripts/checkov.sh, test/checkov.test.ts). */
 export const CHECKOV_VERSION = '3.3.30';
 
