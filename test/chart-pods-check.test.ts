@@ -1,5 +1,5 @@
 import { checkChartPods, type RenderedChart } from '../lib/chart-pods-check';
-import type { Obj } from '../lib/model/capacity';
+import { helmReleaseOf, type Obj } from '../lib/model/capacity';
 import type { ChartPod } from '../lib/model/chart-pods';
 
 // A small chart as `helm template` renders it: a controller serving a webhook (validating and CRD
@@ -184,5 +184,20 @@ describe('checkChartPods', () => {
     expect(checkChartPods(chart(objects), replaceEntry('demo-hook', { ports: [{ port: 8081 }, { port: 8082 }] })).problems).toEqual([
       'demo-hook: port 8081/TCP is not a declared containerPort of Job demo/demo-hook (declared: 8082/TCP)',
     ]);
+  });
+});
+
+describe('helmReleaseOf', () => {
+  // scripts/check-chart-pods.ts renders each chart with what the wrapper installs, whatever the GitOps engine.
+  const values = { replicaCount: 2 };
+  test.each([
+    ['Flux HelmRelease', { kind: 'HelmRelease', metadata: { name: 'demo', namespace: 'demo' }, spec: { releaseName: 'demo', chart: { spec: { chart: 'demo-chart', version: '1.2.3' } }, values } }],
+    [
+      'Argo CD Application',
+      { kind: 'Application', metadata: { name: 'demo', namespace: 'argocd' }, spec: { source: { chart: 'demo-chart', targetRevision: '1.2.3', helm: { releaseName: 'demo', valuesObject: values } }, destination: { namespace: 'demo' } } },
+    ],
+    ['k3s HelmChart', { kind: 'HelmChart', metadata: { name: 'demo', namespace: 'kube-system' }, spec: { chart: 'oci://registry.example/charts/demo-chart', version: '1.2.3', targetNamespace: 'demo', valuesContent: 'replicaCount: 2\n' } }],
+  ])('%s: chart, version, release, namespace and values', (_, object) => {
+    expect(helmReleaseOf(object as Obj)).toEqual({ chart: 'demo-chart', version: '1.2.3', release: 'demo', namespace: 'demo', values });
   });
 });

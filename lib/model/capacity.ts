@@ -280,18 +280,31 @@ function minioDemands(object: Obj, pdbs: readonly Obj[]): PodDemand[] {
 
 // ---------------------------------------------------------------- Helm-installed workloads (estimates)
 
-/** Values of a Helm wrapper object (Flux HelmRelease, Argo CD Application, k3s HelmChart). */
-export function helmReleaseOf(object: Obj): { chart: string; release: string; namespace: string; values: Record<string, unknown> } | undefined {
+/** Chart, version, release, namespace and values of a Helm wrapper object (Flux HelmRelease, Argo CD Application, k3s HelmChart). */
+export function helmReleaseOf(object: Obj): { chart: string; version?: string; release: string; namespace: string; values: Record<string, unknown> } | undefined {
   const spec = (object.spec ?? {}) as Record<string, any>;
   if (object.kind === 'HelmRelease' && spec.chart?.spec?.chart) {
-    return { chart: spec.chart.spec.chart, release: spec.releaseName ?? object.metadata?.name, namespace: object.metadata?.namespace ?? 'default', values: spec.values ?? {} };
+    return {
+      chart: spec.chart.spec.chart,
+      version: spec.chart.spec.version,
+      release: spec.releaseName ?? object.metadata?.name,
+      namespace: spec.targetNamespace ?? object.metadata?.namespace ?? 'default',
+      values: spec.values ?? {},
+    };
   }
   if (object.kind === 'Application' && spec.source?.chart) {
-    return { chart: spec.source.chart, release: spec.source.helm?.releaseName ?? object.metadata?.name, namespace: spec.destination?.namespace ?? 'default', values: spec.source.helm?.valuesObject ?? {} };
+    return {
+      chart: spec.source.chart,
+      version: spec.source.targetRevision,
+      release: spec.source.helm?.releaseName ?? object.metadata?.name,
+      namespace: spec.destination?.namespace ?? 'default',
+      values: spec.source.helm?.valuesObject ?? {},
+    };
   }
   if (object.kind === 'HelmChart' && spec.chart) {
     return {
       chart: String(spec.chart).split('/').pop() ?? String(spec.chart),
+      version: spec.version,
       release: object.metadata?.name ?? '',
       namespace: spec.targetNamespace ?? 'default',
       values: (yaml.load(spec.valuesContent ?? '{}') as Record<string, unknown>) ?? {},
