@@ -179,7 +179,8 @@ function helmTemplate(helm: string, source: ChartSource, release: Release, chart
   const env = { ...process.env, HELM_CACHE_HOME: path.join(work, 'cache'), HELM_CONFIG_HOME: path.join(work, 'config'), HELM_DATA_HOME: path.join(work, 'data') };
   const result = spawnSync(helm, args, { encoding: 'utf8', env, maxBuffer: 256 * 1024 * 1024 });
   if (result.error || result.status !== 0) {
-    throw new ToolError(`helm template ${source.pin.chart} (Kubernetes ${kubernetesVersion}) failed: ${result.error?.message ?? result.stderr.trim()}`);
+    const reason = result.error?.message ?? (result.stderr.trim() || `exit status ${result.status}`);
+    throw new ToolError(`helm template ${source.pin.chart} (Kubernetes ${kubernetesVersion}) failed: ${reason}`);
   }
   return result.stdout;
 }
