@@ -111,8 +111,8 @@ export class RenderCache {
 /** The text of a cache entry: the files, and their parsed documents when JSON keeps them exactly. */
 export function cacheEntry(files: CachedOutput['files'], parse: (files: CachedOutput['files']) => unknown[]): string {
   const objects = parse(files);
-  const exact = isDeepStrictEqual(JSON.parse(JSON.stringify(objects)), objects);
-  return JSON.stringify({ files, objects: exact ? objects : null } satisfies CachedOutput);
+  const text = JSON.stringify({ files, objects } satisfies CachedOutput);
+  return isDeepStrictEqual((JSON.parse(text) as CachedOutput).objects, objects) ? text : JSON.stringify({ files, objects: null } satisfies CachedOutput);
 }
 
 /** JSON of plain data, or undefined when JSON would drop or change something. */
