@@ -39,33 +39,55 @@ function expand(template: string, labels: Record<string, string>): string {
   return template.replace(/\{\{ \$labels\.([a-zA-Z_]+) \}\}/g, (_, name: string) => labels[name] ?? '');
 }
 
-export function unitTests(groups: RuleGroup[], platform: Platform, rulesFile: string): Record<string, unknown> {
+/** An alert expression that reads what other alerts produce: its result depends on the rules beside it. */
+const READS_ALERT_STATE = /\bALERTS(_FOR_STATE)?\b/;
+
+/**
+ * promtool unit-test files, one per alert (file name -> content), each with a rules file holding that
+ * alert as rendered (its group, expression, `for`, labels, annotations) plus every recording rule, and
+ * no other alert. promtool evaluates every rule of its rules files at every step of every test, so one
+ * file with all alerts cost each test the evaluation of all of them (about ten times the CPU), while an
+ * alert's result depends only on its series and the recording rules: alerting rules do not read each
+ * other (an expression reading ALERTS is refused here, as it would need its neighbours).
+ */
+export function unitTestFiles(groups: RuleGroup[], platform: Platform): Map<string, Record<string, unknown>> {
   const cases = alertCases(platform);
-  const tests: unknown[] = [];
+  const files = new Map<string, Record<string, unknown>>();
   for (const rule of groups.flatMap((group) => group.rules)) {
     if (!rule.alert) continue;
+    if (READS_ALERT_STATE.test(rule.expr)) throw new Error(`alert ${rule.alert} reads ALERTS: its unit tests would need every alert rule beside it`);
     const alertCase = cases[rule.alert];
     if (!alertCase) throw new Error(`alert ${rule.alert} has no promtool unit test in test/promtool/cases.ts`);
     const labels = { ...alertCase.fires.labels, ...(rule.labels ?? {}) };
     const annotations = Object.fromEntries(Object.entries(rule.annotations ?? {}).map(([key, value]) => [key, expand(value, labels)]));
-    tests.push(
-      {
-        name: `${rule.alert} fires`,
-        interval: '1m',
-        input_series: alertCase.fires.series,
-        alert_rule_test: [
-          { eval_time: alertCase.fires.evalTime, alertname: rule.alert, exp_alerts: [{ exp_labels: labels, exp_annotations: annotations }] },
-        ],
-      },
-      {
-        name: `${rule.alert} stays quiet`,
-        interval: '1m',
-        input_series: alertCase.quiet.series,
-        alert_rule_test: [{ eval_time: alertCase.quiet.evalTime, alertname: rule.alert, exp_alerts: [] }],
-      },
-    );
+    const rulesFile = `rules-${rule.alert}.yaml`;
+    if (files.has(rulesFile)) throw new Error(`alert ${rule.alert} is defined twice`);
+    const ownGroups = groups
+      .map((group) => ({ ...group, rules: group.rules.filter((candidate) => !candidate.alert || candidate === rule) }))
+      .filter((group) => group.rules.length > 0);
+    files.set(rulesFile, { groups: ownGroups });
+    files.set(`tests-${rule.alert}.yaml`, {
+      rule_files: [rulesFile],
+      evaluation_interval: '1m',
+      tests: [
+        {
+          name: `${rule.alert} fires`,
+          interval: '1m',
+          input_series: alertCase.fires.series,
+          alert_rule_test: [
+            { eval_time: alertCase.fires.evalTime, alertname: rule.alert, exp_alerts: [{ exp_labels: labels, exp_annotations: annotations }] },
+          ],
+        },
+        {
+          name: `${rule.alert} stays quiet`,
+          interval: '1m',
+          input_series: alertCase.quiet.series,
+          alert_rule_test: [{ eval_time: alertCase.quiet.evalTime, alertname: rule.alert, exp_alerts: [] }],
+        },
+      ],
+    });
   }
-  return { rule_files: [rulesFile], evaluation_interval: '1m', tests };
+  return files;
 }
 
 export interface PromtoolResult {
@@ -84,11 +106,13 @@ export function promtoolCheck(files: DistFiles, platform: Platform): PromtoolRes
   if (groups.length === 0) return { ok: false, output: 'no PrometheusRule found in dist/' };
   const dir = mkdtempSync(path.join(tmpdir(), 'promtool-'));
   try {
-    writeFileSync(path.join(dir, 'rules.yaml'), yaml.dump({ groups }, { lineWidth: -1, noRefs: true }));
-    writeFileSync(path.join(dir, 'tests.yaml'), yaml.dump(unitTests(groups, platform, 'rules.yaml'), { lineWidth: -1, noRefs: true }));
+    const dump = (content: unknown) => yaml.dump(content, { lineWidth: -1, noRefs: true });
+    writeFileSync(path.join(dir, 'rules.yaml'), dump({ groups }));
+    const testFiles = unitTestFiles(groups, platform);
+    for (const [file, content] of testFiles) writeFileSync(path.join(dir, file), dump(content));
     const check = run(['check', 'rules', 'rules.yaml'], dir);
     if (!check.ok) return check;
-    const test = run(['test', 'rules', 'tests.yaml'], dir);
+    const test = run(['test', 'rules', ...[...testFiles.keys()].filter((file) => file.startsWith('tests-'))], dir);
     return { ok: test.ok, output: `${check.output}\n${test.output}` };
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -233,4 +233,4 @@ function main() {
 
 if (require.main === module) main();
 
-module.exports = { build, ensureBundle, freshBundle, runBundle };
+module.exports = { build, ensureBundle, freshBundle, runBundle, PROJECT_ROOT };

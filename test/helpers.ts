@@ -5,6 +5,7 @@ import * as yaml from 'js-yaml';
 import { parseConfig, type PlatformConfig } from '../lib/config';
 import { INTERNAL_CA } from '../lib/model';
 import { type DistFiles, isManifestFile, type KubeObject, renderDist } from '../lib/synth';
+import { nativeRenderer, type NativeRenderer } from './support/native-render';
 import { RenderCache } from './support/render-cache';
 
 export const ROOT = path.resolve(__dirname, '..');
@@ -65,7 +66,21 @@ export function objectsOf(files: DistFiles): RenderedObject[] {
 }
 
 const renderCache = new RenderCache(ROOT);
-const parseObjects = (files: [string, string][]) => objectsOf(new Map(files)).map((entry) => entry.object);
+export const parseObjects = (files: [string, string][]) => objectsOf(new Map(files)).map((entry) => entry.object);
+
+/** undefined until first needed, null where there is none (test/support/native-render.ts). */
+let renderer: NativeRenderer | null | undefined;
+
+/** A missing cache entry rendered by the worker's long-lived renderer; undefined leaves it to render() here. */
+function renderNatively(key: string): string | undefined {
+  if (renderer === undefined) renderer = nativeRenderer(ROOT) ?? null;
+  try {
+    return renderer?.(key);
+  } catch {
+    // Rendering here again throws the same error, as an error of the test file's own classes.
+    return undefined;
+  }
+}
 
 /**
  * Renders dist/ in memory for the example config plus overrides. Outputs are shared between test files
@@ -74,7 +89,7 @@ const parseObjects = (files: [string, string][]) => objectsOf(new Map(files)).ma
  */
 export function render(overrides: Record<string, unknown> = {}): { files: DistFiles; objects: KubeObject[]; config: PlatformConfig } {
   const config = configWith(overrides);
-  const output = renderCache.get(overrides, () => [...renderDist(config)], parseObjects);
+  const output = renderCache.get(overrides, () => [...renderDist(config)], parseObjects, renderNatively);
   return { files: new Map(output.files), config, objects: (output.objects ?? parseObjects(output.files)) as KubeObject[] };
 }
 

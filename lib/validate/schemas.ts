@@ -127,7 +127,10 @@ export class SchemaSet {
     openapiDir: string,
     crdFiles: string[],
   ) {
-    this.ajv = new Ajv({ strict: false, allErrors: true, validateFormats: true });
+    // code.optimize off: Ajv's passes over the generated code take most of the compile time of the large
+    // CRD schemas (EnvoyProxy, Tenant, ClusterIssuer: about 2.5 times faster without), and they only
+    // simplify code, they never change what it accepts.
+    this.ajv = new Ajv({ strict: false, allErrors: true, validateFormats: true, code: { optimize: false } });
     addFormats(this.ajv);
     for (const format of OPENAPI_FORMATS) this.ajv.addFormat(format, true);
     for (const file of listFiles(openapiDir, '.json')) {

@@ -13,7 +13,19 @@ import { isDeepStrictEqual } from 'node:util';
  */
 
 /** Everything the rendered output depends on, relative to the project root. */
-const INPUTS = ['lib', 'charts', 'constructs', 'imports', 'config', 'test/helpers.ts', 'test/support/render-cache.ts', 'package-lock.json', 'node_modules/.package-lock.json'];
+const INPUTS = [
+  'lib',
+  'charts',
+  'constructs',
+  'imports',
+  'config',
+  'test/helpers.ts',
+  'test/support/render-cache.ts',
+  'test/support/native-render.ts',
+  'test/support/render-entry.ts',
+  'package-lock.json',
+  'node_modules/.package-lock.json',
+];
 
 export interface CachedOutput {
   /** dist/ path -> YAML. */
@@ -62,10 +74,17 @@ export class RenderCache {
   }
 
   /**
-   * The output for these overrides: from memory, from disk, or rendered now by `render` and stored.
-   * Overrides that JSON cannot represent exactly (undefined, functions, class instances) bypass the cache.
+   * The output for these overrides: from memory, from disk, or rendered now and stored. `produce`, when
+   * given, renders the entry text for the overrides' JSON (test/support/native-render.ts) and may decline
+   * with undefined; `render` and `parse` render it here otherwise. Overrides that JSON cannot represent
+   * exactly (undefined, functions, class instances) bypass the cache.
    */
-  get(overrides: Record<string, unknown>, render: () => CachedOutput['files'], parse: (files: CachedOutput['files']) => unknown[]): CachedOutput {
+  get(
+    overrides: Record<string, unknown>,
+    render: () => CachedOutput['files'],
+    parse: (files: CachedOutput['files']) => unknown[],
+    produce?: (key: string) => string | undefined,
+  ): CachedOutput {
     const key = exactJson(overrides);
     if (key === undefined) return { files: render(), objects: null };
     let text = this.memory.get(key);
@@ -74,10 +93,7 @@ export class RenderCache {
       try {
         text = readFileSync(file, 'utf8');
       } catch {
-        const files = render();
-        const objects = parse(files);
-        const exact = isDeepStrictEqual(JSON.parse(JSON.stringify(objects)), objects);
-        text = JSON.stringify({ files, objects: exact ? objects : null } satisfies CachedOutput);
+        text = produce?.(key) ?? cacheEntry(render(), parse);
         try {
           const temporary = `${file}.${process.pid}.tmp`;
           writeFileSync(temporary, text);
@@ -90,6 +106,13 @@ export class RenderCache {
     }
     return JSON.parse(text) as CachedOutput;
   }
+}
+
+/** The text of a cache entry: the files, and their parsed documents when JSON keeps them exactly. */
+export function cacheEntry(files: CachedOutput['files'], parse: (files: CachedOutput['files']) => unknown[]): string {
+  const objects = parse(files);
+  const text = JSON.stringify({ files, objects } satisfies CachedOutput);
+  return isDeepStrictEqual((JSON.parse(text) as CachedOutput).objects, objects) ? text : JSON.stringify({ files, objects: null } satisfies CachedOutput);
 }
 
 /** JSON of plain data, or undefined when JSON would drop or change something. */
