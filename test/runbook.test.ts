@@ -180,10 +180,20 @@ describe('example config (Envoy Gateway, Flux, calls)', () => {
     expect(commands(runbook).some((command) => command.includes('create secret'))).toBe(false);
   });
 
-  test('one caution: without tls.dns01 TURN over TLS is not served', () => {
-    expect(runbook.cautions).toHaveLength(1);
+  test('cautions: TURN over TLS without tls.dns01, the API server and nodes at any address, Cilium and node addresses', () => {
+    expect(runbook.cautions).toHaveLength(3);
     expect(runbook.cautions[0]).toContain('TURN over TLS is not served (tls.dns01 is not set)');
     expect(runbook.cautions[0]).toContain('turn.example.org');
+    expect(runbook.cautions[1]).toContain('network.apiServer.cidrs (ports 443, 6443) and network.nodes.cidrs');
+    expect(runbook.cautions[2]).toContain('policy-cidr-match-mode');
+  });
+
+  test('the any-address caution names only the networks still open, and goes when both are set', () => {
+    const apiServerOnly = runbookOf({ network: { nodes: { cidrs: ['10.0.0.0/16'] } } }).runbook.cautions;
+    expect(apiServerOnly.some((caution) => caution.includes('network.apiServer.cidrs') && !caution.includes('network.nodes.cidrs'))).toBe(true);
+    const both = runbookOf({ network: { nodes: { cidrs: ['10.0.0.0/16'] }, apiServer: { cidrs: ['10.0.0.10/32'] } } }).runbook.cautions;
+    expect(both.some((caution) => caution.includes('still allow any address'))).toBe(false);
+    expect(both.some((caution) => caution.includes('policy-cidr-match-mode'))).toBe(true);
   });
 });
 
@@ -240,7 +250,7 @@ describe('calls disabled', () => {
     );
     expect(runbook.nodeLabels).toEqual([]);
     expect(runbook.firewall.map((rule) => rule.role)).toEqual(['edge', 'edge', 'edge']);
-    expect(runbook.cautions).toEqual([]);
+    expect(runbook.cautions.some((caution) => caution.includes('TURN'))).toBe(false);
     expect(text).not.toMatch(/coturn|livekit|turn\.example/i);
     expect(text).toContain('None: calls are disabled');
   });

@@ -199,12 +199,31 @@ function dnsNotes(platform: Platform): string[] {
   return notes;
 }
 
+const ANY_ADDRESS = new Set(['0.0.0.0/0', '::/0']);
+
 /** Trade-offs of this config the operator should know before go-live. */
 function cautions(platform: Platform): string[] {
-  if (!platform.config.calls.enabled || turnTlsEnabled(platform.config)) return [];
-  return [
-    `TURN over TLS is not served (tls.dns01 is not set): no turns: URI for Synapse and no TLS TURN server for LiveKit, so clients on networks that allow only TLS on 443 cannot relay calls. Set tls.dns01 to a DNS-01 solver for the zone of ${platform.hosts.turn} (docs/calls.md).`,
+  const { config } = platform;
+  const result: string[] = [];
+  if (config.calls.enabled && !turnTlsEnabled(config)) {
+    result.push(
+      `TURN over TLS is not served (tls.dns01 is not set): no turns: URI for Synapse and no TLS TURN server for LiveKit, so clients on networks that allow only TLS on 443 cannot relay calls. Set tls.dns01 to a DNS-01 solver for the zone of ${platform.hosts.turn} (docs/calls.md).`,
+    );
+  }
+  const open = [
+    ...(config.network.apiServer.cidrs.some((cidr) => ANY_ADDRESS.has(cidr)) ? [`network.apiServer.cidrs (ports ${config.network.apiServer.ports.join(', ')})`] : []),
+    ...(config.network.nodes.cidrs.some((cidr) => ANY_ADDRESS.has(cidr)) ? ['network.nodes.cidrs (the kubelet, node-exporter, control-plane and call ports)'] : []),
   ];
+  if (open.length > 0) {
+    result.push(
+      `The egress NetworkPolicies reach the Kubernetes API and the nodes by address, and ${open.join(' and ')} still allow any address: set the control-plane and node networks so those ports lead nowhere else (docs/security.md).`,
+    );
+  }
+  const cutOff = ['the controllers lose the API server where it runs on the nodes', 'Prometheus the kubelets and node-exporter', ...(config.calls.enabled ? ["the edge LiveKit's signalling"] : [])];
+  result.push(
+    `With Cilium, ipBlock rules match node addresses only when policy-cidr-match-mode includes nodes (Cilium 1.15 and later): set it before applying 20-platform, or ${cutOff.slice(0, -1).join(', ')} and ${cutOff[cutOff.length - 1]} (docs/security.md).`,
+  );
+  return result;
 }
 
 // ---------------------------------------------------------------------------------------------
