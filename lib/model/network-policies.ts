@@ -25,6 +25,7 @@ import {
   MINIO_OPERATOR_PODS,
   MINIO_OPERATOR_UPGRADE_PORT,
   MONITORING_PODS,
+  OPERATOR_MADE_PODS,
   PROMETHEUS_OPERATOR_WEBHOOK_PORT,
 } from './chart-pods';
 import { ADMIN_UI, CERT_MANAGER, ELEMENT_WEB, LIVEKIT_REDIS_PROXY, LK_JWT, LOKI, MINIO_TENANT, POSTGRES, SYNAPSE_REDIS_PROXY, SYNAPSE_ROUTER, VALKEY_LIVEKIT, VALKEY_SYNAPSE } from './endpoints';
@@ -83,14 +84,13 @@ export const POD_LABELS = {
   adminUi: byName(ADMIN_UI.name),
   lkJwt: byName(LK_JWT.name),
   wellKnown: { 'app.kubernetes.io/instance': 'matrix-well-known' },
-  postgres: { 'cnpg.io/cluster': POSTGRES.clusterName },
+  postgres: OPERATOR_MADE_PODS.postgres.labels,
   valkeyData: { 'app.kubernetes.io/name': VALKEY_SYNAPSE.name, 'app.kubernetes.io/component': 'data' },
   valkeySentinel: { 'app.kubernetes.io/name': VALKEY_SYNAPSE.name, 'app.kubernetes.io/component': 'sentinel' },
   /** The master proxy of either Valkey cluster (same name and labels in both namespaces). */
   redisProxy: { 'app.kubernetes.io/name': SYNAPSE_REDIS_PROXY.name, 'app.kubernetes.io/component': SYNAPSE_REDIS_PROXY.component },
-  minio: { 'v1.min.io/tenant': MINIO_TENANT.name },
-  /** prometheus-operator labels every Prometheus pod with app.kubernetes.io/name: prometheus. */
-  prometheus: byName('prometheus'),
+  minio: OPERATOR_MADE_PODS.minioTenant.labels,
+  prometheus: MONITORING_PODS.prometheus.labels,
 } as const;
 
 /**
@@ -104,10 +104,6 @@ export const ACME_SOLVER = { labels: { 'acme.cert-manager.io/http01-solver': 'tr
 export const CNPG_STATUS_PORT = 8000;
 /** MinIO S3 API inside the tenant (the `minio` Service on 443 forwards to it). */
 export const MINIO_S3_PORT = 9000;
-
-export function edgeNamespace(config: PlatformConfig): string {
-  return config.edge.controller === 'envoy-gateway' ? NAMESPACES.envoyGateway.name : NAMESPACES.ingressNginx.name;
-}
 
 /**
  * Namespaces that get default-deny ingress and egress: every namespace we create, so every listener
@@ -396,8 +392,6 @@ export function egressGuardedNamespaces(config: PlatformConfig): string[] {
   return guardedNamespaces(config);
 }
 
-/** cert-manager's controller pods (chart labels: release instance + component). */
-export const CERT_MANAGER_CONTROLLER: Labels = { 'app.kubernetes.io/instance': CERT_MANAGER.releaseName, 'app.kubernetes.io/component': 'controller' };
 
 /**
  * The flows that get an ingress allow policy: destination namespace guarded and not on the host
@@ -529,7 +523,7 @@ export function egressRules(config: PlatformConfig): EgressRule[] {
     {
       id: 'acme',
       description: "cert-manager controller -> Let's Encrypt (ACME over HTTPS)",
-      from: { namespace: CERT_MANAGER.namespace, pods: CERT_MANAGER_CONTROLLER },
+      from: podRef(CERT_MANAGER_PODS.controller),
       toAddresses: PUBLIC_INTERNET,
       ports: [{ port: 443 }],
     },
@@ -539,14 +533,14 @@ export function egressRules(config: PlatformConfig): EgressRule[] {
       // which may be private (MetalLB pools often are) or be forwarded to the edge pods by kube-proxy.
       id: 'acme-http01-self-check',
       description: 'cert-manager controller -> our hosts on port 80 (HTTP-01 self-check), by address or through the edge pods',
-      from: { namespace: CERT_MANAGER.namespace, pods: CERT_MANAGER_CONTROLLER },
+      from: podRef(CERT_MANAGER_PODS.controller),
       toAddresses: ANY_BUT_LINK_LOCAL,
       ports: [{ port: 80 }],
     },
     {
       id: 'acme-http01-self-check-edge',
       description: 'cert-manager controller -> the edge pods (HTTP-01 self-check after kube-proxy forwards the LoadBalancer address)',
-      from: { namespace: CERT_MANAGER.namespace, pods: CERT_MANAGER_CONTROLLER },
+      from: podRef(CERT_MANAGER_PODS.controller),
       toPods: [podRef(edgeProxyPod(config))],
       ports: [{ port: edgeContainerPort(config, EDGE_PORTS.http) }],
     },
@@ -560,7 +554,7 @@ export function egressRules(config: PlatformConfig): EgressRule[] {
     rules.push({
       id: 'dns01-nameservers',
       description: 'cert-manager controller -> the authoritative nameservers (DNS-01 propagation check, RFC 2136 updates)',
-      from: { namespace: CERT_MANAGER.namespace, pods: CERT_MANAGER_CONTROLLER },
+      from: podRef(CERT_MANAGER_PODS.controller),
       toAddresses: ANY_BUT_LINK_LOCAL,
       ports,
     });
