@@ -14,7 +14,7 @@ import {
   MINIO_OPERATOR_PODS,
   MONITORING_PODS,
 } from '../lib/model/chart-pods';
-import { ACME_SOLVER, dnsServerPort, egressGuardedNamespaces, guardedNamespaces, POD_LABELS } from '../lib/model/network-policies';
+import { ACME_SOLVER, parseDnsServer, egressGuardedNamespaces, guardedNamespaces, POD_LABELS } from '../lib/model/network-policies';
 import { METRICS_PORTS } from '../lib/model/metrics';
 import { SYNAPSE_PORTS } from '../lib/model/workers';
 import { render, TURN_DNS01 } from './helpers';
@@ -47,7 +47,7 @@ describe.each<[string, Record<string, unknown>]>([
   ['the example config', {}],
   [
     'ingress-nginx, calls off, external S3, API server addresses given',
-    { edge: { controller: 'ingress-nginx' }, calls: { enabled: false }, objectStorage: { provider: 'external', external: { endpoint: 'https://s3.example.org', region: 'eu-1' } }, network: { apiServer: { cidrs: ['10.96.0.0/12', '192.168.1.0/24'] } } },
+    { edge: { controller: 'ingress-nginx' }, calls: { enabled: false }, objectStorage: { provider: 'external', external: { endpoint: 'https://s3.example.org', region: 'eu-1' } }, network: { apiServer: { cidrs: ['192.168.1.10/32', '192.168.1.11/32', '192.168.1.12/32'] } } },
   ],
 ])('network policies: %s', (_, overrides) => {
   const { objects, config, files } = render(overrides);
@@ -197,7 +197,7 @@ describe.each<[string, Record<string, unknown>]>([
       expect(allowed(policies, pod('matrix', 'synapse-media'), minio, 9000)).toBe(true);
       expect(allowed(policies, postgres, minio, 9000)).toBe(true);
       expect(allowed(policies, minio, minio, 9000)).toBe(true);
-      expect(allowed(policies, minio, { address: '10.96.0.1' }, 443)).toBe(true);
+      expect(allowed(policies, minio, { address: '192.168.1.10' }, 6443)).toBe(true);
       expect(allowed(policies, minio, remoteHomeserver, 8448)).toBe(false);
     } else {
       // The external endpoint (https://s3.example.org) may sit on any address, on its port only.
@@ -214,12 +214,16 @@ describe.each<[string, Record<string, unknown>]>([
     const webhook = asPod(CERT_MANAGER_PODS.webhook);
     const letsEncrypt = { address: '172.65.32.248' };
     for (const pod of [controller, webhook]) {
-      expect(allowed(policies, pod, { address: '10.96.0.1' }, 443)).toBe(true);
+      expect(allowed(policies, pod, { address: '192.168.1.10' }, 6443)).toBe(true);
       expect(allowed(policies, pod, dns, 53, 'UDP')).toBe(true);
     }
     expect(allowed(policies, controller, letsEncrypt, 443)).toBe(true);
-    expect(allowed(policies, controller, { address: '192.168.10.5' }, 80)).toBe(true);
+    // The self-check reaches our hosts: public addresses, the edge's LoadBalancer address (private here), the edge pods.
+    expect(allowed(policies, controller, remoteHomeserver, 80)).toBe(true);
+    expect(allowed(policies, controller, { address: config.loadBalancer.edgeAddress ?? '' }, 80)).toBe(true);
     expect(allowed(policies, controller, edge, edgeContainerPort(config, 80))).toBe(true);
+    // Planted: another private address on port 80 is nobody the self-check needs.
+    expect(allowed(policies, controller, { address: '192.168.10.5' }, 80)).toBe(false);
     // Planted unneeded flows: the webhook has no business on the internet, the controller none in the data layer.
     // (With the default network.apiServer.cidrs, any address on 443 counts as the API server.)
     expect(allowed(policies, webhook, letsEncrypt, 443)).toBe(config.network.apiServer.cidrs.includes('0.0.0.0/0'));
@@ -230,12 +234,15 @@ describe.each<[string, Record<string, unknown>]>([
   });
 
   test('egress: the API server only from the pods that call it', () => {
-    const apiServer = { address: '10.96.0.1' };
+    // Policies see the API server's endpoint address (after the `kubernetes` Service is translated).
+    const apiServer = { address: '192.168.1.10' };
+    expect(allowed(policies, postgres, apiServer, 6443)).toBe(true);
     expect(allowed(policies, postgres, apiServer, 443)).toBe(true);
-    expect(allowed(policies, postgres, { address: '192.168.1.10' }, 6443)).toBe(true);
+    expect(allowed(policies, pod('matrix', 'synapse-main'), apiServer, 6443)).toBe(false);
     expect(allowed(policies, pod('matrix', 'synapse-main'), apiServer, 443)).toBe(false);
-    expect(allowed(policies, pod('matrix', 'synapse-main'), { address: '192.168.1.10' }, 6443)).toBe(false);
-    expect(allowed(policies, pod('redis-synapse', 'valkey'), apiServer, 443)).toBe(false);
+    expect(allowed(policies, pod('redis-synapse', 'valkey'), apiServer, 6443)).toBe(false);
+    // Planted: a non-control-plane address on the API port only passes while network.apiServer.cidrs is any address.
+    expect(allowed(policies, postgres, { address: '192.168.1.50' }, 6443)).toBe(config.network.apiServer.cidrs.includes('0.0.0.0/0'));
   });
 
   test('egress: federation and push gateways from the Synapse processes that need them, to public addresses only', () => {
@@ -244,13 +251,15 @@ describe.each<[string, Record<string, unknown>]>([
       for (const port of [443, 8448]) {
         expect([name, port, allowed(policies, pod('matrix', name), remoteHomeserver, port), allowed(policies, pod('matrix', name), remoteHomeserverV6, port)]).toEqual([name, port, true, true]);
       }
-      // Never into private ranges, never the cloud metadata service, never other ports.
+      // A delegated homeserver or a push gateway may listen on any port (network.internet.ports unset).
+      expect([name, allowed(policies, pod('matrix', name), remoteHomeserver, 8443)]).toEqual([name, true]);
+      // Never into private ranges, never the cloud metadata service.
       // (An external S3 endpoint may be private: the media repository may reach any address on its port.)
       const s3Client = name === 'synapse-media' && config.objectStorage.provider === 'external';
       expect([name, allowed(policies, pod('matrix', name), privateAddress, 443)]).toEqual([name, s3Client]);
       expect([name, allowed(policies, pod('matrix', name), metadataService, 443)]).toEqual([name, false]);
       expect([name, allowed(policies, pod('matrix', name), { address: 'fd00::1' }, 443)]).toEqual([name, s3Client]);
-      expect([name, allowed(policies, pod('matrix', name), remoteHomeserver, 25)]).toEqual([name, false]);
+      expect([name, allowed(policies, pod('matrix', name), { address: '10.1.2.3' }, 8448)]).toEqual([name, false]);
     }
     // Processes that never reach another server (their output leaves through the federation senders).
     for (const name of ['synapse-sync', 'synapse-event-persister', 'synapse-typing', 'synapse-presence', 'synapse-receipts', 'synapse-user-directory']) {
@@ -319,7 +328,7 @@ describe.each<[string, Record<string, unknown>]>([
   });
 
   const apiServerAnywhere = config.network.apiServer.cidrs.includes('0.0.0.0/0');
-  const apiServer = { address: '10.96.0.1' };
+  const apiServer = { address: '192.168.1.10' };
   const node = { address: '10.0.0.21' };
 
   test('egress of the controllers: the API server, their own dependencies, nothing else', () => {
@@ -449,7 +458,7 @@ test('the evaluator: no selecting policy allows; a default deny blocks; host-net
 
 test('network.nodes.cidrs and the webhook receiver port decide what Prometheus and Alertmanager may reach', () => {
   const { objects, config } = render({
-    network: { nodes: { cidrs: ['10.0.0.0/16'] }, apiServer: { cidrs: ['10.96.0.1/32'] } },
+    network: { nodes: { cidrs: ['10.0.0.0/16'] }, apiServer: { cidrs: ['10.0.0.10/32'] } },
     monitoring: { alertmanager: { enabled: true, email: undefined, webhook: { port: 8443 } } },
   });
   expect(config.monitoring.alertmanager.email).toBeUndefined();
@@ -483,5 +492,70 @@ test('DNS-01: the cert-manager controller may query the authoritative nameserver
   expect(allowed(rfc2136, controller, nameserver, 53, 'UDP')).toBe(true);
   const http01Only = policiesOf({});
   expect(allowed(http01Only, controller, nameserver, 53, 'UDP')).toBe(false);
-  expect([dnsServerPort('ns1.example.org'), dnsServerPort('ns1.example.org:5353'), dnsServerPort('[2001:db8::1]:5300'), dnsServerPort('[2001:db8::1]'), dnsServerPort('192.0.2.1')]).toEqual([53, 5353, 5300, 53, 53]);
+  expect(['ns1.example.org', 'ns1.example.org:5353', '[2001:db8::1]:5300', '[2001:db8::1]', '192.0.2.1'].map(parseDnsServer)).toEqual([
+    { host: 'ns1.example.org', port: 53 },
+    { host: 'ns1.example.org', port: 5353 },
+    { host: '2001:db8::1', port: 5300 },
+    { host: '2001:db8::1', port: 53 },
+    { host: '192.0.2.1', port: 53 },
+  ]);
+});
+
+test('network.internet.ports restricts the Synapse and lk-jwt-service internet egress to those ports', () => {
+  const { objects } = render({ network: { internet: { ports: [443, 8448] } } });
+  const policies = (objects as unknown as Obj[]).filter((object) => object.kind === 'NetworkPolicy');
+  const remote = { address: '203.0.113.10' };
+  const sender = { namespace: 'matrix', labels: { 'app.kubernetes.io/name': 'synapse', 'app.kubernetes.io/component': 'federation-sender' } };
+  const lkJwt = { namespace: 'matrix', labels: { ...POD_LABELS.lkJwt } };
+  for (const source of [sender, lkJwt]) {
+    expect(allowed(policies, source, remote, 443)).toBe(true);
+    expect(allowed(policies, source, remote, 8448)).toBe(true);
+    expect(allowed(policies, source, remote, 8443)).toBe(false);
+  }
+  // Unset (the example): every port.
+  const open = (render({}).objects as unknown as Obj[]).filter((object) => object.kind === 'NetworkPolicy');
+  expect(allowed(open, sender, remote, 8443)).toBe(true);
+  expect(allowed(open, lkJwt, remote, 8443)).toBe(true);
+});
+
+test('DNS through NodeLocal DNSCache: network.dns.addresses are allowed on 53 beside the DNS pods', () => {
+  const { objects } = render({ network: { dns: { addresses: ['169.254.25.10/32'] } } });
+  const policies = (objects as unknown as Obj[]).filter((object) => object.kind === 'NetworkPolicy');
+  const grafana = { namespace: 'monitoring', labels: { ...MONITORING_PODS.grafana.labels } };
+  const valkey = { namespace: 'redis-synapse', labels: { 'app.kubernetes.io/name': 'valkey', 'app.kubernetes.io/component': 'data' } };
+  for (const source of [grafana, valkey]) {
+    expect(allowed(policies, source, { address: '169.254.25.10' }, 53, 'UDP')).toBe(true);
+    expect(allowed(policies, source, { address: '169.254.25.10' }, 53, 'TCP')).toBe(true);
+    expect(allowed(policies, source, { address: '169.254.25.10' }, 80)).toBe(false);
+    expect(allowed(policies, source, { address: '169.254.25.11' }, 53, 'UDP')).toBe(false);
+  }
+  const without = (render({}).objects as unknown as Obj[]).filter((object) => object.kind === 'NetworkPolicy');
+  expect(allowed(without, valkey, { address: '169.254.25.10' }, 53, 'UDP')).toBe(false);
+});
+
+test('lk-jwt-service reaches the edge by its LoadBalancer address too (CNIs that see it before translation), on the TLS ports only', () => {
+  const policiesOf = (overrides: Record<string, unknown>) => (render(overrides).objects as unknown as Obj[]).filter((object) => object.kind === 'NetworkPolicy');
+  const lkJwt = { namespace: 'matrix', labels: { ...POD_LABELS.lkJwt } };
+  const fixed = policiesOf({});
+  expect(allowed(fixed, lkJwt, { address: '192.168.1.240' }, 443)).toBe(true);
+  expect(allowed(fixed, lkJwt, { address: '192.168.1.240' }, 8448)).toBe(true);
+  expect(allowed(fixed, lkJwt, { address: '192.168.1.240' }, 80)).toBe(false);
+  expect(allowed(fixed, lkJwt, { address: '192.168.1.241' }, 443)).toBe(false);
+  // Without a fixed edge address: every address of the pools (a range becomes its covering CIDRs).
+  const pooled = policiesOf({ loadBalancer: { edgeAddress: undefined, addresses: ['192.168.1.240-192.168.1.250'] } });
+  for (const address of ['192.168.1.240', '192.168.1.247', '192.168.1.250']) expect([address, allowed(pooled, lkJwt, { address }, 443)]).toEqual([address, true]);
+  expect(allowed(pooled, lkJwt, { address: '192.168.1.251' }, 443)).toBe(false);
+});
+
+test('DNS-01 with ambient cloud credentials: the controller may reach the metadata service, and only then', () => {
+  const controller = { namespace: 'cert-manager', labels: { ...CERT_MANAGER_PODS.controller.labels } };
+  const policiesOf = (overrides: Record<string, unknown>) => (render(overrides).objects as unknown as Obj[]).filter((object) => object.kind === 'NetworkPolicy');
+  const ambient = policiesOf({ tls: { dns01: { route53: { region: 'eu-west-1' } } } });
+  expect(allowed(ambient, controller, { address: '169.254.169.254' }, 80)).toBe(true);
+  expect(allowed(ambient, controller, { address: '169.254.170.23' }, 80)).toBe(true);
+  expect(allowed(ambient, controller, { address: '169.254.169.254' }, 22)).toBe(false);
+  const webhook = { namespace: 'cert-manager', labels: { ...CERT_MANAGER_PODS.webhook.labels } };
+  expect(allowed(ambient, webhook, { address: '169.254.169.254' }, 80)).toBe(false);
+  const keyed = policiesOf({ tls: { dns01: { route53: { region: 'eu-west-1', accessKeyID: 'AKIDEXAMPLEONLY', secretAccessKeySecretRef: { name: 'route53', key: 'secret' } } } } });
+  expect(allowed(keyed, controller, { address: '169.254.169.254' }, 80)).toBe(false);
 });

@@ -63,10 +63,24 @@ export const networkSchema = z
       })
       .prefault({})
       .describe('Egress to node addresses, on the listed ports only: Prometheus to the kubelets, node-exporter, control-plane components and the call pods; the edge to LiveKit\'s signalling (host network).'),
+    internet: z
+      .strictObject({
+        ports: z
+          .array(port)
+          .min(1)
+          .optional()
+          .describe('Restrict to these ports (for example [443, 8448]). Absent: every port, since a homeserver\'s delegation (.well-known or SRV) and a push gateway\'s URL may name any port.'),
+      })
+      .prefault({})
+      .describe('Egress to public addresses of the processes that reach other servers: the Synapse federation senders, readers, pushers, media and the rest of SYNAPSE_OUTBOUND, and lk-jwt-service\'s OpenID checks.'),
     dns: z
       .strictObject({
         namespace: k8sName.default('kube-system'),
         podLabels: z.record(labelKey, labelValue).default({ 'k8s-app': 'kube-dns' }).describe('Labels of the cluster DNS pods (CoreDNS keeps k8s-app: kube-dns).'),
+        addresses: z
+          .array(cidr)
+          .default([])
+          .describe('Resolver addresses outside those pods that pods query: NodeLocal DNSCache (for example 169.254.25.10/32), a metadata-server resolver.'),
       })
       .prefault({})
       .describe('The cluster DNS every pod of our namespaces may query on port 53.'),

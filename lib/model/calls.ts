@@ -1,3 +1,4 @@
+import { isIPv4 } from 'node:net';
 import type { PlatformConfig } from '../config';
 import { ipToBigInt, parseCidr } from '../config/primitives';
 import { LIVEKIT, LK_JWT, sentinelAddresses, VALKEY_LIVEKIT } from './endpoints';
@@ -85,6 +86,29 @@ export function cidrToRange(cidr: string): string {
   const last = first | hostMask;
   const format = parsed.family === 4 ? formatIpv4 : formatIpv6;
   return `${format(first)}-${format(last)}`;
+}
+
+/**
+ * `192.0.2.10-192.0.2.20` (or a CIDR) -> the fewest CIDRs covering exactly that range, for ipBlock peers
+ * (MetalLB pools may be written as ranges).
+ */
+export function rangeToCidrs(range: string): string[] {
+  if (parseCidr(range)) return [range];
+  const [firstText, lastText] = range.split('-').map((part) => part.trim());
+  const family = isIPv4(firstText) ? 4 : 6;
+  const width = family === 4 ? 32 : 128;
+  const format = family === 4 ? formatIpv4 : formatIpv6;
+  let first = ipToBigInt(firstText);
+  const last = ipToBigInt(lastText);
+  const cidrs: string[] = [];
+  while (first <= last) {
+    let size = 0;
+    // Grow the block while it stays aligned on `first` and inside the range.
+    while (size < width && (first & ((1n << BigInt(size + 1)) - 1n)) === 0n && first + (1n << BigInt(size + 1)) - 1n <= last) size += 1;
+    cidrs.push(`${format(first)}/${width - size}`);
+    first += 1n << BigInt(size);
+  }
+  return cidrs;
 }
 
 type CoturnConfig = NonNullable<PlatformConfig['calls']['coturn']>;

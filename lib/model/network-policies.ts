@@ -1,5 +1,6 @@
+import { isIPv4, isIPv6 } from 'node:net';
 import type { PlatformConfig } from '../config';
-import { callHostPorts, COTURN, type InternalPortClient } from './calls';
+import { callHostPorts, COTURN, type InternalPortClient, rangeToCidrs } from './calls';
 import {
   ALERTMANAGER_MESH_PORT,
   ALERTMANAGER_PORT,
@@ -29,7 +30,7 @@ import {
   PROMETHEUS_OPERATOR_WEBHOOK_PORT,
 } from './chart-pods';
 import { ADMIN_UI, CERT_MANAGER, ELEMENT_WEB, LIVEKIT_REDIS_PROXY, LK_JWT, LOKI, MINIO_TENANT, POSTGRES, SYNAPSE_REDIS_PROXY, SYNAPSE_ROUTER, VALKEY_LIVEKIT, VALKEY_SYNAPSE } from './endpoints';
-import { EDGE_PORTS, publicCertificates } from './edge-routes';
+import { EDGE_PORTS, edgePublicPorts, publicCertificates } from './edge-routes';
 import { buildPlatform } from './index';
 import { METRICS_PORTS } from './metrics';
 import { activeNamespaces, NAMESPACES } from './platform';
@@ -323,10 +324,17 @@ function chartFlows(config: PlatformConfig, prometheus: PodRef): Flow[] {
     flows.push(
       {
         id: 'alerts-to-alertmanager',
-        description: 'Prometheus -> Alertmanager (alerts, metrics); Grafana -> Alertmanager (datasource)',
-        from: [prometheus, podRef(monitoring.grafana)],
+        description: 'Prometheus -> Alertmanager (alerts) and its config reloader (metrics)',
+        from: [prometheus],
         to: podRef(monitoring.alertmanager),
         ports: [{ port: ALERTMANAGER_PORT }, { port: 8080 }],
+      },
+      {
+        id: 'grafana-to-alertmanager',
+        description: 'Grafana -> Alertmanager (datasource)',
+        from: [podRef(monitoring.grafana)],
+        to: podRef(monitoring.alertmanager),
+        ports: [{ port: ALERTMANAGER_PORT }],
       },
       {
         id: 'alertmanager-mesh',
@@ -445,8 +453,46 @@ const ANY_BUT_LINK_LOCAL: readonly AddressBlock[] = [
 /** Component label of the media upload CronJobs' pods (charts/synapse.ts). */
 export const MEDIA_UPLOAD_COMPONENT = 'media-upload';
 
-/** Server-server API (federation to port 8448 or a delegated 443) and HTTPS (push gateways, .well-known lookups, remote media). */
-export const FEDERATION_PORTS = [{ port: 443 }, { port: 8448 }] as const;
+/**
+ * Ports of the processes that reach other servers on public addresses: network.internet.ports, or
+ * every port (undefined), since a homeserver's delegation (.well-known m.server or SRV) and a push
+ * gateway's URL may name any port.
+ */
+export function internetPorts(config: PlatformConfig): EgressRule['ports'] {
+  return config.network.internet.ports?.map((port) => ({ port }));
+}
+
+/**
+ * Where the cloud providers' metadata services hand out instance or workload credentials: AWS IMDS
+ * (IPv4 and IPv6) and EKS Pod Identity, GKE's metadata server (and 169.254.169.252:988 under
+ * Dataplane V2), Azure IMDS. cert-manager needs them for DNS-01 with ambient credentials.
+ */
+const CLOUD_METADATA: { readonly addresses: readonly AddressBlock[]; readonly ports: readonly { port: number }[] } = {
+  addresses: [{ cidr: '169.254.169.254/32' }, { cidr: '169.254.170.23/32' }, { cidr: '169.254.169.252/32' }, { cidr: 'fd00:ec2::254/128' }, { cidr: 'fd00:ec2::23/128' }],
+  ports: [{ port: 80 }, { port: 988 }],
+};
+
+/** True when the DNS-01 solver takes its credentials from the platform (instance role, workload identity) rather than a Secret. */
+export function dns01UsesAmbientCredentials(config: PlatformConfig): boolean {
+  const dns01 = config.tls.dns01;
+  if (!dns01) return false;
+  if (dns01.route53) return dns01.route53.secretAccessKeySecretRef === undefined;
+  if (dns01.cloudDNS) return dns01.cloudDNS.serviceAccountSecretRef === undefined;
+  if (dns01.azureDNS) return dns01.azureDNS.managedIdentity !== undefined;
+  return false;
+}
+
+/** The edge's LoadBalancer addresses as ipBlocks: the fixed edge address, or every MetalLB pool. */
+/** The edge's public TLS ports: HTTPS and the federation port. */
+function edgeTlsPorts(config: PlatformConfig): number[] {
+  return edgePublicPorts(config).map(({ port }) => port).filter((port) => port !== EDGE_PORTS.http);
+}
+
+export function edgeLoadBalancerBlocks(config: PlatformConfig): AddressBlock[] {
+  const { edgeAddress, addresses } = config.loadBalancer;
+  if (edgeAddress) return [{ cidr: `${edgeAddress}/${isIPv4(edgeAddress) ? 32 : 128}` }];
+  return addresses.flatMap(rangeToCidrs).map((cidr) => ({ cidr }));
+}
 
 /**
  * Synapse process types that open connections to other homeservers or web services, and why. The
@@ -471,10 +517,11 @@ function synapseOutboundPods(): PodRef {
 
 const DNS_PORT = 53;
 
-/** Port of a DNS server address as config tls.dns01.rfc2136.nameserver allows it: `host`, `host:port` or `[v6]:port`. */
-export function dnsServerPort(address: string): number {
-  const match = /^(?:\[[^\]]+\]|[^:[\]]+):(\d+)$/.exec(address);
-  return match ? Number(match[1]) : DNS_PORT;
+/** Host and port of a DNS server address as config tls.dns01.rfc2136.nameserver allows it: `host`, `host:port`, `[v6]` or `[v6]:port`. */
+export function parseDnsServer(address: string): { host: string; port: number } {
+  const match = /^(?:\[([^\]]+)\]|([^:[\]]+))(?::(\d+))?$/.exec(address);
+  if (!match) return { host: address, port: DNS_PORT };
+  return { host: match[1] ?? match[2], port: match[3] ? Number(match[3]) : DNS_PORT };
 }
 
 function endpointPort(url: string): number {
@@ -508,7 +555,14 @@ export function egressRules(config: PlatformConfig): EgressRule[] {
   }
   const dns: PodRef = { namespace: config.network.dns.namespace, pods: config.network.dns.podLabels };
   for (const namespace of egressGuardedNamespaces(config)) {
-    rules.push({ id: 'dns', description: 'every pod -> cluster DNS', from: { namespace, pods: {} }, toPods: [dns], ports: [{ port: 53, protocol: 'UDP' }, { port: 53, protocol: 'TCP' }] });
+    rules.push({
+      id: 'dns',
+      description: 'every pod -> cluster DNS',
+      from: { namespace, pods: {} },
+      toPods: [dns],
+      ...(config.network.dns.addresses.length > 0 ? { toAddresses: config.network.dns.addresses.map((cidr) => ({ cidr })) } : {}),
+      ports: [{ port: DNS_PORT, protocol: 'UDP' }, { port: DNS_PORT, protocol: 'TCP' }],
+    });
   }
   const apiServer = (namespace: string, pods: Labels, who: string, id = 'api-server'): EgressRule => ({
     id,
@@ -529,12 +583,13 @@ export function egressRules(config: PlatformConfig): EgressRule[] {
     },
     {
       // Before it asks Let's Encrypt to validate, the controller fetches the challenge itself from
-      // http://<host>/.well-known/acme-challenge/: our hosts resolve to the edge's LoadBalancer address,
-      // which may be private (MetalLB pools often are) or be forwarded to the edge pods by kube-proxy.
+      // http://<host>/.well-known/acme-challenge/: our hosts resolve to the edge's LoadBalancer address
+      // (a MetalLB pool address, public or private, or a public address in front of it), which kube-proxy
+      // may forward to the edge pods before the policy sees it (the next rule) or not.
       id: 'acme-http01-self-check',
-      description: 'cert-manager controller -> our hosts on port 80 (HTTP-01 self-check), by address or through the edge pods',
+      description: 'cert-manager controller -> our hosts on port 80 (HTTP-01 self-check): public addresses and the edge LoadBalancer addresses',
       from: podRef(CERT_MANAGER_PODS.controller),
-      toAddresses: ANY_BUT_LINK_LOCAL,
+      toAddresses: [...PUBLIC_INTERNET, ...edgeLoadBalancerBlocks(config)],
       ports: [{ port: 80 }],
     },
     {
@@ -549,15 +604,36 @@ export function egressRules(config: PlatformConfig): EgressRule[] {
     // DNS-01: before it asks Let's Encrypt to validate, the controller checks the TXT record at the
     // zone's authoritative nameservers itself (public, or an RFC 2136 server on premises); the
     // provider APIs (Cloudflare, Route 53, ...) are HTTPS to public addresses, which the acme rule allows.
-    const rfc2136Port = config.tls.dns01.rfc2136 ? dnsServerPort(config.tls.dns01.rfc2136.nameserver) : DNS_PORT;
-    const ports = [...new Set([DNS_PORT, rfc2136Port])].flatMap((port) => [{ port, protocol: 'UDP' as const }, { port, protocol: 'TCP' as const }]);
+    const bothProtocols = (port: number) => [{ port, protocol: 'UDP' as const }, { port, protocol: 'TCP' as const }];
     rules.push({
       id: 'dns01-nameservers',
-      description: 'cert-manager controller -> the authoritative nameservers (DNS-01 propagation check, RFC 2136 updates)',
+      description: 'cert-manager controller -> the authoritative nameservers on public addresses (DNS-01 propagation check)',
       from: podRef(CERT_MANAGER_PODS.controller),
-      toAddresses: ANY_BUT_LINK_LOCAL,
-      ports,
+      toAddresses: PUBLIC_INTERNET,
+      ports: bothProtocols(DNS_PORT),
     });
+    const rfc2136 = config.tls.dns01.rfc2136;
+    if (rfc2136) {
+      // The RFC 2136 server may sit on premises: its own address when given as one, else any address but link-local.
+      const { host, port } = parseDnsServer(rfc2136.nameserver);
+      const literal = isIPv4(host) || isIPv6(host) ? [{ cidr: `${host}/${isIPv4(host) ? 32 : 128}` }] : undefined;
+      rules.push({
+        id: 'dns01-rfc2136',
+        description: 'cert-manager controller -> the RFC 2136 server (TSIG-signed updates, propagation check)',
+        from: podRef(CERT_MANAGER_PODS.controller),
+        toAddresses: literal ?? ANY_BUT_LINK_LOCAL,
+        ports: bothProtocols(port),
+      });
+    }
+    if (dns01UsesAmbientCredentials(config)) {
+      rules.push({
+        id: 'dns01-cloud-credentials',
+        description: 'cert-manager controller -> the cloud metadata service (instance or workload credentials of the DNS-01 solver)',
+        from: podRef(CERT_MANAGER_PODS.controller),
+        toAddresses: CLOUD_METADATA.addresses,
+        ports: CLOUD_METADATA.ports,
+      });
+    }
   }
   rules.push(...chartEgressRules(config, apiServer));
   if (config.objectStorage.provider === 'minio' && guarded.has(MINIO_TENANT.namespace)) {
@@ -568,7 +644,7 @@ export function egressRules(config: PlatformConfig): EgressRule[] {
     description: `Synapse processes that reach other servers (${Object.keys(SYNAPSE_OUTBOUND).join(', ')}) -> the internet`,
     from: { ...synapseOutboundPods(), namespace: SYNAPSE_NAMESPACE },
     toAddresses: PUBLIC_INTERNET,
-    ports: FEDERATION_PORTS,
+    ports: internetPorts(config),
   });
   if (config.objectStorage.provider === 'external' && config.objectStorage.external) {
     const s3 = { toAddresses: ANY_BUT_LINK_LOCAL, ports: [{ port: endpointPort(config.objectStorage.external.endpoint) }] };
@@ -592,14 +668,22 @@ export function egressRules(config: PlatformConfig): EgressRule[] {
         description: 'lk-jwt-service -> the LiveKit API and our homeserver (OpenID token checks) through the edge',
         from: lkJwt,
         toPods: [podRef(edgeProxyPod(config))],
-        ports: edgeContainerPorts(config).map((port) => ({ port })),
+        ports: edgeTlsPorts(config).map((port) => ({ port: edgeContainerPort(config, port) })),
+      },
+      {
+        // Where the CNI sees the LoadBalancer address before it is translated (Cilium beside kube-proxy).
+        id: 'lk-jwt-to-edge-address',
+        description: 'lk-jwt-service -> the edge LoadBalancer addresses (HTTPS, before address translation)',
+        from: lkJwt,
+        toAddresses: edgeLoadBalancerBlocks(config),
+        ports: edgeTlsPorts(config).map((port) => ({ port })),
       },
       {
         id: 'lk-jwt-federation',
         description: 'lk-jwt-service -> other homeservers (OpenID token checks of their users) and the LiveKit API by its public address',
         from: lkJwt,
         toAddresses: PUBLIC_INTERNET,
-        ports: FEDERATION_PORTS,
+        ports: internetPorts(config),
       },
     );
   }
