@@ -10,11 +10,8 @@ case "${1:-}" in
   "") ;;
   *) echo "error: unknown argument \"$1\"" >&2; exit 2 ;;
 esac
-version="$(sed -n "s/^export const AMTOOL_VERSION = '\([^']*\)';.*/\1/p" lib/versions.ts)"
-[ -n "$version" ] || { echo "error: AMTOOL_VERSION not found in lib/versions.ts" >&2; exit 2; }
+source scripts/lib/cached-tools.sh
+version="$(pinned_version AMTOOL_VERSION)"
 binary="${MATRIX_IT_CACHE:-/var/cache/matrix-platform-it}/amtool-$version/amtool"
-if [ ! -x "$binary" ]; then
-  command -v go >/dev/null || { echo "error: go is needed to build amtool" >&2; exit 1; }
-  GOBIN="$(dirname "$binary")" go install "github.com/prometheus/alertmanager/cmd/amtool@$version" >&2
-fi
+go_tool "$binary" "github.com/prometheus/alertmanager/cmd/amtool@$version"
 echo "$binary"

@@ -9,12 +9,9 @@ case "${1:-}" in
   "") ;;
   *) echo "error: unknown argument \"$1\"" >&2; exit 2 ;;
 esac
-version="$(sed -n "s/^export const HELM_VERSION = '\([^']*\)';.*/\1/p" lib/versions.ts)"
-[ -n "$version" ] || { echo "error: HELM_VERSION not found in lib/versions.ts" >&2; exit 2; }
+source scripts/lib/cached-tools.sh
+version="$(pinned_version HELM_VERSION)"
 binary="${MATRIX_IT_CACHE:-/var/cache/matrix-platform-it}/helm-$version/helm"
-if [ ! -x "$binary" ]; then
-  command -v go >/dev/null || { echo "error: go is needed to build helm" >&2; exit 1; }
-  # Helm's release builds stamp the version the same way; without it `helm version` says only the minor.
-  GOBIN="$(dirname "$binary")" go install -ldflags "-X helm.sh/helm/v3/internal/version.version=$version" "helm.sh/helm/v3/cmd/helm@$version" >&2
-fi
+# Helm's release builds stamp the version the same way; without it `helm version` says only the minor.
+go_tool "$binary" "helm.sh/helm/v3/cmd/helm@$version" -ldflags "-X helm.sh/helm/v3/internal/version.version=$version"
 echo "$binary"

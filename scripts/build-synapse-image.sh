@@ -44,9 +44,9 @@ done
 [[ -n "$repository" ]] || { usage >&2; exit 2; }
 [[ "$repository" != *:* || "$repository" == *:*/* ]] || { echo "error: give the repository without a tag; the tag follows the pinned versions" >&2; exit 2; }
 
-version_of() { sed -n "s/^export const $1 = '\([^']*\)';.*/\1/p" "$ROOT/lib/versions.ts"; }
-synapse_version="$(version_of SYNAPSE_VERSION)"
-s3_version="$(version_of S3_STORAGE_PROVIDER_VERSION)"
+source "$ROOT/scripts/lib/cached-tools.sh"
+synapse_version="$(pinned_version SYNAPSE_VERSION)"
+s3_version="$(pinned_version S3_STORAGE_PROVIDER_VERSION)"
 [[ -n "$synapse_version" && -n "$s3_version" ]] || { echo "error: cannot read the versions from lib/versions.ts" >&2; exit 2; }
 [[ -n "$tag" ]] || tag="v${synapse_version}-s3-${s3_version}"
 

@@ -35,9 +35,9 @@ if [[ "${1:-}" == "--all" ]]; then ALL=1; shift; fi
 DIST="${1:-$ROOT/dist}"
 VENV="${SYNAPSE_CHECK_VENV:-$ROOT/.tmp/synapse-check-venv}"
 
-version_of() { sed -n "s/^export const $1 = '\([^']*\)';.*/\1/p" "$ROOT/lib/versions.ts"; }
-SYNAPSE_VERSION="$(version_of SYNAPSE_VERSION)"
-S3_VERSION="$(version_of S3_STORAGE_PROVIDER_VERSION)"
+source "$ROOT/scripts/lib/cached-tools.sh"
+SYNAPSE_VERSION="$(pinned_version SYNAPSE_VERSION)"
+S3_VERSION="$(pinned_version S3_STORAGE_PROVIDER_VERSION)"
 [[ -n "$SYNAPSE_VERSION" && -n "$S3_VERSION" ]] || { echo "cannot read versions from lib/versions.ts" >&2; exit 2; }
 
 PY="$VENV/bin/python"

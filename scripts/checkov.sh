@@ -11,20 +11,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-CHECKOV_VERSION="$(sed -n "s/^export const CHECKOV_VERSION = '\([^']*\)';.*/\1/p" lib/versions.ts)"
-[[ -n "$CHECKOV_VERSION" ]] || { echo "error: CHECKOV_VERSION not found in lib/versions.ts" >&2; exit 2; }
-cache="${MATRIX_IT_CACHE:-/var/cache/matrix-platform-it}"
-venv="$cache/checkov-$CHECKOV_VERSION"
-
-if [[ ! -f "$venv/.complete" ]]; then
-  echo "installing checkov $CHECKOV_VERSION into $venv (first run only)" >&2
-  rm -rf "$venv"
-  mkdir -p "$cache"
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check "checkov==$CHECKOV_VERSION" >&2
-  [[ "$("$venv/bin/checkov" --version)" == "$CHECKOV_VERSION" ]] || { echo "error: checkov --version is not $CHECKOV_VERSION" >&2; exit 1; }
-  touch "$venv/.complete"
-fi
+source scripts/lib/cached-tools.sh
+CHECKOV_VERSION="$(pinned_version CHECKOV_VERSION)"
+venv="${MATRIX_IT_CACHE:-/var/cache/matrix-platform-it}/checkov-$CHECKOV_VERSION"
+python_venv "$venv" "[[ \"\$(checkov --version)\" == $CHECKOV_VERSION ]]" "checkov==$CHECKOV_VERSION"
 if [[ "${1:-}" == "--install" ]]; then
   echo "$venv"
   exit 0

@@ -7,15 +7,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-KUBE_SCORE_VERSION="$(sed -n "s/^export const KUBE_SCORE_VERSION = '\([^']*\)';.*/\1/p" lib/versions.ts)"
-[[ -n "$KUBE_SCORE_VERSION" ]] || { echo "error: KUBE_SCORE_VERSION not found in lib/versions.ts" >&2; exit 2; }
-cache="${MATRIX_IT_CACHE:-/var/cache/matrix-platform-it}"
-binary="$cache/kube-score-$KUBE_SCORE_VERSION/kube-score"
-if [[ ! -x "$binary" ]]; then
-  command -v go >/dev/null || { echo "kube-score: SKIPPED, go is needed to build it" >&2; exit 0; }
-  mkdir -p "$(dirname "$binary")"
-  GOBIN="$(dirname "$binary")" go install "github.com/zegl/kube-score/cmd/kube-score@$KUBE_SCORE_VERSION"
-fi
+source scripts/lib/cached-tools.sh
+KUBE_SCORE_VERSION="$(pinned_version KUBE_SCORE_VERSION)"
+binary="${MATRIX_IT_CACHE:-/var/cache/matrix-platform-it}/kube-score-$KUBE_SCORE_VERSION/kube-score"
+command -v go >/dev/null || [[ -x "$binary" ]] || { echo "kube-score: SKIPPED, go is needed to build it" >&2; exit 0; }
+go_tool "$binary" "github.com/zegl/kube-score/cmd/kube-score@$KUBE_SCORE_VERSION"
 
 directory="${1:-dist}"
 # kube-score exits 1 whenever it has critical findings; the report below is the output that matters,

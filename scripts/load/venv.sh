@@ -10,13 +10,6 @@ command -v python3 >/dev/null || { echo "python3 (>= 3.10) is required" >&2; exi
 python3 -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else 1)' || { echo "python3 >= 3.10 is required" >&2; exit 2; }
 KEY="$( { python3 -c 'import sys; print(sys.version.split()[0])'; grep -v '^#' "$HERE/requirements.txt"; } | sha256sum | cut -c1-12)"
 VENV="$CACHE/venv-load-$KEY"
-if [[ ! -f "$VENV/.complete" ]]; then
-  echo "building $VENV (first run only)" >&2
-  rm -rf "$VENV"
-  mkdir -p "$CACHE"
-  python3 -m venv "$VENV"
-  "$VENV/bin/pip" install --quiet --disable-pip-version-check -r "$HERE/requirements.txt" >&2
-  "$VENV/bin/python" -c "import locust, requests, gevent" >&2
-  touch "$VENV/.complete"
-fi
+source "$HERE/../lib/cached-tools.sh"
+python_venv "$VENV" 'python -c "import locust, requests, gevent"' -r "$HERE/requirements.txt"
 echo "$VENV"

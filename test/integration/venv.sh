@@ -14,11 +14,11 @@ CACHE="${MATRIX_IT_CACHE:-/var/cache/matrix-platform-it}"
 WHICH="${1:-synapse}"
 PYTHON=python3
 
-version_of() { sed -n "s/^export const $1 = '\([^']*\)';.*/\1/p" "$ROOT/lib/versions.ts"; }
+source "$ROOT/scripts/lib/cached-tools.sh"
 case "$WHICH" in
   synapse|previous)
-    SYNAPSE_VERSION="$(version_of SYNAPSE_VERSION)"
-    if [[ "$WHICH" == previous ]]; then SYNAPSE_VERSION="$(version_of SYNAPSE_PREVIOUS_VERSION)"; fi
+    SYNAPSE_VERSION="$(pinned_version SYNAPSE_VERSION)"
+    if [[ "$WHICH" == previous ]]; then SYNAPSE_VERSION="$(pinned_version SYNAPSE_PREVIOUS_VERSION)"; fi
     [[ -n "$SYNAPSE_VERSION" ]] || { echo "cannot read versions from lib/versions.ts" >&2; exit 2; }
     # What the Synapse image adds to the official image: the same file the Dockerfile installs.
     IMAGE_REQUIREMENTS="$(grep -v '^#' "$ROOT/images/synapse/requirements.txt" | sed '/^$/d')"
@@ -33,7 +33,7 @@ requests==2.32.5"
     IMPORTS="import synapse, s3_storage_provider, txredisapi, pytest, requests"
     ;;
   barman)
-    BARMAN_VERSION="$(version_of BARMAN_VERSION)"
+    BARMAN_VERSION="$(pinned_version BARMAN_VERSION)"
     [[ -n "$BARMAN_VERSION" ]] || { echo "cannot read BARMAN_VERSION from lib/versions.ts" >&2; exit 2; }
     REQUIREMENTS="barman[cloud]==$BARMAN_VERSION
 # interpreter: /usr/bin/python3"
