@@ -177,20 +177,25 @@ export const MINIO_OPERATOR_PODS = {
   },
 } as const satisfies Record<string, ChartPod>;
 
+/** CloudNativePG instance manager status port (operator -> instances, instance <-> instance). */
+export const CNPG_STATUS_PORT = 8000;
+/** MinIO S3 API inside the tenant (the `minio` Service on 443 forwards to it); MinIO serves its metrics there too. */
+export const MINIO_S3_PORT = METRICS_PORTS.minio;
+
 /** Pods the operators create from our custom resources in our namespaces. */
 export const OPERATOR_MADE_PODS = {
   postgres: {
     id: 'postgres',
     namespace: POSTGRES.namespace,
     labels: { 'cnpg.io/cluster': POSTGRES.clusterName },
-    ports: tcp(POSTGRES.port, 8000, METRICS_PORTS.cnpg),
+    ports: tcp(POSTGRES.port, CNPG_STATUS_PORT, METRICS_PORTS.cnpg),
     source: 'cloudnative-pg v1.30.0 pkg/specs/pods.go (postgresql 5432, status 8000, metrics 9187); the join and initdb Jobs carry the same label',
   },
   minioTenant: {
     id: 'minio-tenant',
     namespace: MINIO_TENANT.namespace,
     labels: { 'v1.min.io/tenant': MINIO_TENANT.name },
-    ports: tcp(METRICS_PORTS.minio),
+    ports: tcp(MINIO_S3_PORT),
     source: 'minio operator v7.1.1 pkg/resources/statefulsets/minio-statefulset.go (minio 9000: S3 and metrics; console 9443 unused, the browser is off)',
   },
 } as const satisfies Record<string, ChartPod>;

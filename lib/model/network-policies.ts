@@ -25,6 +25,8 @@ import {
   METALLB_WEBHOOK_PORT,
   MINIO_OPERATOR_PODS,
   MINIO_OPERATOR_UPGRADE_PORT,
+  MINIO_S3_PORT,
+  CNPG_STATUS_PORT,
   MONITORING_PODS,
   OPERATOR_MADE_PODS,
   PROMETHEUS_OPERATOR_WEBHOOK_PORT,
@@ -101,10 +103,6 @@ export const POD_LABELS = {
  */
 export const ACME_SOLVER = { labels: { 'acme.cert-manager.io/http01-solver': 'true' }, port: 8089 } as const;
 
-/** CloudNativePG instance manager status port (operator -> instances, instance <-> instance). */
-export const CNPG_STATUS_PORT = 8000;
-/** MinIO S3 API inside the tenant (the `minio` Service on 443 forwards to it). */
-export const MINIO_S3_PORT = 9000;
 
 /**
  * Namespaces that get default-deny ingress and egress: every namespace we create, so every listener
@@ -270,9 +268,9 @@ function chartFlows(config: PlatformConfig, prometheus: PodRef): Flow[] {
       ports: [{ port: config.edge.controller === 'envoy-gateway' ? METRICS_PORTS.envoyProxy : METRICS_PORTS.ingressNginx }],
     },
     // kube-prometheus-stack's own ServiceMonitors (selfMonitor defaults): Prometheus, the operator, Grafana, kube-state-metrics.
-    { id: 'prometheus-self', description: 'Prometheus -> Prometheus and its config reloader (self-monitoring)', from: [prometheus], to: podRef(monitoring.prometheus), ports: [{ port: 9090 }, { port: 8080 }] },
-    { id: 'prometheus-to-operator', description: 'Prometheus -> prometheus-operator metrics', from: [prometheus], to: podRef(monitoring.operator), ports: [{ port: 10250 }] },
-    { id: 'prometheus-to-kube-state-metrics', description: 'Prometheus -> kube-state-metrics', from: [prometheus], to: podRef(monitoring.kubeStateMetrics), ports: [{ port: 8080 }] },
+    { id: 'prometheus-self', description: 'Prometheus -> Prometheus and its config reloader (self-monitoring)', from: [prometheus], to: podRef(monitoring.prometheus), ports: monitoring.prometheus.ports },
+    { id: 'prometheus-to-operator', description: 'Prometheus -> prometheus-operator metrics', from: [prometheus], to: podRef(monitoring.operator), ports: monitoring.operator.ports },
+    { id: 'prometheus-to-kube-state-metrics', description: 'Prometheus -> kube-state-metrics', from: [prometheus], to: podRef(monitoring.kubeStateMetrics), ports: monitoring.kubeStateMetrics.ports },
     {
       id: 'grafana-to-prometheus',
       description: 'Grafana -> Prometheus (datasource)',
@@ -285,7 +283,7 @@ function chartFlows(config: PlatformConfig, prometheus: PodRef): Flow[] {
       description: 'Prometheus -> Grafana metrics',
       from: [prometheus],
       to: podRef(monitoring.grafana),
-      ports: [{ port: 3000 }],
+      ports: monitoring.grafana.ports,
     },
     {
       id: 'logs-to-loki',
