@@ -5,12 +5,8 @@
 #   ${MATRIX_IT_CACHE:-/var/cache/matrix-platform-it}/amtool-<version>/amtool
 set -euo pipefail
 cd "$(dirname "$0")/.."
-case "${1:-}" in
-  -h|--help) echo "usage: bash scripts/build-amtool.sh   (prints the path of the cached amtool)"; exit 0 ;;
-  "") ;;
-  *) echo "error: unknown argument \"$1\"" >&2; exit 2 ;;
-esac
 source scripts/lib/cached-tools.sh
+no_arguments "usage: bash scripts/build-amtool.sh   (prints the path of the cached amtool)" "$@"
 version="$(pinned_version AMTOOL_VERSION)"
 binary="${MATRIX_IT_CACHE:-/var/cache/matrix-platform-it}/amtool-$version/amtool"
 go_tool "$binary" "github.com/prometheus/alertmanager/cmd/amtool@$version"

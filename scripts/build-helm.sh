@@ -4,12 +4,8 @@
 #   ${MATRIX_IT_CACHE:-/var/cache/matrix-platform-it}/helm-<version>/helm
 set -euo pipefail
 cd "$(dirname "$0")/.."
-case "${1:-}" in
-  -h|--help) echo "usage: bash scripts/build-helm.sh   (prints the path of the cached helm)"; exit 0 ;;
-  "") ;;
-  *) echo "error: unknown argument \"$1\"" >&2; exit 2 ;;
-esac
 source scripts/lib/cached-tools.sh
+no_arguments "usage: bash scripts/build-helm.sh   (prints the path of the cached helm)" "$@"
 version="$(pinned_version HELM_VERSION)"
 binary="${MATRIX_IT_CACHE:-/var/cache/matrix-platform-it}/helm-$version/helm"
 # Helm's release builds stamp the version the same way; without it `helm version` says only the minor.

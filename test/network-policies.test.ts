@@ -27,6 +27,8 @@ const prometheus = asPod(MONITORING_PODS.prometheus);
 const grafana = asPod(MONITORING_PODS.grafana);
 /** A client outside the cluster (or on the host network): no labels, subject to no egress policy. */
 const internet: Pod = { namespace: '', labels: {}, hostNetwork: true };
+/** The NetworkPolicies rendered for the example config with these overrides. */
+const policiesOf = (overrides: Record<string, unknown>): Obj[] => (render(overrides).objects as unknown as Obj[]).filter((object) => object.kind === 'NetworkPolicy');
 const elementWeb: Pod = { namespace: 'matrix', labels: { 'app.kubernetes.io/name': 'element-web' } };
 const livekitHost: Pod = { namespace: 'livekit', labels: {}, hostNetwork: true };
 const postgres: Pod = { namespace: 'matrix', labels: { 'cnpg.io/cluster': 'synapse-postgres' } };
@@ -457,12 +459,12 @@ test('the evaluator: no selecting policy allows; a default deny blocks; host-net
 });
 
 test('network.nodes.cidrs and the webhook receiver port decide what Prometheus and Alertmanager may reach', () => {
-  const { objects, config } = render({
+  const overrides = {
     network: { nodes: { cidrs: ['10.0.0.0/16'] }, apiServer: { cidrs: ['10.0.0.10/32'] } },
     monitoring: { alertmanager: { enabled: true, email: undefined, webhook: { port: 8443 } } },
-  });
-  expect(config.monitoring.alertmanager.email).toBeUndefined();
-  const policies = (objects as unknown as Obj[]).filter((object) => object.kind === 'NetworkPolicy');
+  };
+  expect(render(overrides).config.monitoring.alertmanager.email).toBeUndefined();
+  const policies = policiesOf(overrides);
   const prometheus = { namespace: 'monitoring', labels: { ...MONITORING_PODS.prometheus.labels } };
   const alertmanager = { namespace: 'monitoring', labels: { ...MONITORING_PODS.alertmanager.labels } };
   expect(allowed(policies, prometheus, { address: '10.0.7.3' }, 10250)).toBe(true);
@@ -480,7 +482,6 @@ test('DNS-01: the cert-manager controller may query the authoritative nameserver
   const controller = { namespace: 'cert-manager', labels: { ...CERT_MANAGER_PODS.controller.labels } };
   const webhook = { namespace: 'cert-manager', labels: { ...CERT_MANAGER_PODS.webhook.labels } };
   const nameserver = { address: '198.51.100.53' };
-  const policiesOf = (overrides: Record<string, unknown>) => (render(overrides).objects as unknown as Obj[]).filter((object) => object.kind === 'NetworkPolicy');
   const cloudflare = policiesOf(TURN_DNS01);
   expect(allowed(cloudflare, controller, nameserver, 53, 'UDP')).toBe(true);
   expect(allowed(cloudflare, controller, nameserver, 53, 'TCP')).toBe(true);
@@ -502,8 +503,7 @@ test('DNS-01: the cert-manager controller may query the authoritative nameserver
 });
 
 test('network.internet.ports restricts the Synapse and lk-jwt-service internet egress to those ports', () => {
-  const { objects } = render({ network: { internet: { ports: [443, 8448] } } });
-  const policies = (objects as unknown as Obj[]).filter((object) => object.kind === 'NetworkPolicy');
+  const policies = policiesOf({ network: { internet: { ports: [443, 8448] } } });
   const remote = { address: '203.0.113.10' };
   const sender = { namespace: 'matrix', labels: { 'app.kubernetes.io/name': 'synapse', 'app.kubernetes.io/component': 'federation-sender' } };
   const lkJwt = { namespace: 'matrix', labels: { ...POD_LABELS.lkJwt } };
@@ -513,14 +513,13 @@ test('network.internet.ports restricts the Synapse and lk-jwt-service internet e
     expect(allowed(policies, source, remote, 8443)).toBe(false);
   }
   // Unset (the example): every port.
-  const open = (render({}).objects as unknown as Obj[]).filter((object) => object.kind === 'NetworkPolicy');
+  const open = policiesOf({});
   expect(allowed(open, sender, remote, 8443)).toBe(true);
   expect(allowed(open, lkJwt, remote, 8443)).toBe(true);
 });
 
 test('DNS through NodeLocal DNSCache: network.dns.addresses are allowed on 53 beside the DNS pods', () => {
-  const { objects } = render({ network: { dns: { addresses: ['169.254.25.10/32'] } } });
-  const policies = (objects as unknown as Obj[]).filter((object) => object.kind === 'NetworkPolicy');
+  const policies = policiesOf({ network: { dns: { addresses: ['169.254.25.10/32'] } } });
   const grafana = { namespace: 'monitoring', labels: { ...MONITORING_PODS.grafana.labels } };
   const valkey = { namespace: 'redis-synapse', labels: { 'app.kubernetes.io/name': 'valkey', 'app.kubernetes.io/component': 'data' } };
   for (const source of [grafana, valkey]) {
@@ -529,12 +528,11 @@ test('DNS through NodeLocal DNSCache: network.dns.addresses are allowed on 53 be
     expect(allowed(policies, source, { address: '169.254.25.10' }, 80)).toBe(false);
     expect(allowed(policies, source, { address: '169.254.25.11' }, 53, 'UDP')).toBe(false);
   }
-  const without = (render({}).objects as unknown as Obj[]).filter((object) => object.kind === 'NetworkPolicy');
+  const without = policiesOf({});
   expect(allowed(without, valkey, { address: '169.254.25.10' }, 53, 'UDP')).toBe(false);
 });
 
 test('lk-jwt-service reaches the edge by its LoadBalancer address too (CNIs that see it before translation), on the TLS ports only', () => {
-  const policiesOf = (overrides: Record<string, unknown>) => (render(overrides).objects as unknown as Obj[]).filter((object) => object.kind === 'NetworkPolicy');
   const lkJwt = { namespace: 'matrix', labels: { ...POD_LABELS.lkJwt } };
   const fixed = policiesOf({});
   expect(allowed(fixed, lkJwt, { address: '192.168.1.240' }, 443)).toBe(true);
@@ -549,7 +547,6 @@ test('lk-jwt-service reaches the edge by its LoadBalancer address too (CNIs that
 
 test('DNS-01 with ambient cloud credentials: the controller may reach the metadata service, and only then', () => {
   const controller = { namespace: 'cert-manager', labels: { ...CERT_MANAGER_PODS.controller.labels } };
-  const policiesOf = (overrides: Record<string, unknown>) => (render(overrides).objects as unknown as Obj[]).filter((object) => object.kind === 'NetworkPolicy');
   const ambient = policiesOf({ tls: { dns01: { route53: { region: 'eu-west-1' } } } });
   expect(allowed(ambient, controller, { address: '169.254.169.254' }, 80)).toBe(true);
   expect(allowed(ambient, controller, { address: '169.254.170.23' }, 80)).toBe(true);

@@ -39,3 +39,14 @@ python_venv() {
     touch "$venv/.complete"
   fi
 }
+
+# no_arguments USAGE "$@": for a script that takes none; answers --help with USAGE, refuses anything else.
+no_arguments() {
+  local usage="$1"
+  shift
+  case "${1:-}" in
+    -h|--help) echo "$usage"; exit 0 ;;
+    "") ;;
+    *) echo "error: unknown argument \"$1\"" >&2; exit 2 ;;
+  esac
+}
