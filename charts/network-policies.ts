@@ -2,7 +2,7 @@ import { k8s } from 'cdk8s-plus-28';
 import type { Construct } from 'constructs';
 import { ComponentChart } from '../constructs/component-chart';
 import type { Platform } from '../lib/model';
-import { type EgressRule, egressGuardedNamespaces, egressRules, type Flow, guardedFlows, guardedNamespaces, type PodRef } from '../lib/model/network-policies';
+import { type EgressRule, egressRules, type Flow, guardedFlows, guardedNamespaces, type PodRef } from '../lib/model/network-policies';
 
 /**
  * NetworkPolicies from the flow table in lib/model/network-policies.ts: default-deny ingress and egress
@@ -74,7 +74,7 @@ export class NetworkPoliciesChart extends ComponentChart {
     for (const flow of guardedFlows(platform.config)) {
       new k8s.KubeNetworkPolicy(this, `${flow.to.namespace}-${flow.id}`, flowPolicy(flow));
     }
-    for (const namespace of egressGuardedNamespaces(platform.config)) {
+    for (const namespace of guardedNamespaces(platform.config)) {
       new k8s.KubeNetworkPolicy(this, `${namespace}-default-deny-egress`, {
         metadata: { name: 'default-deny-egress', namespace, labels: LABELS },
         spec: { podSelector: {}, policyTypes: ['Egress'] },

@@ -14,7 +14,7 @@ import {
   MINIO_OPERATOR_PODS,
   MONITORING_PODS,
 } from '../lib/model/chart-pods';
-import { ACME_SOLVER, parseDnsServer, egressGuardedNamespaces, guardedNamespaces, POD_LABELS } from '../lib/model/network-policies';
+import { ACME_SOLVER, guardedNamespaces, parseDnsServer, POD_LABELS } from '../lib/model/network-policies';
 import { METRICS_PORTS } from '../lib/model/metrics';
 import { SYNAPSE_PORTS } from '../lib/model/workers';
 import { render, TURN_DNS01 } from './helpers';
@@ -130,7 +130,7 @@ describe.each<[string, Record<string, unknown>]>([
   });
 
   test('default deny egress in every guarded namespace and in cert-manager', () => {
-    for (const namespace of egressGuardedNamespaces(config)) {
+    for (const namespace of guardedNamespaces(config)) {
       const deny = policies.find((policy) => policy.metadata?.namespace === namespace && policy.metadata?.name === 'default-deny-egress');
       expect([namespace, deny?.spec]).toEqual([namespace, { podSelector: {}, policyTypes: ['Egress'] }]);
     }
@@ -211,7 +211,7 @@ describe.each<[string, Record<string, unknown>]>([
   });
 
   test('egress: cert-manager reaches the API server, Let\'s Encrypt and its HTTP-01 self-check, nothing else', () => {
-    expect(egressGuardedNamespaces(config)).toContain('cert-manager');
+    expect(guardedNamespaces(config)).toContain('cert-manager');
     const controller = asPod(CERT_MANAGER_PODS.controller);
     const webhook = asPod(CERT_MANAGER_PODS.webhook);
     const letsEncrypt = { address: '172.65.32.248' };

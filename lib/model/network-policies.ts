@@ -393,10 +393,6 @@ function valkeyInternalFlows(id: string, namespace: string): Flow[] {
   ];
 }
 
-/** Namespaces that get default-deny egress: the same as for ingress, every namespace we own. */
-export function egressGuardedNamespaces(config: PlatformConfig): string[] {
-  return guardedNamespaces(config);
-}
 
 
 /**
@@ -552,7 +548,7 @@ export function egressRules(config: PlatformConfig): EgressRule[] {
     });
   }
   const dns: PodRef = { namespace: config.network.dns.namespace, pods: config.network.dns.podLabels };
-  for (const namespace of egressGuardedNamespaces(config)) {
+  for (const namespace of guardedNamespaces(config)) {
     rules.push({
       id: 'dns',
       description: 'every pod -> cluster DNS',
